@@ -1,0 +1,78 @@
+"""The value the `manifests` stage hands on: objects with their places in the source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from reconciler.findings import Finding
+
+# A field path inside an object: ("spec", "strategy", "canary", "steps", 0, "setWeight").
+FieldPath = tuple[Any, ...]
+
+
+@dataclass
+class Manifest:
+    """One Kubernetes object from one YAML document.
+
+    `obj` is the object as a mapping (it may be a ruamel CommentedMap, which is a dict).
+    `file` is relative to the source root, `line`/`col` are 1-based and point at the document.
+    `locate(path)` gives the 1-based (line, col) of a field, falling back to its nearest parent.
+    """
+
+    obj: dict
+    file: str
+    line: int
+    col: int = 1
+    doc_index: int = 0
+    locate_fn: Callable[[FieldPath], tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def kind(self) -> str:
+        return self.obj.get("kind", "")
+
+    @property
+    def api_version(self) -> str:
+        return self.obj.get("apiVersion", "")
+
+    @property
+    def name(self) -> str:
+        return (self.obj.get("metadata") or {}).get("name", "")
+
+    @property
+    def namespace(self) -> str:
+        return (self.obj.get("metadata") or {}).get("namespace") or "default"
+
+    @property
+    def ref(self) -> str:
+        """Kind/namespace/name, the way findings and logs name an object."""
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+    def locate(self, path: FieldPath) -> tuple[int, int]:
+        if self.locate_fn is None:
+            return self.line, self.col
+        return self.locate_fn(tuple(path))
+
+    def finding(self, path: FieldPath, message: str, hint: str = "", **kw) -> Finding:
+        line, col = self.locate(path)
+        return Finding(
+            file=self.file, line=line, col=col, path=format_path(path), message=message, hint=hint, object=self.ref, **kw
+        )
+
+
+def format_path(path: Sequence[Any]) -> str:
+    """("spec", "steps", 0, "setWeight") -> "spec.steps[0].setWeight"."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+@dataclass
+class LoadResult:
+    manifests: list[Manifest]
+    findings: list[Finding]
+    files_read: int = 0
