@@ -1,0 +1,1 @@
+"""The pure core: plan(desired, live, state, now) -> Plan. No I/O, no clock, no randomness."""
