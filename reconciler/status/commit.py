@@ -1,0 +1,235 @@
+"""`--status commit`: each rollout's progress as a readable YAML file in the Git repository.
+
+    <repo>/.reconciler/status/<namespace>/<name>.yaml
+
+The run commits the files that changed (only those paths, never anything a person staged) and,
+when SOURCE was cloned from a remote, pushes the commit to the branch it came from. A rejected
+push means someone else pushed first (a person's commit or another run): the store fetches the
+branch, moves this run's own throw-away clone onto it (its only local commits are status files)
+and raises `reconciler.errors.Conflict`, so the runner re-loads the state, re-plans and saves again.
+It never forces a push and never rebases or rewrites anyone's commits.
+
+This module is an adapter (it runs `git`); the engine never imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Mapping
+
+from reconciler.errors import Conflict, ReconcilerError, SourceError
+from reconciler.status.base import RolloutKey
+
+log = logging.getLogger("reconciler")
+
+STATUS_DIR = ".reconciler/status"
+DEFAULT_AUTHOR = ("reconciler", "reconciler@localhost")
+GIT_TIMEOUT_SECONDS = 120
+MAX_STATUS_FILE_BYTES = 1_000_000  # a status file is a few KB; refuse to parse anything absurd
+
+_FILE_HEADER = (
+    "# Progress of Rollout {namespace}/{name} between `reconciler run` invocations (--status commit).\n"
+    "# Written and committed by the reconciler; see docs/status-commit.md before editing by hand.\n"
+)
+# What git says when another push landed first: a plain rejection (non-fast-forward, fetch first)
+# or, when both pushes reach the server at the same moment, a lost ref lock.
+_LOST_RACE = ("[rejected]", "non-fast-forward", "fetch first", "cannot lock ref", "failed to update ref", "stale info")
+_CREDENTIALS_IN_URL = re.compile(r"(\w+://)[^/@\s]+@")
+
+
+class StatusFileError(ReconcilerError):
+    """A status file in the repository cannot be read."""
+
+
+def _redact(text: str) -> str:
+    return _CREDENTIALS_IN_URL.sub(r"\1***@", text)
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.allow_unicode = True
+    return yaml
+
+
+class CommitStatusStore:
+    """StatusStore (reconciler/status/base.py) kept as commits in the manifests' Git repository."""
+
+    mode = "commit"
+
+    def __init__(
+        self,
+        repo_dir: str | Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        push: bool = True,
+        remote: str = "origin",
+        branch: str | None = None,
+        status_dir: str = STATUS_DIR,
+    ):
+        self.repo_dir = Path(repo_dir)
+        self.remote = remote
+        self.push = push
+        self.status_dir = status_dir.strip("/")
+        self._env = dict(os.environ if env is None else env)
+        # Commits are signed by the reconciler unless the environment names someone else.
+        self._env.setdefault("GIT_AUTHOR_NAME", DEFAULT_AUTHOR[0])
+        self._env.setdefault("GIT_AUTHOR_EMAIL", DEFAULT_AUTHOR[1])
+        self._env.setdefault("GIT_COMMITTER_NAME", self._env["GIT_AUTHOR_NAME"])
+        self._env.setdefault("GIT_COMMITTER_EMAIL", self._env["GIT_AUTHOR_EMAIL"])
+        self._env["GIT_TERMINAL_PROMPT"] = "0"
+        if self._git("rev-parse", "--is-inside-work-tree", check=False).returncode != 0:
+            raise ReconcilerError(
+                f"--status commit needs a Git repository, and {self.repo_dir} is not one",
+                hint="give a Git URL as SOURCE, run inside a Git checkout, or use --status annotations",
+            )
+        self.branch = branch or self._current_branch()
+        self.pushes = 0  # successful pushes, for reports and tests
+        self.commits = 0
+
+    @classmethod
+    def from_checkout(cls, checkout, **kwargs) -> "CommitStatusStore":
+        """The store for a `reconciler.source.open_source(...)` checkout: pushes when it is a clone."""
+        kwargs.setdefault("push", bool(getattr(checkout, "is_git", False)))
+        env_of = getattr(checkout, "git_env", None)
+        env = env_of() if callable(env_of) else None
+        return cls(checkout.repo_dir, env=env, **kwargs)
+
+    # -- StatusStore ---------------------------------------------------------------------------
+
+    def load(self) -> dict[RolloutKey, dict]:
+        states: dict[RolloutKey, dict] = {}
+        base = self.repo_dir / self.status_dir
+        if not base.is_dir():
+            return states
+        for path in sorted(base.glob("*/*.yaml")):
+            key = (path.parent.name, path.stem)
+            states[key] = self._read_state(path)
+        return states
+
+    def save(self, changed: Mapping[RolloutKey, dict | None], *, message: str) -> None:
+        """Write, commit and (for clones) push the states that changed. A state of None removes
+        the rollout's file. Nothing to change → no commit. Rejected push → Conflict."""
+        touched: list[str] = []
+        for (namespace, name), state in sorted(changed.items(), key=lambda item: item[0]):
+            path = self.path_for(namespace, name)
+            rel = path.relative_to(self.repo_dir).as_posix()
+            if state is None:
+                if path.exists():
+                    path.unlink()
+                    touched.append(rel)
+                continue
+            if path.exists() and self._read_state(path) == state:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.render_file(namespace, name, state), encoding="utf-8")
+            touched.append(rel)
+        if not touched:
+            return
+        self._git("add", "-A", "--", *touched)
+        if self._git("diff", "--cached", "--quiet", "--", *touched, check=False).returncode == 0:
+            return  # same bytes as HEAD (e.g. a file rewritten identically)
+        self._git("commit", "-q", "-m", message, "--", *touched)
+        self.commits += 1
+        if self.push:
+            self._push()
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def path_for(self, namespace: str, name: str) -> Path:
+        for part in (namespace, name):
+            if not part or "/" in part or part.startswith("."):
+                raise ReconcilerError(f"cannot keep status for {namespace}/{name}: not a Kubernetes name")
+        return self.repo_dir / self.status_dir / namespace / f"{name}.yaml"
+
+    @staticmethod
+    def render_file(namespace: str, name: str, state: Mapping) -> str:
+        import io
+
+        out = io.StringIO()
+        _yaml().dump({"namespace": namespace, "name": name, "state": dict(state)}, out)
+        return _FILE_HEADER.format(namespace=namespace, name=name) + out.getvalue()
+
+    def _read_state(self, path: Path) -> dict:
+        rel = path.relative_to(self.repo_dir).as_posix()
+        hint = "fix the file or remove it in a commit (the rollout then starts from what the cluster shows)"
+        if path.stat().st_size > MAX_STATUS_FILE_BYTES:
+            raise StatusFileError(f"status file {rel} is larger than {MAX_STATUS_FILE_BYTES} bytes", hint=hint)
+        try:
+            doc = _yaml().load(path.read_text(encoding="utf-8"))
+        except Exception as err:  # ruamel raises many error types; all mean "not readable YAML"
+            raise StatusFileError(f"status file {rel} is not valid YAML: {str(err).splitlines()[0]}", hint=hint) from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("state"), dict):
+            raise StatusFileError(f"status file {rel} has no `state:` mapping", hint=hint)
+        return doc["state"]
+
+    # -- git -----------------------------------------------------------------------------------
+
+    def _git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(self.repo_dir), *args],
+                env=self._env,
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT_SECONDS,
+            )
+        except subprocess.TimeoutExpired:
+            raise SourceError(f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS}s", hint="check the network path to the Git server") from None
+        if check and result.returncode != 0:
+            detail = _redact((result.stderr or result.stdout).strip().splitlines()[-1] if (result.stderr or result.stdout).strip() else "")
+            raise SourceError(f"git {args[0]} failed in the status checkout: {detail}", hint="see docs/status-commit.md")
+        return result
+
+    def _current_branch(self) -> str:
+        result = self._git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        if result.returncode != 0:
+            raise ReconcilerError(
+                "--status commit needs a branch checked out, but the checkout is a detached HEAD",
+                hint="pass --ref <branch> (not a tag or a commit) so the run can push its status commits",
+            )
+        return result.stdout.strip()
+
+    def _push(self) -> None:
+        result = self._git("push", "--porcelain", self.remote, f"HEAD:refs/heads/{self.branch}", check=False)
+        if result.returncode == 0:
+            self.pushes += 1
+            return
+        output = result.stdout + result.stderr
+        if any(sign in output for sign in _LOST_RACE):
+            self._follow_remote()
+            raise Conflict("status", None, self.branch, f"push to {self.remote}/{self.branch} rejected: someone pushed first")
+        lines = [line.strip() for line in _redact(output).splitlines() if line.strip()]
+        telling = [line for line in lines if "rejected" in line or line.startswith(("fatal:", "remote: error", "ERROR"))]
+        reason = (telling or lines or ["git push failed"])[0].replace("\t", " ")
+        raise SourceError(
+            f"cannot push status commit to {self.remote}/{self.branch}: {reason}",
+            hint="the token needs write access to the branch (and branch protection must allow the reconciler to push)",
+        )
+
+    def _follow_remote(self) -> None:
+        """Move this clone onto the remote branch after a rejected push. Only the run's own status
+        commits may be dropped (the runner re-plans and writes them again); any other local commit
+        stops the run instead, so a person's unpushed work is never thrown away."""
+        self._git("fetch", "-q", self.remote, f"refs/heads/{self.branch}")
+        local_only = self._git("rev-list", "HEAD", "--not", "FETCH_HEAD").stdout.split()
+        prefix = self.status_dir + "/"
+        for commit in local_only:
+            paths = self._git("diff-tree", "--no-commit-id", "--name-only", "-r", commit).stdout.split()
+            if any(not path.startswith(prefix) for path in paths):
+                raise SourceError(
+                    f"push rejected and the checkout holds local commit {commit[:12]} that is not a status update",
+                    hint="push or remove your own local commits, then run again (the reconciler never drops them)",
+                )
+        # --keep (not --hard): uncommitted edits a person has in a local checkout survive, or the reset stops.
+        self._git("reset", "-q", "--keep", "FETCH_HEAD")
+        log.info(
+            "status push rejected; fetched %s/%s and will re-plan", self.remote, self.branch,
+            extra={"action": "refetch", "reason": "push-rejected"},
+        )
