@@ -1,0 +1,298 @@
+"""`plan` output: per rollout where it is and what the next step does, the object changes as unified
+diffs, and `-o markdown` for a pull-request comment with the whole canary progression as a table
+(step, weight, canary/stable pods, pause), as seed 002's table 1 does by hand.
+
+Inputs are plain values: the rollout view (docs/ARCHITECTURE.md), the desired Rollout manifest
+(a dict) and actions as dicts or objects with `verb`, `kind`, `namespace`, `name`, `before`,
+`after`, `reason`. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from reconciler.engine.replicas import canary_split
+from reconciler.render.tree import status_icon
+
+# Server-managed noise that would hide the real change in a diff.
+_NOISY_METADATA = ("resourceVersion", "managedFields", "uid", "creationTimestamp", "generation", "selfLink")
+
+
+@dataclass
+class RolloutPlan:
+    """What the plan renderers need about one rollout."""
+
+    view: Mapping
+    next_step: str = ""  # one sentence: what the next invocation of `run` will do
+    actions: Sequence[Any] = ()  # dicts or objects: verb, kind, namespace, name, before, after, reason
+    rollout: Mapping | None = None  # the desired Rollout manifest, for the progression table
+    findings: Sequence[Any] = field(default_factory=list)  # reconciler.findings.Finding or str
+
+
+def _get(item: Any, key: str, default: Any = None) -> Any:
+    if isinstance(item, Mapping):
+        return item.get(key, default)
+    return getattr(item, key, default)
+
+
+# -- object diffs ---------------------------------------------------------------------------------
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _without_noise(obj: Mapping | None) -> dict | None:
+    if obj is None:
+        return None
+    clean = _plain(obj)
+    clean.pop("status", None)
+    metadata = clean.get("metadata")
+    if isinstance(metadata, dict):
+        for key in _NOISY_METADATA:
+            metadata.pop(key, None)
+    return clean
+
+
+def to_yaml(obj: Mapping | None) -> str:
+    if obj is None:
+        return ""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.allow_unicode = True
+    out = io.StringIO()
+    yaml.dump(obj, out)
+    return out.getvalue()
+
+
+def object_label(kind: str, namespace: str | None, name: str) -> str:
+    return f"{namespace or '_cluster'}/{kind}/{name}"
+
+
+def object_diff(before: Mapping | None, after: Mapping | None, label: str, *, keep_status: bool = False) -> str:
+    """Unified diff of two objects as YAML (`--- a/<label>` / `+++ b/<label>`); "" when equal.
+    None on one side is a creation or a deletion. Status and server-managed metadata are left out
+    unless keep_status (the planner changes specs; the cluster fills in status)."""
+    if not keep_status:
+        before, after = _without_noise(before), _without_noise(after)
+    old, new = to_yaml(before), to_yaml(after)
+    if old == new:
+        return ""
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile="/dev/null" if before is None else f"a/{label}",
+        tofile="/dev/null" if after is None else f"b/{label}",
+    )
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    return text
+
+
+def action_diff(action: Any) -> str:
+    label = object_label(_get(action, "kind", "?"), _get(action, "namespace"), _get(action, "name", "?"))
+    return object_diff(_get(action, "before"), _get(action, "after"), label)
+
+
+def action_summary(action: Any) -> str:
+    verb = _get(action, "verb") or _get(action, "type") or ("create" if _get(action, "before") is None else "delete" if _get(action, "after") is None else "update")
+    namespace = _get(action, "namespace")
+    text = f"{verb} {_get(action, 'kind', '?')} {namespace + '/' if namespace else ''}{_get(action, 'name', '?')}"
+    reason = _get(action, "reason") or _get(action, "description")
+    return f"{text}: {reason}" if reason else text
+
+
+# -- canary progression ----------------------------------------------------------------------------
+
+
+def _pause_text(pause: Any) -> str:
+    if not isinstance(pause, Mapping) or pause.get("duration") in (None, ""):
+        return "until promote"
+    duration = pause["duration"]
+    return f"{duration}s" if isinstance(duration, int) or str(duration).isdigit() else str(duration)
+
+
+def _step_action(step: Mapping) -> str:
+    if "setWeight" in step:
+        return f"setWeight: {step['setWeight']}"
+    if "pause" in step:
+        return f"pause: {_pause_text(step['pause'])}"
+    if "analysis" in step:
+        templates = [t.get("templateName", "?") for t in (step.get("analysis") or {}).get("templates") or []]
+        return f"analysis: {', '.join(templates)}" if templates else "analysis"
+    if "experiment" in step:
+        return "experiment"
+    if "setCanaryScale" in step:
+        return f"setCanaryScale: {step['setCanaryScale']}"
+    kinds = ", ".join(str(key) for key in step)
+    return kinds or "(empty step)"
+
+
+def progression(rollout: Mapping) -> list[dict]:
+    """One row per canary step: the weight in effect after it and the pods it means
+    (`canary_split`: formula 1 without a traffic router, formula 2 with one), then the final
+    promotion. Blue-green and step-less canaries have no progression: []."""
+    spec = rollout.get("spec") or {}
+    canary = (spec.get("strategy") or {}).get("canary")
+    if not isinstance(canary, Mapping) or not canary.get("steps"):
+        return []
+    replicas = spec.get("replicas", 1)
+    replicas = replicas if isinstance(replicas, int) else 1
+    routed = bool(canary.get("trafficRouting"))
+    weight, rows = 0, []
+    for index, step in enumerate(canary["steps"]):
+        step = step if isinstance(step, Mapping) else {}
+        if isinstance(step.get("setWeight"), int):
+            weight = step["setWeight"]
+        canary_pods, stable_pods = canary_split(replicas, weight, routed)
+        rows.append(
+            {
+                "step": index,
+                "action": _step_action(step),
+                "weight": weight,
+                "canary": canary_pods,
+                "stable": stable_pods,
+                "pause": _pause_text(step["pause"]) if "pause" in step else "",
+            }
+        )
+    rows.append({"step": len(canary["steps"]), "action": "promote: the canary becomes stable", "weight": 100, "canary": replicas, "stable": 0, "pause": ""})
+    return rows
+
+
+def progression_markdown(rollout: Mapping, current_step: int | None = None) -> str:
+    rows = progression(rollout)
+    if not rows:
+        return ""
+    spec = rollout.get("spec") or {}
+    replicas = spec.get("replicas", 1)
+    routed = bool(((spec.get("strategy") or {}).get("canary") or {}).get("trafficRouting"))
+    formula = (
+        f"traffic router splits traffic: canary = ceil({replicas} × weight / 100), stable stays {replicas}"
+        if routed
+        else f"no traffic router, so weight is pod counts: canary = ceil({replicas} × weight / 100), stable = {replicas} − canary"
+    )
+    out = [f"Progression ({replicas} replicas; {formula}):", "", "| Step | Action | Weight | Canary pods | Stable pods | Pause |", "|---:|---|---:|---:|---:|---|"]
+    for row in rows:
+        marker = " ◀ now" if current_step is not None and row["step"] == current_step else ""
+        step = f"{row['step']}/{len(rows) - 1}"
+        out.append(f"| {step}{marker} | {_md(row['action'])} | {row['weight']}% | {row['canary']} | {row['stable']} | {_md(row['pause'])} |")
+    return "\n".join(out) + "\n"
+
+
+def progression_text(rollout: Mapping, current_step: int | None = None) -> str:
+    rows = progression(rollout)
+    if not rows:
+        return ""
+    from reconciler.render.columns import align
+
+    table = [["", "STEP", "ACTION", "WEIGHT", "CANARY", "STABLE", "PAUSE"]]
+    for row in rows:
+        here = "▶" if current_step is not None and row["step"] == current_step else ""
+        table.append([here, f"{row['step']}/{len(rows) - 1}", row["action"], f"{row['weight']}%", str(row["canary"]), str(row["stable"]), row["pause"]])
+    return "\n".join(align(table)) + "\n"
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+# -- whole plans ------------------------------------------------------------------------------------
+
+
+def _where(view: Mapping) -> str:
+    status = view.get("status", "")
+    parts = [f"{status_icon(status)} {status}"]
+    if view.get("strategy") == "Canary" and view.get("totalSteps"):
+        parts.append(f"step {view.get('step')}/{view.get('totalSteps')}")
+        parts.append(f"weight {view.get('setWeight')} (actual {view.get('actualWeight')})")
+    if view.get("revision") is not None:
+        parts.append(f"revision {view['revision']}")
+    return ", ".join(parts)
+
+
+def _finding_text(finding: Any) -> str:
+    if isinstance(finding, str):
+        return finding
+    place = ":".join(str(p) for p in (_get(finding, "file"), _get(finding, "line")) if p)
+    path = _get(finding, "path")
+    path_text = ".".join(str(p) for p in path) if isinstance(path, (list, tuple)) else (path or "")
+    hint = _get(finding, "hint")
+    text = f"{place} {path_text}: {_get(finding, 'message', '')}".strip()
+    return f"{text} (hint: {hint})" if hint else text
+
+
+def render_plan_text(plans: Iterable[RolloutPlan], *, diffs: bool = True, progression_table: bool = False) -> str:
+    """`plan` for a terminal: per rollout its state, the next step, the actions, then diffs."""
+    out: list[str] = []
+    for plan in plans:
+        view = plan.view
+        out.append(f"Rollout {view.get('namespace', '')}/{view.get('name', '')} ({view.get('strategy', '?')}): {_where(view)}")
+        if view.get("message"):
+            out.append(f"  message: {view['message']}")
+        for finding in plan.findings:
+            out.append(f"  finding: {_finding_text(finding)}")
+        out.append(f"  next: {plan.next_step or 'nothing to do'}")
+        actions = list(plan.actions)
+        if actions:
+            out.append("  changes:")
+            out.extend(f"    {action_summary(action)}" for action in actions)
+        if progression_table and plan.rollout is not None:
+            table = progression_text(plan.rollout, view.get("step"))
+            if table:
+                out.append("")
+                out.extend("  " + line if line else line for line in table.rstrip("\n").split("\n"))
+        if diffs:
+            for action in actions:
+                diff = action_diff(action)
+                if diff:
+                    out.append(diff.rstrip("\n"))
+        out.append("")
+    return "\n".join(out)
+
+
+def render_plan_markdown(plans: Iterable[RolloutPlan], *, title: str = "Rollout plan", source_label: str = "") -> str:
+    """`plan -o markdown`: a pull-request comment. A summary table, then per rollout where it is,
+    what happens next, the whole progression and the object diffs (folded)."""
+    plans = list(plans)
+    out = [f"## {title}" + (f" for `{source_label}`" if source_label else ""), ""]
+    if not plans:
+        return "\n".join(out + ["No rollouts found.", ""])
+    out += ["| Rollout | Strategy | Status | Step | Weight | Next |", "|---|---|---|---|---|---|"]
+    for plan in plans:
+        view = plan.view
+        step = f"{view.get('step')}/{view.get('totalSteps')}" if view.get("strategy") == "Canary" and view.get("totalSteps") else "–"
+        weight = f"{view.get('setWeight')}%" if view.get("strategy") == "Canary" and view.get("setWeight") is not None else "–"
+        status = view.get("status", "")
+        out.append(
+            f"| `{view.get('namespace', '')}/{view.get('name', '')}` | {view.get('strategy', '?')} | {status_icon(status)} {status} | {step} | {weight} | {_md(plan.next_step or 'nothing to do')} |"
+        )
+    for plan in plans:
+        view = plan.view
+        out += ["", f"### `{view.get('namespace', '')}/{view.get('name', '')}`", ""]
+        out.append(f"**Now:** {_md(_where(view))}" + (f" — {_md(view['message'])}" if view.get("message") else ""))
+        out.append("")
+        out.append(f"**Next:** {_md(plan.next_step or 'nothing to do')}")
+        if plan.findings:
+            out += ["", "**Findings:**", ""] + [f"- {_md(_finding_text(f))}" for f in plan.findings]
+        if plan.rollout is not None:
+            table = progression_markdown(plan.rollout, view.get("step"))
+            if table:
+                out += ["", table.rstrip("\n")]
+        actions = list(plan.actions)
+        diffs = [diff for diff in (action_diff(action) for action in actions) if diff]
+        if actions:
+            out += ["", "**Changes:**", ""] + [f"- {_md(action_summary(action))}" for action in actions]
+        if diffs:
+            out += ["", f"<details><summary>Object diffs ({len(diffs)})</summary>", "", "```diff"]
+            out += [diff.rstrip("\n") for diff in diffs]
+            out += ["```", "", "</details>"]
+    out.append("")
+    return "\n".join(out)

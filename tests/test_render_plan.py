@@ -1,0 +1,109 @@
+"""Plan text, diffs and the pull-request markdown, with seed 002's progression (table 1)."""
+
+from __future__ import annotations
+
+from reconciler.render.plan import (
+    RolloutPlan,
+    object_diff,
+    progression,
+    progression_markdown,
+    render_plan_markdown,
+    render_plan_text,
+)
+
+SEED_002_CANARY = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Rollout",
+    "metadata": {"name": "mock-server"},
+    "spec": {
+        "replicas": 5,
+        "strategy": {
+            "canary": {
+                "canaryService": "mock-server-canary",
+                "stableService": "mock-server-stable",
+                "steps": [
+                    {"setWeight": 10}, {"pause": {"duration": "30s"}}, {"setWeight": 20}, {"pause": {"duration": "1m"}},
+                    {"setWeight": 50}, {"pause": {}}, {"setWeight": 80}, {"pause": {"duration": "2m"}},
+                    {"setWeight": 100}, {"pause": {}},
+                ],
+            }
+        },
+    },
+}
+
+VIEW = {
+    "name": "mock-server", "namespace": "default", "strategy": "Canary", "status": "Paused",
+    "message": "CanaryPauseStep", "step": 1, "totalSteps": 10, "setWeight": 10, "actualWeight": 10, "revision": 2,
+}
+
+RS_BEFORE = {
+    "apiVersion": "apps/v1", "kind": "ReplicaSet",
+    "metadata": {"name": "mock-server-7c6fcfb847", "namespace": "default", "resourceVersion": "41"},
+    "spec": {"replicas": 1}, "status": {"replicas": 1},
+}
+RS_AFTER = {
+    "apiVersion": "apps/v1", "kind": "ReplicaSet",
+    "metadata": {"name": "mock-server-7c6fcfb847", "namespace": "default", "resourceVersion": "41"},
+    "spec": {"replicas": 2}, "status": {"replicas": 1},
+}
+ACTION = {"verb": "scale", "kind": "ReplicaSet", "namespace": "default", "name": "mock-server-7c6fcfb847",
+          "before": RS_BEFORE, "after": RS_AFTER, "reason": "setWeight 20: canary 1 → 2"}
+
+
+def test_progression_follows_formula_1_without_a_router():
+    rows = progression(SEED_002_CANARY)
+    # (weight, canary, stable) after each step: canary = ceil(5 × w / 100), stable = 5 − canary
+    assert [(r["weight"], r["canary"], r["stable"]) for r in rows] == [
+        (10, 1, 4), (10, 1, 4), (20, 1, 4), (20, 1, 4), (50, 3, 2), (50, 3, 2), (80, 4, 1), (80, 4, 1), (100, 5, 0), (100, 5, 0), (100, 5, 0),
+    ]
+    assert [r["pause"] for r in rows[:6]] == ["", "30s", "", "1m", "", "until promote"]
+    assert rows[-1]["action"] == "promote: the canary becomes stable"
+
+
+def test_progression_with_a_traffic_router_keeps_stable_whole():
+    routed = {"spec": {"replicas": 5, "strategy": {"canary": {"trafficRouting": {"istio": {}}, "steps": [{"setWeight": 20}, {"pause": {"duration": 60}}]}}}}
+    rows = progression(routed)
+    assert [(r["canary"], r["stable"], r["pause"]) for r in rows[:2]] == [(1, 5, ""), (1, 5, "60s")]
+    assert "stable stays 5" in progression_markdown(routed)
+
+
+def test_blue_green_has_no_progression():
+    assert progression({"spec": {"replicas": 3, "strategy": {"blueGreen": {"activeService": "a"}}}}) == []
+
+
+def test_object_diff_ignores_status_and_server_metadata():
+    diff = object_diff(RS_BEFORE, RS_AFTER, "default/ReplicaSet/mock-server-7c6fcfb847")
+    assert diff.splitlines()[:2] == ["--- a/default/ReplicaSet/mock-server-7c6fcfb847", "+++ b/default/ReplicaSet/mock-server-7c6fcfb847"]
+    assert "-  replicas: 1" in diff and "+  replicas: 2" in diff
+    assert "resourceVersion" not in diff and "status" not in diff
+    assert object_diff(RS_BEFORE, dict(RS_BEFORE, status={"replicas": 9}), "x") == ""
+    created = object_diff(None, RS_AFTER, "default/ReplicaSet/x")
+    assert created.startswith("--- /dev/null\n+++ b/default/ReplicaSet/x")
+
+
+def test_plan_text_says_where_it_is_what_is_next_and_shows_the_diff():
+    text = render_plan_text([RolloutPlan(view=VIEW, next_step="wait 30s, then setWeight 20", actions=[ACTION], rollout=SEED_002_CANARY)], progression_table=True)
+    lines = text.split("\n")
+    assert lines[0] == "Rollout default/mock-server (Canary): ॥ Paused, step 1/10, weight 10 (actual 10), revision 2"
+    assert "  next: wait 30s, then setWeight 20" in lines
+    assert "    scale ReplicaSet default/mock-server-7c6fcfb847: setWeight 20: canary 1 → 2" in lines
+    assert any(line.startswith("  ▶  1/10   pause: 30s") for line in lines)
+    assert "+  replicas: 2" in lines
+
+
+def test_plan_markdown_for_a_pull_request():
+    md = render_plan_markdown([RolloutPlan(view=VIEW, next_step="wait 30s", actions=[ACTION], rollout=SEED_002_CANARY)], source_label="git@example.com:shop/deploy.git")
+    assert md.startswith("## Rollout plan for `git@example.com:shop/deploy.git`")
+    assert "| `default/mock-server` | Canary | ॥ Paused | 1/10 | 10% | wait 30s |" in md
+    assert "| Step | Action | Weight | Canary pods | Stable pods | Pause |" in md
+    assert "| 1/10 ◀ now | pause: 30s | 10% | 1 | 4 | 30s |" in md
+    assert "| 5/10 | pause: until promote | 50% | 3 | 2 | until promote |" in md
+    assert "```diff" in md and "</details>" in md
+
+
+def test_nothing_to_do_and_findings():
+    healthy = dict(VIEW, status="Healthy", message="", step=10, setWeight=100, actualWeight=100)
+    text = render_plan_text([RolloutPlan(view=healthy, findings=["rollout.yaml:12 spec.replicas: must be >= 0"])])
+    assert "  next: nothing to do" in text
+    assert "  finding: rollout.yaml:12 spec.replicas: must be >= 0" in text
+    assert "No rollouts found." in render_plan_markdown([])
