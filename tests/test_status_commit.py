@@ -184,7 +184,7 @@ def test_refuses_to_drop_a_local_commit_that_is_not_a_status_update(remote, tmp_
     git(run, "add", "mine.txt")
     git(run, "commit", "-q", "-m", "local work")
     human_commit(remote, tmp_path / "person", "README.md", "hi\n")
-    with pytest.raises(SourceError, match="not a status update"):
+    with pytest.raises(SourceError, match="not the reconciler.s own"):
         store.save({KEY: STATE_1}, message="reconciler: step 1")
     assert (run / "mine.txt").exists()
 

@@ -58,6 +58,125 @@ def _yaml():
     return yaml
 
 
+class GitCommitter:
+    """Commits a run's own files in a checkout and pushes them, never forcing.
+
+    `own_paths` are the path prefixes this writer may commit and, after a rejected push, drop from
+    its local history (the caller writes them again after re-planning). Any other local commit
+    means a person's work is in the checkout: the writer stops rather than lose it.
+    """
+
+    def __init__(
+        self,
+        repo_dir: str | Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        push: bool = True,
+        remote: str = "origin",
+        branch: str | None = None,
+        own_paths: tuple[str, ...] = (STATUS_DIR,),
+        purpose: str = "--status commit",
+    ):
+        self.repo_dir = Path(repo_dir)
+        self.remote = remote
+        self.push = push
+        self.own_paths = tuple(path.strip("/") for path in own_paths)
+        self._env = dict(os.environ if env is None else env)
+        # Commits are signed by the reconciler unless the environment names someone else.
+        self._env.setdefault("GIT_AUTHOR_NAME", DEFAULT_AUTHOR[0])
+        self._env.setdefault("GIT_AUTHOR_EMAIL", DEFAULT_AUTHOR[1])
+        self._env.setdefault("GIT_COMMITTER_NAME", self._env["GIT_AUTHOR_NAME"])
+        self._env.setdefault("GIT_COMMITTER_EMAIL", self._env["GIT_AUTHOR_EMAIL"])
+        self._env["GIT_TERMINAL_PROMPT"] = "0"
+        if self.git("rev-parse", "--is-inside-work-tree", check=False).returncode != 0:
+            raise ReconcilerError(
+                f"{purpose} needs a Git repository, and {self.repo_dir} is not one",
+                hint="give a Git URL as SOURCE, run inside a Git checkout, or use --status annotations",
+            )
+        self.branch = branch or self._current_branch(purpose)
+        self.pushes = 0  # successful pushes, for reports and tests
+        self.commits = 0
+
+    def commit(self, paths: list[str], message: str) -> bool:
+        """Commit exactly `paths` (relative to the repository; additions, edits and deletions) and
+        push when this is a clone. False when they hold no change. Rejected push → Conflict."""
+        if not paths:
+            return False
+        self.git("add", "-A", "--", *paths)
+        if self.git("diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
+            return False
+        self.git("commit", "-q", "-m", message, "--", *paths)
+        self.commits += 1
+        if self.push:
+            self._push()
+        return True
+
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(self.repo_dir), *args],
+                env=self._env,
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT_SECONDS,
+            )
+        except subprocess.TimeoutExpired:
+            raise SourceError(f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS}s", hint="check the network path to the Git server") from None
+        if check and result.returncode != 0:
+            output = (result.stderr or result.stdout).strip()
+            detail = _redact(output.splitlines()[-1]) if output else ""
+            raise SourceError(f"git {args[0]} failed in {self.repo_dir.name}: {detail}", hint="see docs/status-commit.md")
+        return result
+
+    def _current_branch(self, purpose: str) -> str:
+        result = self.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        if result.returncode != 0:
+            raise ReconcilerError(
+                f"{purpose} needs a branch checked out, but the checkout is a detached HEAD",
+                hint="pass --ref <branch> (not a tag or a commit) so the run can push its commits",
+            )
+        return result.stdout.strip()
+
+    def _push(self) -> None:
+        result = self.git("push", "--porcelain", self.remote, f"HEAD:refs/heads/{self.branch}", check=False)
+        if result.returncode == 0:
+            self.pushes += 1
+            return
+        output = result.stdout + result.stderr
+        if any(sign in output for sign in _LOST_RACE):
+            self._follow_remote()
+            raise Conflict("branch", None, self.branch, f"push to {self.remote}/{self.branch} rejected: someone pushed first")
+        lines = [line.strip() for line in _redact(output).splitlines() if line.strip()]
+        telling = [line for line in lines if "rejected" in line or line.startswith(("fatal:", "remote: error", "ERROR"))]
+        reason = (telling or lines or ["git push failed"])[0].replace("\t", " ")
+        raise SourceError(
+            f"cannot push to {self.remote}/{self.branch}: {reason}",
+            hint="the token needs write access to the branch (and branch protection must allow the reconciler to push)",
+        )
+
+    def _follow_remote(self) -> None:
+        """Move this checkout onto the remote branch after a rejected push, dropping only this
+        writer's own commits; any other local commit stops the run instead."""
+        self.git("fetch", "-q", self.remote, f"refs/heads/{self.branch}")
+        local_only = self.git("rev-list", "HEAD", "--not", "FETCH_HEAD").stdout.split()
+        for commit in local_only:
+            paths = self.git("diff-tree", "--no-commit-id", "--name-only", "-r", commit).stdout.split()
+            if any(not self._is_own(path) for path in paths):
+                raise SourceError(
+                    f"push rejected and the checkout holds local commit {commit[:12]} that is not the reconciler's own",
+                    hint="push or remove your own local commits, then run again (the reconciler never drops them)",
+                )
+        # --keep (not --hard): uncommitted edits a person has in a local checkout survive, or the reset stops.
+        self.git("reset", "-q", "--keep", "FETCH_HEAD")
+        log.info(
+            "push rejected; fetched %s/%s and will re-plan", self.remote, self.branch,
+            extra={"action": "refetch", "reason": "push-rejected"},
+        )
+
+    def _is_own(self, path: str) -> bool:
+        return any(path == own or path.startswith(own + "/") for own in self.own_paths)
+
+
 class CommitStatusStore:
     """StatusStore (reconciler/status/base.py) kept as commits in the manifests' Git repository."""
 
@@ -74,24 +193,21 @@ class CommitStatusStore:
         status_dir: str = STATUS_DIR,
     ):
         self.repo_dir = Path(repo_dir)
-        self.remote = remote
-        self.push = push
         self.status_dir = status_dir.strip("/")
-        self._env = dict(os.environ if env is None else env)
-        # Commits are signed by the reconciler unless the environment names someone else.
-        self._env.setdefault("GIT_AUTHOR_NAME", DEFAULT_AUTHOR[0])
-        self._env.setdefault("GIT_AUTHOR_EMAIL", DEFAULT_AUTHOR[1])
-        self._env.setdefault("GIT_COMMITTER_NAME", self._env["GIT_AUTHOR_NAME"])
-        self._env.setdefault("GIT_COMMITTER_EMAIL", self._env["GIT_AUTHOR_EMAIL"])
-        self._env["GIT_TERMINAL_PROMPT"] = "0"
-        if self._git("rev-parse", "--is-inside-work-tree", check=False).returncode != 0:
-            raise ReconcilerError(
-                f"--status commit needs a Git repository, and {self.repo_dir} is not one",
-                hint="give a Git URL as SOURCE, run inside a Git checkout, or use --status annotations",
-            )
-        self.branch = branch or self._current_branch()
-        self.pushes = 0  # successful pushes, for reports and tests
-        self.commits = 0
+        self.git = GitCommitter(repo_dir, env=env, push=push, remote=remote, branch=branch, own_paths=(self.status_dir,))
+        self.push, self.branch = push, self.git.branch
+
+    @property
+    def pushes(self) -> int:
+        return self.git.pushes
+
+    @property
+    def commits(self) -> int:
+        return self.git.commits
+
+    @property
+    def _env(self) -> dict:
+        return self.git._env
 
     @classmethod
     def from_checkout(cls, checkout, **kwargs) -> "CommitStatusStore":
@@ -130,15 +246,7 @@ class CommitStatusStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(self.render_file(namespace, name, state), encoding="utf-8")
             touched.append(rel)
-        if not touched:
-            return
-        self._git("add", "-A", "--", *touched)
-        if self._git("diff", "--cached", "--quiet", "--", *touched, check=False).returncode == 0:
-            return  # same bytes as HEAD (e.g. a file rewritten identically)
-        self._git("commit", "-q", "-m", message, "--", *touched)
-        self.commits += 1
-        if self.push:
-            self._push()
+        self.git.commit(touched, message)
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -168,68 +276,3 @@ class CommitStatusStore:
         if not isinstance(doc, dict) or not isinstance(doc.get("state"), dict):
             raise StatusFileError(f"status file {rel} has no `state:` mapping", hint=hint)
         return doc["state"]
-
-    # -- git -----------------------------------------------------------------------------------
-
-    def _git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        try:
-            result = subprocess.run(
-                ["git", "-C", str(self.repo_dir), *args],
-                env=self._env,
-                capture_output=True,
-                text=True,
-                timeout=GIT_TIMEOUT_SECONDS,
-            )
-        except subprocess.TimeoutExpired:
-            raise SourceError(f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS}s", hint="check the network path to the Git server") from None
-        if check and result.returncode != 0:
-            detail = _redact((result.stderr or result.stdout).strip().splitlines()[-1] if (result.stderr or result.stdout).strip() else "")
-            raise SourceError(f"git {args[0]} failed in the status checkout: {detail}", hint="see docs/status-commit.md")
-        return result
-
-    def _current_branch(self) -> str:
-        result = self._git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
-        if result.returncode != 0:
-            raise ReconcilerError(
-                "--status commit needs a branch checked out, but the checkout is a detached HEAD",
-                hint="pass --ref <branch> (not a tag or a commit) so the run can push its status commits",
-            )
-        return result.stdout.strip()
-
-    def _push(self) -> None:
-        result = self._git("push", "--porcelain", self.remote, f"HEAD:refs/heads/{self.branch}", check=False)
-        if result.returncode == 0:
-            self.pushes += 1
-            return
-        output = result.stdout + result.stderr
-        if any(sign in output for sign in _LOST_RACE):
-            self._follow_remote()
-            raise Conflict("status", None, self.branch, f"push to {self.remote}/{self.branch} rejected: someone pushed first")
-        lines = [line.strip() for line in _redact(output).splitlines() if line.strip()]
-        telling = [line for line in lines if "rejected" in line or line.startswith(("fatal:", "remote: error", "ERROR"))]
-        reason = (telling or lines or ["git push failed"])[0].replace("\t", " ")
-        raise SourceError(
-            f"cannot push status commit to {self.remote}/{self.branch}: {reason}",
-            hint="the token needs write access to the branch (and branch protection must allow the reconciler to push)",
-        )
-
-    def _follow_remote(self) -> None:
-        """Move this clone onto the remote branch after a rejected push. Only the run's own status
-        commits may be dropped (the runner re-plans and writes them again); any other local commit
-        stops the run instead, so a person's unpushed work is never thrown away."""
-        self._git("fetch", "-q", self.remote, f"refs/heads/{self.branch}")
-        local_only = self._git("rev-list", "HEAD", "--not", "FETCH_HEAD").stdout.split()
-        prefix = self.status_dir + "/"
-        for commit in local_only:
-            paths = self._git("diff-tree", "--no-commit-id", "--name-only", "-r", commit).stdout.split()
-            if any(not path.startswith(prefix) for path in paths):
-                raise SourceError(
-                    f"push rejected and the checkout holds local commit {commit[:12]} that is not a status update",
-                    hint="push or remove your own local commits, then run again (the reconciler never drops them)",
-                )
-        # --keep (not --hard): uncommitted edits a person has in a local checkout survive, or the reset stops.
-        self._git("reset", "-q", "--keep", "FETCH_HEAD")
-        log.info(
-            "status push rejected; fetched %s/%s and will re-plan", self.remote, self.branch,
-            extra={"action": "refetch", "reason": "push-rejected"},
-        )
