@@ -1,0 +1,138 @@
+"""Everything a Rollout names must exist: Services, analysis templates, Istio objects and routes,
+the workloadRef target -- in the repository, or live when a cluster is given."""
+
+from __future__ import annotations
+
+from reconciler.findings import Finding
+from reconciler.manifests.model import Manifest
+
+
+def check(manifest: Manifest, ctx) -> list[Finding]:
+    spec = manifest.obj.get("spec")
+    if not isinstance(spec, dict):
+        return []
+    ns = manifest.namespace
+    out: list[Finding] = []
+
+    def need(kind: str, name, path, namespace=ns):
+        if isinstance(name, str) and name and ctx.find(kind, namespace, name) is None:
+            out.append(ctx.missing(manifest, kind, namespace, name, path))
+
+    ref = spec.get("workloadRef")
+    if isinstance(ref, dict):
+        need(ref.get("kind") or "Deployment", ref.get("name"), ("spec", "workloadRef", "name"))
+
+    strategy = spec.get("strategy") if isinstance(spec.get("strategy"), dict) else {}
+    bg = strategy.get("blueGreen")
+    if isinstance(bg, dict):
+        base = ("spec", "strategy", "blueGreen")
+        for field in ("activeService", "previewService"):
+            need("Service", bg.get(field), (*base, field))
+        for field in ("prePromotionAnalysis", "postPromotionAnalysis"):
+            _templates(bg.get(field), (*base, field), need)
+    canary = strategy.get("canary")
+    if isinstance(canary, dict):
+        base = ("spec", "strategy", "canary")
+        for field in ("canaryService", "stableService"):
+            need("Service", canary.get(field), (*base, field))
+        _templates(canary.get("analysis"), (*base, "analysis"), need)
+        for index, step in enumerate(canary.get("steps") or []):
+            if isinstance(step, dict):
+                _templates(step.get("analysis"), (*base, "steps", index, "analysis"), need)
+                experiment = step.get("experiment")
+                if isinstance(experiment, dict):
+                    for a_index, analysis in enumerate(experiment.get("analyses") or []):
+                        if isinstance(analysis, dict):
+                            _template_ref(analysis, (*base, "steps", index, "experiment", "analyses", a_index), need)
+        routing = canary.get("trafficRouting")
+        if isinstance(routing, dict) and isinstance(routing.get("istio"), dict):
+            out.extend(_istio(manifest, routing["istio"], (*base, "trafficRouting", "istio"), ctx, ns))
+    return out
+
+
+def _templates(analysis, path, need) -> None:
+    if isinstance(analysis, dict):
+        for index, template in enumerate(analysis.get("templates") or []):
+            if isinstance(template, dict):
+                _template_ref(template, (*path, "templates", index), need)
+
+
+def _template_ref(template: dict, path, need) -> None:
+    if template.get("clusterScope"):
+        need("ClusterAnalysisTemplate", template.get("templateName"), (*path, "templateName"), namespace=None)
+    else:
+        need("AnalysisTemplate", template.get("templateName"), (*path, "templateName"))
+
+
+def _split_name(name: str, ns: str) -> tuple[str, str]:
+    # Argo accepts "name" or "name.namespace" for Istio objects.
+    if "." in name:
+        short, _, other = name.partition(".")
+        return short, other
+    return name, ns
+
+
+def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str) -> list[Finding]:
+    out: list[Finding] = []
+    services = []
+    if isinstance(istio.get("virtualService"), dict):
+        services.append((istio["virtualService"], (*path, "virtualService")))
+    for index, vs in enumerate(istio.get("virtualServices") or []):
+        if isinstance(vs, dict):
+            services.append((vs, (*path, "virtualServices", index)))
+    for vs_ref, vs_path in services:
+        raw = vs_ref.get("name")
+        if not isinstance(raw, str) or not raw:
+            continue
+        name, vs_ns = _split_name(raw, ns)
+        vs = ctx.find("VirtualService", vs_ns, name)
+        if vs is None:
+            out.append(ctx.missing(manifest, "VirtualService", vs_ns, name, (*vs_path, "name")))
+            continue
+        http = (vs.get("spec") or {}).get("http") or []
+        named = [r.get("name") for r in http if isinstance(r, dict) and r.get("name")]
+        routes = vs_ref.get("routes")
+        if not routes:
+            if len(http) > 1:
+                out.append(
+                    manifest.finding(
+                        (*vs_path, "name"),
+                        f"VirtualService {name} has {len(http)} HTTP routes; say which one the rollout manages",
+                        hint=f"add `routes: [{named[0] if named else 'ROUTE-NAME'}]`",
+                        rule="istio-route",
+                    )
+                )
+            continue
+        for index, route in enumerate(routes):
+            if route not in named:
+                from reconciler.validation.schema import did_you_mean
+
+                hint = did_you_mean(str(route), named) or (f"its named routes are: {', '.join(named)}" if named else "name the route in the VirtualService (http[].name)")
+                out.append(
+                    manifest.finding(
+                        (*vs_path, "routes", index),
+                        f"VirtualService {name} has no HTTP route named `{route}`",
+                        hint=hint,
+                        rule="istio-route",
+                    )
+                )
+    dr_ref = istio.get("destinationRule")
+    if isinstance(dr_ref, dict) and isinstance(dr_ref.get("name"), str):
+        name, dr_ns = _split_name(dr_ref["name"], ns)
+        dr = ctx.find("DestinationRule", dr_ns, name)
+        if dr is None:
+            out.append(ctx.missing(manifest, "DestinationRule", dr_ns, name, (*path, "destinationRule", "name")))
+        else:
+            subsets = [s.get("name") for s in (dr.get("spec") or {}).get("subsets") or [] if isinstance(s, dict)]
+            for field in ("canarySubsetName", "stableSubsetName"):
+                subset = dr_ref.get(field)
+                if subset and subset not in subsets:
+                    out.append(
+                        manifest.finding(
+                            (*path, "destinationRule", field),
+                            f"DestinationRule {name} has no subset `{subset}`",
+                            hint=f"its subsets are: {', '.join(map(str, subsets)) or 'none'}",
+                            rule="istio-route",
+                        )
+                    )
+    return out

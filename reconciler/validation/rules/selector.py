@@ -1,0 +1,73 @@
+"""The selector must select the pods the template makes; workloadRef replaces selector/template."""
+
+from __future__ import annotations
+
+from reconciler.findings import Finding
+from reconciler.manifests.model import Manifest
+
+
+def check(manifest: Manifest, ctx) -> list[Finding]:
+    spec = manifest.obj.get("spec")
+    if not isinstance(spec, dict):
+        return []
+    if spec.get("workloadRef") is not None:
+        template = spec.get("template")
+        if isinstance(template, dict) and (template.get("spec") or {}).get("containers"):
+            return [
+                manifest.finding(
+                    ("spec", "template"),
+                    "spec.template and spec.workloadRef are both set; workloadRef takes the pod template from its target",
+                    hint="remove spec.template (and the selector, if it repeats the target's)",
+                    rule="workload-ref",
+                )
+            ]
+        return []
+    selector = spec.get("selector")
+    if not isinstance(selector, dict) or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return [
+            manifest.finding(
+                ("spec", "selector") if "selector" in spec else ("spec",),
+                "spec.selector is missing or empty",
+                hint="add `selector: {matchLabels: {app: NAME}}` matching spec.template.metadata.labels",
+                rule="selector",
+            )
+        ]
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if not isinstance(labels, dict):
+        return []
+    out: list[Finding] = []
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            have = f"the template has {key}: {labels[key]}" if key in labels else f"the template has no label {key}"
+            out.append(
+                manifest.finding(
+                    ("spec", "selector", "matchLabels", key),
+                    f"selector {key}: {value} does not match the template labels ({have})",
+                    hint="the selector must select the pods spec.template creates; make the two labels equal",
+                    rule="selector",
+                )
+            )
+    for index, expr in enumerate(selector.get("matchExpressions") or []):
+        if isinstance(expr, dict) and not _expression_holds(expr, labels):
+            out.append(
+                manifest.finding(
+                    ("spec", "selector", "matchExpressions", index),
+                    f"selector expression {expr.get('key')} {expr.get('operator')} {expr.get('values', [])} does not match the template labels",
+                    hint="the selector must select the pods spec.template creates",
+                    rule="selector",
+                )
+            )
+    return out
+
+
+def _expression_holds(expr: dict, labels: dict) -> bool:
+    key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+    if op == "In":
+        return labels.get(key) in values
+    if op == "NotIn":
+        return labels.get(key) not in values
+    if op == "Exists":
+        return key in labels
+    if op == "DoesNotExist":
+        return key not in labels
+    return True  # an unknown operator is the schema's business

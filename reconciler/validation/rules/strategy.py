@@ -1,0 +1,153 @@
+"""Strategy rules: exactly one strategy, blue-green services, canary services and steps."""
+
+from __future__ import annotations
+
+from reconciler.findings import Finding
+from reconciler.manifests.model import Manifest
+from reconciler.validation.durations import parse_duration
+
+# The step actions Argo accepts; a step sets exactly one of them.
+STEP_ACTIONS = ("setWeight", "pause", "analysis", "experiment", "setCanaryScale", "setHeaderRoute", "setMirrorRoute", "plugin")
+_TRAFFIC_ROUTERS_NEEDING_SERVICES = ("alb", "smi", "apisix", "ambassador", "nginx", "appMesh", "traefik")
+
+
+def check(manifest: Manifest, ctx) -> list[Finding]:
+    strategy = (manifest.obj.get("spec") or {}).get("strategy")
+    base = ("spec", "strategy")
+    if not isinstance(strategy, dict):
+        return [
+            manifest.finding(
+                ("spec",) if strategy is None else base,
+                "a Rollout needs spec.strategy with canary or blueGreen",
+                hint="add `strategy: {canary: {steps: [...]}}` or `strategy: {blueGreen: {activeService: ...}}`",
+                rule="one-strategy",
+            )
+        ]
+    has_canary, has_bluegreen = strategy.get("canary") is not None, strategy.get("blueGreen") is not None
+    if has_canary and has_bluegreen:
+        return [
+            manifest.finding(
+                (*base, "blueGreen"),
+                "spec.strategy sets both canary and blueGreen; a Rollout has exactly one strategy",
+                hint="keep one of the two",
+                rule="one-strategy",
+            )
+        ]
+    if not has_canary and not has_bluegreen:
+        return [
+            manifest.finding(
+                base, "spec.strategy sets neither canary nor blueGreen", hint="add `canary:` or `blueGreen:`", rule="one-strategy"
+            )
+        ]
+    if has_bluegreen:
+        return _bluegreen(manifest, strategy["blueGreen"], (*base, "blueGreen"))
+    return _canary(manifest, strategy["canary"], (*base, "canary"))
+
+
+def _bluegreen(manifest: Manifest, bg, path) -> list[Finding]:
+    if not isinstance(bg, dict):
+        return []
+    active, preview = bg.get("activeService"), bg.get("previewService")
+    if active and active == preview:
+        return [
+            manifest.finding(
+                (*path, "previewService"),
+                f"activeService and previewService are both `{active}`; blue-green needs two different Services",
+                hint="create a second Service for the preview and name it here",
+                rule="bluegreen-services",
+            )
+        ]
+    return []
+
+
+def _canary(manifest: Manifest, canary, path) -> list[Finding]:
+    if not isinstance(canary, dict):
+        return []
+    out: list[Finding] = []
+    canary_svc, stable_svc = canary.get("canaryService"), canary.get("stableService")
+    if canary_svc and canary_svc == stable_svc:
+        out.append(
+            manifest.finding(
+                (*path, "stableService"),
+                f"canaryService and stableService are both `{canary_svc}`; a canary needs two different Services",
+                hint="point canaryService and stableService at two Services with the same selector",
+                rule="canary-services",
+            )
+        )
+    routing = canary.get("trafficRouting")
+    if isinstance(routing, dict) and _needs_services(routing):
+        for field in ("canaryService", "stableService"):
+            if not canary.get(field):
+                out.append(
+                    manifest.finding(
+                        (*path, field) if field in canary else path,
+                        f"traffic routing needs `{field}`",
+                        hint="set both canaryService and stableService; the router splits traffic between them",
+                        rule="canary-services",
+                    )
+                )
+    steps = canary.get("steps")
+    if isinstance(steps, list):
+        for index, step in enumerate(steps):
+            out.extend(_step(manifest, step, (*path, "steps", index)))
+    return out
+
+
+def _needs_services(routing: dict) -> bool:
+    istio = routing.get("istio")
+    if isinstance(istio, dict) and istio.get("destinationRule") is None:
+        return True
+    return any(routing.get(name) is not None for name in _TRAFFIC_ROUTERS_NEEDING_SERVICES)
+
+
+def _step(manifest: Manifest, step, path) -> list[Finding]:
+    if not isinstance(step, dict):
+        return []  # the schema reports the type
+    actions = [a for a in STEP_ACTIONS if step.get(a) is not None]
+    out: list[Finding] = []
+    if len(actions) == 0:
+        out.append(
+            manifest.finding(
+                path,
+                "step has no action",
+                hint=f"give it exactly one of: {', '.join(STEP_ACTIONS[:5])}",
+                rule="step-one-action",
+            )
+        )
+    elif len(actions) > 1:
+        out.append(
+            manifest.finding(
+                (*path, actions[1]),
+                f"step sets {' and '.join(f'`{a}`' for a in actions)}; a step does exactly one thing",
+                hint=f"split it into {len(actions)} steps, e.g. `- {actions[0]}: …` then `- {actions[1]}: …`",
+                rule="step-one-action",
+            )
+        )
+    weight = step.get("setWeight")
+    if isinstance(weight, int) and not isinstance(weight, bool) and not 0 <= weight <= 100:
+        out.append(
+            manifest.finding((*path, "setWeight"), f"setWeight {weight} is outside 0..100", hint="a weight is a percentage", rule="set-weight")
+        )
+    pause = step.get("pause")
+    if isinstance(pause, dict) and "duration" in pause:
+        duration = pause["duration"]
+        seconds = parse_duration(duration)
+        if seconds is None:
+            out.append(
+                manifest.finding(
+                    (*path, "pause", "duration"),
+                    f"pause duration {duration!r} does not parse",
+                    hint="write bare seconds (60) or a duration such as 30s, 1m, 1h; `pause: {}` waits for a promote",
+                    rule="pause-duration",
+                )
+            )
+        elif seconds <= 0:
+            out.append(
+                manifest.finding(
+                    (*path, "pause", "duration"),
+                    f"pause duration {duration!r} must be greater than 0",
+                    hint="remove the step, or use `pause: {}` to wait for a promote",
+                    rule="pause-duration",
+                )
+            )
+    return out
