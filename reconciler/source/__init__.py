@@ -1,0 +1,32 @@
+"""Sources: where the manifests come from -- a local directory or a Git repository.
+
+    with open_source("https://github.com/org/repo", ref="main", path="deploy") as checkout:
+        load_directory(checkout.root)
+
+Git URLs (https, ssh, scp-like `git@host:org/repo`, `file://`, `git://`) are cloned shallow and
+single-branch into a temporary directory that is always removed. Credentials come from the
+environment (see reconciler/source/credentials.py) and reach git through its environment only.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from reconciler.source.checkout import Checkout, is_git_url
+
+__all__ = ["open_source", "Checkout", "is_git_url"]
+
+
+@contextmanager
+def open_source(spec: str, ref: str | None = None, path: str | None = None) -> Iterator[Checkout]:
+    if is_git_url(spec):
+        from reconciler.source.git import clone
+
+        with clone(spec, ref=ref, path=path) as checkout:
+            yield checkout
+    else:
+        from reconciler.source.local import open_local
+
+        yield open_local(Path(spec), ref=ref, path=path)
