@@ -107,3 +107,24 @@ def test_nothing_to_do_and_findings():
     assert "  next: nothing to do" in text
     assert "  finding: rollout.yaml:12 spec.replicas: must be >= 0" in text
     assert "No rollouts found." in render_plan_markdown([])
+
+
+def test_render_report_from_the_runner_values():
+    model = __import__("pytest").importorskip("reconciler.engine.model")
+    runner = __import__("pytest").importorskip("reconciler.runner")
+    from reconciler.engine.state import RolloutState
+    from reconciler.render.plan import render_report
+
+    action = model.Action("replace", "ReplicaSet", "default", "mock-server-7c6fcfb847", RS_BEFORE, RS_AFTER, "setWeight 20")
+    plan = model.Plan(namespace="default", name="mock-server", strategy="Canary", actions=[action], state=RolloutState(),
+                      events=[], status="Paused", message="CanaryPauseStep", next="scale the canary to 2", view=VIEW)
+    service = model.Action("create", "Service", "default", "mock-server-canary", None, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mock-server-canary"}}, "in the repository")
+    report = runner.RunReport(results=[runner.RolloutResult(namespace="default", name="mock-server", plan=plan, view=VIEW)], manifest_actions=[service], dry_run=True)
+    text = render_report(report)
+    assert "Other objects:\n  create Service default/mock-server-canary: in the repository" in text
+    assert "--- /dev/null\n+++ b/default/Service/mock-server-canary" in text
+    assert "  next: scale the canary to 2" in text
+    md = render_report(report, "markdown", rollouts={("default", "mock-server"): SEED_002_CANARY})
+    assert "| 1/10 ◀ now | pause: 30s | 10% | 1 | 4 | 30s |" in md and "### Other objects" in md
+    # the JSON form of the report renders the same way
+    assert render_report(report.to_dict()).split("\n")[0] == text.split("\n")[0]

@@ -230,3 +230,20 @@ def test_from_checkout_uses_the_checkout_env_and_pushes_only_for_clones(remote, 
     assert CommitStatusStore.from_checkout(FakeCheckout(run, True)).push is True
     assert CommitStatusStore.from_checkout(FakeCheckout(run, False)).push is False
     assert CommitStatusStore.from_checkout(FakeCheckout(run, True))._env["RECONCILER_TEST_MARK"] == "1"
+
+
+def test_a_tick_that_only_moves_updated_at_makes_no_commit(remote, tmp_path):
+    store = CommitStatusStore(clone(remote, tmp_path / "run"))
+    store.save({KEY: STATE_1 | {"updated_at": "2026-01-01T00:00:00Z"}}, message="one")
+    store.save({KEY: STATE_1 | {"updated_at": "2026-01-01T00:01:00Z"}}, message="tick")
+    assert store.commits == 1
+
+
+def test_engine_state_round_trips_through_the_file(remote, tmp_path):
+    state_module = pytest.importorskip("reconciler.engine.state")
+    state = state_module.RolloutState(revision=2, current_hash="bc478cd89", stable_hash="598c9cf7c8", step_index=1,
+                                      pause_started_at="2026-01-01T00:01:00Z", revisions={"598c9cf7c8": 1, "bc478cd89": 2})
+    store = CommitStatusStore(clone(remote, tmp_path / "run"))
+    store.save({KEY: state.to_dict()}, message="engine state")
+    loaded = CommitStatusStore(clone(remote, tmp_path / "again")).load()[KEY]
+    assert state_module.RolloutState.from_dict(loaded) == state

@@ -296,3 +296,67 @@ def render_plan_markdown(plans: Iterable[RolloutPlan], *, title: str = "Rollout 
             out += ["```", "", "</details>"]
     out.append("")
     return "\n".join(out)
+
+
+# -- from the runner's RunReport ------------------------------------------------------------------
+
+
+def plans_from_report(report: Any, rollouts: Mapping[tuple[str, str], Mapping] | None = None) -> list[RolloutPlan]:
+    """RolloutPlans from a `reconciler.runner.RunReport` (or its `to_dict()`). The progression
+    table needs each desired Rollout: taken from `result.desired` / `result.rollout` when the
+    runner provides it, else from `rollouts` keyed by (namespace, name)."""
+    results = _get(report, "results")
+    if results is None:
+        results = _get(report, "rollouts") or []
+    plans = []
+    for result in results:
+        plan = _get(result, "plan")
+        namespace, name = _get(result, "namespace", ""), _get(result, "name", "")
+        view = _get(result, "view") or (_get(plan, "view") if plan is not None else None) or {"namespace": namespace, "name": name}
+        findings = list(_get(result, "findings") or [])
+        if _get(result, "error"):
+            findings.append(f"error: {_get(result, 'error')}")
+        desired = _get(result, "desired") or _get(result, "rollout") or (rollouts or {}).get((namespace, name))
+        if desired is not None and not isinstance(desired, Mapping):
+            desired = _get(desired, "rollout")  # an engine Desired value
+        plans.append(
+            RolloutPlan(
+                view=view,
+                next_step=(_get(plan, "next") or "") if plan is not None else "",
+                actions=list(_get(plan, "actions") or []) if plan is not None else [],
+                rollout=desired,
+                findings=findings,
+            )
+        )
+    return plans
+
+
+def render_report(report: Any, fmt: str = "text", *, rollouts: Mapping | None = None, source_label: str = "") -> str:
+    """The whole `plan` output for `-o text` (default) or `-o markdown`: plain manifests that would
+    change, findings not tied to a rollout, then each rollout."""
+    plans = plans_from_report(report, rollouts)
+    manifest_actions = list(_get(report, "manifest_actions") or _get(report, "manifestActions") or [])
+    general = [_finding_text(f) for f in (_get(report, "findings") or [])]
+    if fmt == "markdown":
+        text = render_plan_markdown(plans, source_label=source_label)
+        extra = []
+        if general:
+            extra += ["", "### Findings", ""] + [f"- {_md(f)}" for f in general]
+        if manifest_actions:
+            extra += ["", "### Other objects", ""] + [f"- {_md(action_summary(a))}" for a in manifest_actions]
+            diffs = [d for d in (action_diff(a) for a in manifest_actions) if d]
+            if diffs:
+                extra += ["", f"<details><summary>Object diffs ({len(diffs)})</summary>", "", "```diff"] + [d.rstrip("\n") for d in diffs] + ["```", "", "</details>"]
+        return text + ("\n".join(extra) + "\n" if extra else "")
+    out = []
+    for finding in general:
+        out.append(f"finding: {finding}")
+    if manifest_actions:
+        out.append("Other objects:")
+        out.extend(f"  {action_summary(a)}" for a in manifest_actions)
+        out.extend(d.rstrip("\n") for d in (action_diff(a) for a in manifest_actions) if d)
+        out.append("")
+    if not plans:
+        out.append("No rollouts found.")
+        out.append("")
+    return "\n".join(out) + ("\n" if out and out[-1] != "" else "") + render_plan_text(plans)

@@ -41,6 +41,18 @@ _LOST_RACE = ("[rejected]", "non-fast-forward", "fetch first", "cannot lock ref"
 _CREDENTIALS_IN_URL = re.compile(r"(\w+://)[^/@\s]+@")
 
 
+# Keys that change on every run without meaning progress: a difference only there is no reason to
+# make a commit (a CronJob tick with nothing to do must leave the repository alone).
+VOLATILE_KEYS = ("updated_at", "updatedAt")
+
+
+def _same_state(old: Mapping, new: Mapping) -> bool:
+    def stable(state: Mapping) -> dict:
+        return {k: v for k, v in state.items() if k not in VOLATILE_KEYS}
+
+    return stable(old) == stable(new)
+
+
 class StatusFileError(ReconcilerError):
     """A status file in the repository cannot be read."""
 
@@ -241,7 +253,7 @@ class CommitStatusStore:
                     path.unlink()
                     touched.append(rel)
                 continue
-            if path.exists() and self._read_state(path) == state:
+            if path.exists() and _same_state(self._read_state(path), state):
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(self.render_file(namespace, name, state), encoding="utf-8")
