@@ -68,6 +68,15 @@ OBJECT_META = {
     },
 }
 
+# Argo's CRDs leave container resources open (preserve-unknown) to keep the CRD small; Kubernetes
+# still rejects a bad quantity when it creates the ReplicaSet, so we check them here.
+QUANTITY = {
+    "anyOf": [{"type": "integer"}, {"type": "number"}, {"type": "string"}],
+    "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$",
+    "x-kubernetes-int-or-string": True,
+}
+QUANTITY_MAP = {"type": "object", "additionalProperties": QUANTITY}
+
 _DROP_KEYS = {"description", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "example"}
 
 
@@ -78,7 +87,10 @@ def strict(node: dict) -> dict:
         if key in _DROP_KEYS or key == "format":
             continue
         if key == "properties":
-            out[key] = {name: strict(sub) for name, sub in value.items()}
+            out[key] = {
+                name: QUANTITY_MAP if name in ("limits", "requests") and sub == {"x-kubernetes-preserve-unknown-fields": True} else strict(sub)
+                for name, sub in value.items()
+            }
         elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
             out[key] = strict(value)
         elif key in ("anyOf", "allOf", "oneOf"):

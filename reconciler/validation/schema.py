@@ -141,7 +141,7 @@ def _to_findings(manifest: Manifest, error) -> list[Finding]:
         allowed = ", ".join(map(str, schema.get("enum", [])))
         return [manifest.finding(path, f"{_short(instance)} is not one of the allowed values", hint=f"use one of: {allowed}", rule="enum")]
     if validator == "pattern":
-        hint = "a quantity looks like 500m, 1, 1.5, 128Mi or 2Gi" if "Ki" in schema.get("pattern", "") else f"it must match {schema.get('pattern')}"
+        hint = "a quantity looks like 500m, 1, 1.5, 128Mi or 2Gi" if "KMGTPE" in schema.get("pattern", "") else f"it must match {schema.get('pattern')}"
         return [manifest.finding(path, f"{_short(instance)} is not in the expected format", hint=hint, rule="format")]
     if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "minLength", "maxLength"):
         return [manifest.finding(path, f"{_short(instance)}: {error.message.split(' is ', 1)[-1] if ' is ' in error.message else error.message}", rule="range")]

@@ -36,7 +36,11 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
     if not isinstance(labels, dict):
         return []
     out: list[Finding] = []
-    for key, value in (selector.get("matchLabels") or {}).items():
+    match_labels = selector.get("matchLabels") or {}
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(match_labels, dict) or not isinstance(expressions, list):
+        return out  # the schema reports the type
+    for key, value in match_labels.items():
         if labels.get(key) != value:
             have = f"the template has {key}: {labels[key]}" if key in labels else f"the template has no label {key}"
             out.append(
@@ -47,7 +51,7 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
                     rule="selector",
                 )
             )
-    for index, expr in enumerate(selector.get("matchExpressions") or []):
+    for index, expr in enumerate(expressions):
         if isinstance(expr, dict) and not _expression_holds(expr, labels):
             out.append(
                 manifest.finding(

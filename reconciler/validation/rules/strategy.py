@@ -12,7 +12,10 @@ _TRAFFIC_ROUTERS_NEEDING_SERVICES = ("alb", "smi", "apisix", "ambassador", "ngin
 
 
 def check(manifest: Manifest, ctx) -> list[Finding]:
-    strategy = (manifest.obj.get("spec") or {}).get("strategy")
+    spec = manifest.obj.get("spec")
+    if spec is not None and not isinstance(spec, dict):
+        return []  # the schema reports the type
+    strategy = (spec or {}).get("strategy")
     base = ("spec", "strategy")
     if not isinstance(strategy, dict):
         return [

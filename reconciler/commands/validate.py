@@ -1,0 +1,77 @@
+"""`reconciler validate SOURCE`: load and check manifests; findings located at file:line:col."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from reconciler.commands.common import ContextOpt, PathOpt, RefOpt, SourceArg
+
+FORMATS = ("text", "json", "github")
+
+
+def register(app, get_app, list_app) -> None:
+    @app.command("validate")
+    def validate_command(
+        source: SourceArg,
+        ref: RefOpt = None,
+        path: PathOpt = None,
+        output_format: Annotated[
+            str, typer.Option("--format", "-f", help="text (grouped by file), json, or github (workflow commands for Actions).")
+        ] = "text",
+        cluster: Annotated[
+            Optional[str],
+            typer.Option(
+                "--cluster",
+                envvar="RECONCILER_VALIDATE_CLUSTER",
+                help="Also look referenced objects up live: local[:DIR] or kube. Without it, only the source counts.",
+            ),
+        ] = None,
+        context: ContextOpt = None,
+    ) -> None:
+        """Check manifests: strict CRD schemas, Argo Rollouts' rules, references. Exit 0 valid, 1 findings, 2 error."""
+        from reconciler.errors import UsageError
+
+        if output_format not in FORMATS:
+            raise UsageError(f"--format {output_format!r} is not one of {', '.join(FORMATS)}", hint="use --format text, json or github")
+        code = run_validate(source, ref=ref, path=path, output_format=output_format, cluster=cluster, context=context, echo=typer.echo)
+        raise typer.Exit(code)
+
+
+def run_validate(source, *, ref=None, path=None, output_format="text", cluster=None, context=None, echo=print) -> int:
+    from reconciler.errors import EXIT_FINDINGS, EXIT_OK
+    from reconciler.findings import has_errors
+    from reconciler.manifests.loader import load_directory
+    from reconciler.source import open_source
+    from reconciler.validation import validate
+    from reconciler.validation.report import render
+
+    live = None
+    if cluster:
+        from reconciler.cluster import open_cluster
+
+        backend = open_cluster(cluster, context=context)
+        live = backend.get
+    with open_source(source, ref=ref, path=path) as checkout:
+        loaded = load_directory(checkout.root)
+        findings = list(loaded.findings) + validate(loaded.manifests, live=live)
+        prefix = _prefix(checkout)
+        echo(render(findings, output_format, files_read=loaded.files_read, objects=len(loaded.manifests), source=checkout.display_url,
+                    commit=checkout.commit, prefix=prefix))
+    return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
+
+
+def _prefix(checkout) -> str:
+    """Findings name files relative to the manifests root; print them so a person (or GitHub) can
+    open them: relative to the working directory for a local source, to the repository for Git."""
+    if not checkout.is_git:
+        import os
+
+        rel = os.path.relpath(checkout.root)
+        return "" if rel == "." else rel.replace(os.sep, "/") + "/"
+    try:
+        rel = checkout.root.resolve().relative_to(checkout.repo_dir.resolve()).as_posix()
+    except ValueError:
+        return ""
+    return "" if rel in ("", ".") else rel + "/"

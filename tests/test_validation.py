@@ -1,0 +1,155 @@
+"""Schemas and rules against the seed fixtures and one invalid repository per mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.manifests.loader import load_directory
+from reconciler.validation import errors_by_object, validate
+from reconciler.validation.durations import parse_duration
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+VALID = ["canary-nginx", "bluegreen-nginx", "bluegreen-analysis", "mock-server-canary", "mock-server-bluegreen", "istio-canary", "prometheus-analysis"]
+
+# case -> (rule, file:line:col, field path)
+INVALID = {
+    "bluegreen-missing-active-service": ("required", "rollout.yaml:44:5", "spec.strategy.blueGreen"),
+    "missing-service-reference": ("reference", "rollout.yaml:34:7", "spec.strategy.blueGreen.activeService"),
+    "unknown-field-near-miss": ("unknown-field", "rollout.yaml:47:7", "spec.strategy.blueGreen.autoPromotionEnable"),
+    "two-strategies": ("one-strategy", "rollout.yaml:66:5", "spec.strategy.blueGreen"),
+    "no-strategy": ("one-strategy", "rollout.yaml:21:3", "spec.strategy"),
+    "bad-pause-duration": ("pause-duration", "rollout.yaml:49:17", "spec.strategy.canary.steps[1].pause.duration"),
+    "setweight-out-of-range": ("set-weight", "rollout.yaml:48:9", "spec.strategy.canary.steps[0].setWeight"),
+    "step-two-actions": ("step-one-action", "rollout.yaml:49:9", "spec.strategy.canary.steps[0].pause"),
+    "selector-mismatch": ("selector", "rollout.yaml:32:7", "spec.selector.matchLabels.app"),
+    "duplicate-key": ("duplicate-key", "rollout.yaml:30:3", "spec.replicas"),
+    "missing-analysis-template": ("reference", "rollout.yaml:49:11", "spec.strategy.blueGreen.postPromotionAnalysis.templates[0].templateName"),
+    "wrong-type-replicas": ("type", "rollout.yaml:29:3", "spec.replicas"),
+    "missing-virtualservice": ("reference", "rollout.yaml:53:13", "spec.strategy.canary.trafficRouting.istio.virtualService.name"),
+    "canary-service-equals-stable": ("canary-services", "rollout.yaml:45:7", "spec.strategy.canary.stableService"),
+    "yaml-syntax-error": ("yaml-syntax", "rollout.yaml:30:11", ""),
+    "non-utf8": ("encoding", "nginx.yaml:1:4", ""),
+    "symlink-escape": ("symlink-escape", "outside.yaml:1:1", ""),
+}
+
+
+def _check(directory: Path, live=None):
+    loaded = load_directory(directory)
+    return loaded, loaded.findings + validate(loaded.manifests, live=live)
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_seed_fixtures_are_valid(name):
+    loaded, findings = _check(FIXTURES / name)
+    assert loaded.manifests and findings == []
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_each_mistake_gives_exactly_one_located_error(case):
+    rule, location, path = INVALID[case]
+    _, findings = _check(FIXTURES / "invalid" / case)
+    assert [(f.rule, f.location(), f.path) for f in findings] == [(rule, location, path)], findings
+    assert findings[0].is_error and findings[0].hint
+
+
+def test_every_invalid_fixture_is_covered():
+    cases = {p.name for p in (FIXTURES / "invalid").iterdir() if p.is_dir()}
+    assert cases - set(INVALID) == {"warning-non-kubernetes-document"}
+
+
+def test_did_you_mean_and_finding_object():
+    _, (finding,) = _check(FIXTURES / "invalid" / "unknown-field-near-miss")
+    assert "did you mean `autoPromotionEnabled`?" in finding.hint
+    assert finding.object == "Rollout/default/demo"
+    assert errors_by_object([finding]) == {"Rollout/default/demo"}
+
+
+def test_unknown_field_in_pod_template_and_metadata(tmp_path):
+    text = (FIXTURES / "mock-server-canary" / "mock-server-canary-success.yaml").read_text()
+    text = text.replace("        image: ghcr", "        imagee: ghcr", 1).replace("  name: mock-server\nspec:\n  replicas", "  name: mock-server\n  lables: {a: b}\nspec:\n  replicas", 1)
+    (tmp_path / "r.yaml").write_text(text)
+    _, findings = _check(tmp_path)
+    got = {(f.rule, f.path, f.hint.split("?")[0]) for f in findings}
+    assert ("unknown-field", "spec.template.spec.containers[0].imagee", "did you mean `image`") in got
+    assert ("unknown-field", "metadata.lables", "did you mean `labels`") in got
+
+
+def test_int_or_string_and_quantities(tmp_path):
+    text = (FIXTURES / "istio-canary" / "deployments.yaml").read_text()
+    rollout = (FIXTURES / "mock-server-canary" / "mock-server-canary-success.yaml").read_text()
+    rollout = rollout.replace("        ports:\n", "        resources: {requests: {cpu: 5m, memory: 32Mi}, limits: {cpu: 1}}\n        ports:\n", 1)
+    rollout = rollout.replace("      - pause: {duration: 30s}", "      - pause: {duration: 30}", 1)
+    (tmp_path / "r.yaml").write_text(rollout)
+    _, findings = _check(tmp_path)
+    assert findings == []
+    (tmp_path / "r.yaml").write_text(rollout.replace("cpu: 5m", "cpu: five"))
+    _, findings = _check(tmp_path)
+    assert [(f.rule, f.path) for f in findings] == [("format", "spec.template.spec.containers[0].resources.requests.cpu")]
+    assert text  # the Deployment kind has no schema: not checked strictly
+
+
+def test_live_lookup_satisfies_references():
+    directory = FIXTURES / "invalid" / "missing-service-reference"
+    live = {("Service", "default", "demo-active"): {"kind": "Service"}}
+    _, findings = _check(directory, live=live)
+    assert findings == []
+    _, findings = _check(directory, live=lambda kind, ns, name: None)
+    assert [f.rule for f in findings] == ["reference"] and "nor in the cluster" in findings[0].message
+
+
+def test_istio_route_must_exist(tmp_path):
+    text = (FIXTURES / "prometheus-analysis" / "mock-server-canary-istio-virtualservice-analysis.yaml").read_text()
+    (tmp_path / "r.yaml").write_text(text.replace("            - primary", "            - primery", 1))
+    _, findings = _check(tmp_path)
+    assert [(f.rule, f.path) for f in findings] == [("istio-route", "spec.strategy.canary.trafficRouting.istio.virtualService.routes[0]")]
+    assert "did you mean `primary`?" in findings[0].hint
+
+
+def test_workload_ref_target_must_exist(tmp_path):
+    (tmp_path / "rollout.yaml").write_text((FIXTURES / "istio-canary" / "rollout.yaml").read_text())
+    for name in ("services.yaml", "virtualsvc.yaml"):
+        (tmp_path / name).write_text((FIXTURES / "istio-canary" / name).read_text())
+    _, findings = _check(tmp_path)
+    assert [(f.rule, f.path) for f in findings] == [("reference", "spec.workloadRef.name")]
+
+
+def test_api_version_must_be_served(tmp_path):
+    text = (FIXTURES / "canary-nginx" / "nginx.yaml").read_text().replace("argoproj.io/v1alpha1", "argoproj.io/v1")
+    (tmp_path / "n.yaml").write_text(text)
+    _, findings = _check(tmp_path)
+    assert [f.rule for f in findings] == ["api-version"]
+
+
+@pytest.mark.parametrize(
+    "value,seconds",
+    [(60, 60), ("60", 60), ("30s", 30), ("1m", 60), ("1h", 3600), ("1h30m", 5400), ("500ms", 0.5), ("1x", None), ("", None), ("s", None), (True, None), (0, 0)],
+)
+def test_durations(value, seconds):
+    assert parse_duration(value) == seconds
+
+
+def test_zero_pause_is_an_error(tmp_path):
+    text = (FIXTURES / "canary-nginx" / "nginx.yaml").read_text().replace("pause: {duration: 60}", "pause: {duration: 0s}", 1)
+    (tmp_path / "n.yaml").write_text(text)
+    _, findings = _check(tmp_path)
+    assert [(f.rule, f.path) for f in findings] == [("pause-duration", "spec.strategy.canary.steps[1].pause.duration")]
+
+
+def test_fuzzed_rollouts_never_crash():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from reconciler.manifests.model import Manifest
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.text(max_size=5))
+    values = st.recursive(scalars, lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.sampled_from(["canary", "blueGreen", "steps", "setWeight", "pause", "duration", "activeService", "selector", "matchLabels", "template", "workloadRef", "name"]), c, max_size=4)), max_leaves=12)
+
+    @settings(max_examples=150, deadline=None)
+    @given(values)
+    def run(spec):
+        obj = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "r"}, "spec": spec}
+        validate([Manifest(obj=obj, file="f.yaml", line=1)])
+
+    run()
