@@ -1,0 +1,56 @@
+"""`reconciler demo`: seed 000's canary walked through every step with a simulated clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.commands.demo import MANIFEST, run_demo
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "canary-nginx" / "nginx.yaml"
+
+
+def test_embedded_manifest_is_the_fixture():
+    assert MANIFEST == FIXTURE.read_text()
+
+
+def _engine_ready() -> bool:
+    try:
+        from reconciler.runner import run_once  # noqa: F401
+        import reconciler.engine.plan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_demo_walks_every_step_of_seed_000(tmp_path):
+    if not _engine_ready():
+        pytest.skip("the step engine (engineer B) has not landed yet")
+    printed: list[str] = []
+    outcome = run_demo(printed.append, keep=str(tmp_path / "demo"))
+    text = "\n".join(printed)
+    assert outcome.finished, text[-3000:]
+    views = outcome.views
+    # revision 1 becomes Healthy, then revision 2 goes through steps 0..4 and becomes stable
+    assert views[0]["revision"] == 1
+    seen = [(v.get("revision"), v.get("status"), v.get("step"), v.get("setWeight")) for v in views]
+    canary = [s for s in seen if s[0] == 2]
+    assert (2, "Paused", 1, 20) in canary and (2, "Paused", 3, 80) in canary, seen
+    assert canary[-1][1] == "Healthy" and canary[-1][2] == 4, seen
+    # at most one step per invocation
+    steps = [s[2] for s in canary if s[2] is not None]
+    assert all(b - a <= 1 for a, b in zip(steps, steps[1:])), steps
+    assert "Status:          ॥ Paused" in text and "Message:         CanaryPauseStep" in text
+    assert "nginx:1.14.2 (stable)" in text
+    # the demo kept its state as status commits in its own repository
+    assert (tmp_path / "demo" / "repo" / ".reconciler" / "status" / "default" / "rollout-test-canary-nginx.yaml").exists()
+
+
+def test_demo_refuses_a_non_empty_keep_dir(tmp_path):
+    from reconciler.errors import UsageError
+
+    (tmp_path / "x").write_text("")
+    with pytest.raises(UsageError, match="not empty"):
+        run_demo(lambda _: None, keep=str(tmp_path))
