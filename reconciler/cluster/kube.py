@@ -1,0 +1,546 @@
+"""`--cluster kube`: the Cluster interface (reconciler/cluster/base.py) on a real Kubernetes API.
+
+Uses the official `kubernetes` client (imported lazily: the CLI's start-up must stay fast) for
+configuration (kubeconfig via KUBECONFIG / `--context`, or the pod's service account) and for the
+HTTP calls themselves. Paths come from `reconciler.kinds`, so no discovery round-trips per run.
+
+Rules this adapter keeps:
+- Reads: one `list` call per kind per namespace, narrowed by an equality label selector.
+- Writes: `replace` sends the resourceVersion it read (optimistic concurrency); HTTP 409 becomes
+  `reconciler.errors.Conflict`, so the runner re-reads and re-plans that rollout.
+- 429 and 5xx are retried with a bounded exponential backoff (Retry-After honoured, capped);
+  every call has a connect and a read timeout; an unreachable endpoint fails within seconds.
+- 401 / 403 / unreachable / missing kubeconfig become `ClusterError` (exit 2) with a hint that
+  says which endpoint, or which verb on which resource is missing. No token is ever printed.
+- Every (kind, verb, subresource) this module may send is declared in `API_CALLS`. The RBAC in
+  deploy/ is tested against that table, and a call outside it fails loudly, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator, Mapping
+from urllib.parse import quote, urlencode
+
+from reconciler.errors import ClusterError, Conflict
+from reconciler.kinds import KindInfo, kind_info, object_key
+
+log = logging.getLogger("reconciler")
+
+FIELD_MANAGER = "reconciler"
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_MAX_ATTEMPTS = 4  # first try + 3 retries on 429 / 5xx / read timeouts of reads
+DEFAULT_BACKOFF_SECONDS = 0.25
+MAX_BACKOFF_SECONDS = 5.0
+
+_READ = ("get", "list")
+_WRITE = ("create", "update", "delete")
+
+# Every call the kube backend may make: kind -> verbs, and (kind, "status") -> verbs on the status
+# subresource. deploy/rbac.yaml grants exactly these (tests/test_deploy.py derives the expected rules
+# from this table). Reads of objects the engine only observes; writes of those it owns.
+API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
+    # Applied from Git (plain manifests and the Rollouts themselves), then owned by the run.
+    "Rollout": _READ + ("create", "update"),
+    ("Rollout", "status"): ("update",),
+    "Service": _READ + ("create", "update"),
+    "Ingress": _READ + ("create", "update"),
+    "VirtualService": _READ + ("create", "update"),
+    "DestinationRule": _READ + ("create", "update"),
+    "AnalysisTemplate": _READ + ("create", "update"),
+    "ClusterAnalysisTemplate": _READ + ("create", "update"),
+    # Created, scaled and removed by the steps.
+    "ReplicaSet": _READ + _WRITE,
+    "AnalysisRun": _READ + _WRITE,
+    "Job": _READ + _WRITE,
+    # Observed only.
+    "Pod": _READ,
+    "Experiment": _READ,
+    # Records.
+    "Event": ("create",),
+    "Lease": ("get", "create", "update"),
+}
+
+# Kinds whose status is a subresource on a real API server: a PUT of the object ignores status.
+STATUS_SUBRESOURCE_KINDS = frozenset(
+    {"Namespace", "Service", "Pod", "ReplicaSet", "Deployment", "Job", "Ingress", "Rollout", "VirtualService", "DestinationRule"}
+)
+
+_HTTP_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def rbac_rules() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(apiGroup, resource, sorted verbs) for every call in API_CALLS; resource is `plural[/sub]`."""
+    rules = []
+    for key, verbs in API_CALLS.items():
+        kind, sub = (key, None) if isinstance(key, str) else key
+        info = kind_info(kind)
+        resource = info.plural + (f"/{sub}" if sub else "")
+        rules.append((info.group, resource, tuple(sorted(set(verbs)))))
+    return sorted(rules)
+
+
+def _utc(now: datetime) -> str:
+    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _micro(now: datetime) -> str:
+    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _load_configuration(context: str | None, kubeconfig: str | None):
+    """A kubernetes.client.Configuration from a kubeconfig, or from the pod's service account."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    cfg = client.Configuration()
+    path = kubeconfig or os.environ.get("KUBECONFIG", "")
+    paths = [p for p in path.split(os.pathsep) if p] if path else [os.path.expanduser("~/.kube/config")]
+    existing = [p for p in paths if os.path.exists(p)]
+    in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not existing
+    try:
+        if in_cluster:
+            if context:
+                raise ClusterError(
+                    f"--context {context!r} was given, but there is no kubeconfig (running in-cluster)",
+                    hint="drop --context inside a pod, or set KUBECONFIG to a kubeconfig file",
+                )
+            config.load_incluster_config(client_configuration=cfg)
+        elif existing:
+            config.load_kube_config(config_file=os.pathsep.join(existing) if len(existing) > 1 else existing[0],
+                                    context=context, client_configuration=cfg, persist_config=False)
+        else:
+            raise ClusterError(
+                f"no kubeconfig found (looked at {', '.join(paths)}) and not running inside a pod",
+                hint="set KUBECONFIG to your kubeconfig file, or use --cluster local for the embedded cluster",
+            )
+    except ConfigException as err:
+        hint = "check the kubeconfig (kubectl config get-contexts)"
+        if context:
+            hint = f"pick an existing context: kubectl config get-contexts; you asked for {context!r}"
+        # The client's messages name files and contexts, never token values.
+        raise ClusterError(f"cannot load the Kubernetes configuration: {err}", hint=hint) from None
+    return cfg
+
+
+class KubeCluster:
+    """The Cluster protocol over the Kubernetes REST API, via the official client."""
+
+    name = "kube"
+
+    def __init__(
+        self,
+        context: str | None = None,
+        *,
+        kubeconfig: str | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        sleep=time.sleep,
+        field_manager: str = FIELD_MANAGER,
+    ):
+        from kubernetes import client
+
+        cfg = _load_configuration(context, kubeconfig)
+        cfg.retries = 0  # urllib3 must not retry on its own: the bounded policy below is the only one
+        if hasattr(cfg, "client_go_retries"):
+            cfg.client_go_retries = False
+        self._api = client.ApiClient(cfg)
+        self.host = cfg.host
+        self.reads = 0
+        self.writes = 0
+        self.field_manager = field_manager
+        self._request_timeout = (connect_timeout, read_timeout)
+        self._max_attempts = max(1, max_attempts)
+        self._backoff = backoff_seconds
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self._api.close()
+
+    # -- paths -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _path(info: KindInfo, namespace: str | None, name: str | None = None, sub: str | None = None) -> str:
+        base = f"/apis/{info.group}/{info.version}" if info.group else f"/api/{info.version}"
+        if info.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace, safe='')}"
+        base += f"/{info.plural}"
+        if name:
+            base += f"/{quote(name, safe='')}"
+        if sub:
+            base += f"/{sub}"
+        return base
+
+    # -- the one HTTP path -------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        info: KindInfo,
+        namespace: str | None,
+        name: str | None = None,
+        *,
+        sub: str | None = None,
+        query: Mapping[str, str] | None = None,
+        body=None,
+        content_type: str = "application/json",
+        verb: str | None = None,
+    ) -> tuple[int, dict]:
+        """Send one API call with the bounded retry policy. Returns (status, body) for 2xx/404/409/422."""
+        verb = verb or ("list" if method == "GET" and not name else _HTTP_VERBS[method])
+        key = (info.kind, sub) if sub else info.kind
+        if verb not in API_CALLS.get(key, ()):
+            # A programming error, caught by the tests: deploy/ RBAC would not allow it either.
+            raise AssertionError(f"KubeCluster would {verb} {info.plural}{'/' + sub if sub else ''}; declare it in API_CALLS")
+        path = self._path(info, namespace, name, sub)
+        url = self.host + path + (("?" + urlencode(query)) if query else "")
+        headers = {"Accept": "application/json", "Content-Type": content_type, "User-Agent": f"reconciler/{FIELD_MANAGER}"}
+        import urllib3
+
+        attempt = 0
+        while True:
+            attempt += 1
+            headers_now = dict(headers)
+            self._api.update_params_for_auth(headers_now, [], ["BearerToken"], path, method, body)
+            try:
+                response = self._api.rest_client.request(
+                    method, url, headers=headers_now, body=body, _request_timeout=self._request_timeout
+                )
+                data = response.read()
+            except (urllib3.exceptions.HTTPError, OSError) as err:
+                if not _is_read_timeout(err):
+                    raise ClusterError(
+                        f"cannot reach the Kubernetes API at {self.host} ({type(_root_cause(err)).__name__})",
+                        hint="check that the cluster is up and that the kubeconfig context (or --context) points at it",
+                    ) from None
+                # Reads are safe to repeat; a write may have landed, and the next run observes it.
+                if method == "GET" and attempt < self._max_attempts:
+                    self._pause(attempt, None)
+                    continue
+                raise ClusterError(
+                    f"the Kubernetes API at {self.host} did not answer {method} {path} within {self._request_timeout[1]:g}s",
+                    hint="the API server is overloaded or unreachable; the next run will observe whether the change applied",
+                ) from None
+            except Exception as err:  # kubernetes.client.ApiException for TLS failures
+                if type(err).__name__ == "ApiException":
+                    raise ClusterError(
+                        f"cannot talk to the Kubernetes API at {self.host}: {getattr(err, 'reason', '') or err}",
+                        hint="check the cluster's CA certificate and server address in the kubeconfig",
+                    ) from None
+                raise
+            status = response.status
+            payload = _json(data)
+            if status == 429 or status >= 500:
+                if attempt < self._max_attempts:
+                    self._pause(attempt, response.getheader("Retry-After"))
+                    continue
+                raise ClusterError(
+                    f"the Kubernetes API at {self.host} answered {status} to {method} {path} after {attempt} attempts: "
+                    f"{_message(payload)}",
+                    hint="the API server is overloaded or failing; the next run resumes where this one stopped",
+                )
+            if status == 401:
+                raise ClusterError(
+                    f"the Kubernetes API at {self.host} rejected the credentials (401 Unauthorized)",
+                    hint="the token or certificate expired or was revoked: log in again, or refresh the Secret holding the token",
+                )
+            if status == 403:
+                where = f" in namespace {namespace!r}" if info.namespaced and namespace else (" in all namespaces" if info.namespaced else "")
+                group = info.group or '""'
+                resource = info.plural + (f"/{sub}" if sub else "")
+                raise ClusterError(
+                    f"missing permission: cannot {verb} {resource} (apiGroup {group}){where} (403 Forbidden)",
+                    hint=f"grant verb {verb!r} on {resource!r} in the reconciler's Role; deploy/rbac.yaml lists every permission it needs",
+                )
+            return status, payload
+
+    def _pause(self, attempt: int, retry_after: str | None) -> None:
+        delay = min(MAX_BACKOFF_SECONDS, self._backoff * (2 ** (attempt - 1)))
+        if retry_after:
+            try:
+                delay = min(MAX_BACKOFF_SECONDS, max(delay, float(retry_after)))
+            except ValueError:
+                pass
+        self._sleep(delay * (0.5 + random.random() / 2))
+
+    # -- Cluster protocol --------------------------------------------------------------------------
+
+    def list(self, kind: str, namespace: str | None = None, selector: Mapping[str, str] | None = None) -> list[dict]:
+        info = kind_info(kind)
+        query = {"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))} if selector else None
+        self.reads += 1
+        status, payload = self._request("GET", info, namespace if info.namespaced else None, query=query)
+        if status == 404:
+            raise ClusterError(
+                f"the Kubernetes API at {self.host} does not serve {info.plural}.{info.group or 'core'}/{info.version}",
+                hint=_missing_api_hint(info),
+            )
+        _raise_unexpected(status, payload, "list", info, namespace, "")
+        items = payload.get("items") or []
+        for item in items:
+            # Lists of built-in kinds omit each item's kind and apiVersion.
+            item.setdefault("apiVersion", info.api_version)
+            item.setdefault("kind", info.kind)
+        return items
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict | None:
+        info = kind_info(kind)
+        self.reads += 1
+        status, payload = self._request("GET", info, namespace, name)
+        if status == 404:
+            return None
+        _raise_unexpected(status, payload, "get", info, namespace, name)
+        return _with_type(payload, info)
+
+    def create(self, obj: dict) -> dict:
+        kind, namespace, name = object_key(obj)
+        info = kind_info(kind)
+        body = _strip_server_fields(obj)
+        status_wanted = obj.get("status")
+        self.writes += 1
+        status, payload = self._request("POST", info, namespace, body=body, query={"fieldManager": self.field_manager})
+        if status == 409:
+            raise Conflict(kind, namespace, name, "it already exists")
+        if status == 404:
+            raise ClusterError(
+                f"cannot create {kind} {namespace}/{name}: namespace {namespace!r} does not exist",
+                hint=f"create it first: kubectl create namespace {namespace}",
+            )
+        _raise_unexpected(status, payload, "create", info, namespace, name)
+        stored = _with_type(payload, info)
+        return self._put_status_if_needed(info, stored, status_wanted)
+
+    def replace(self, obj: dict) -> dict:
+        kind, namespace, name = object_key(obj)
+        info = kind_info(kind)
+        status_wanted = obj.get("status")
+        self.writes += 1
+        status, payload = self._request("PUT", info, namespace, name, body=obj, query={"fieldManager": self.field_manager})
+        if status == 409:
+            raise Conflict(kind, namespace, name, _message(payload))
+        if status == 404:  # deleted since it was read: the same "changed since read" as the local cluster
+            raise Conflict(kind, namespace, name, "it no longer exists")
+        _raise_unexpected(status, payload, "update", info, namespace, name)
+        stored = _with_type(payload, info)
+        return self._put_status_if_needed(info, stored, status_wanted)
+
+    def _put_status_if_needed(self, info: KindInfo, stored: dict, status_wanted) -> dict:
+        """A PUT ignores status where status is a subresource: send it there, only when it differs."""
+        if status_wanted is None or info.kind not in STATUS_SUBRESOURCE_KINDS or stored.get("status") == status_wanted:
+            return stored
+        kind, namespace, name = object_key(stored)
+        if (info.kind, "status") not in API_CALLS:
+            # The engine writes status only for the objects it acts as controller of (Rollouts); for
+            # others (ReplicaSets, Jobs, ...) the cluster's controllers own status and we leave it.
+            return stored
+        body = dict(stored, status=status_wanted)
+        status, payload = self._request("PUT", info, namespace, name, sub="status", body=body,
+                                        query={"fieldManager": self.field_manager})
+        if status == 409:
+            raise Conflict(kind, namespace, name, _message(payload))
+        if status == 404:
+            raise Conflict(kind, namespace, name, "it no longer exists")
+        _raise_unexpected(status, payload, "update", info, namespace, name)
+        return _with_type(payload, info)
+
+    def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None) -> None:
+        info = kind_info(kind)
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+        if resource_version:
+            body["preconditions"] = {"resourceVersion": resource_version}
+        self.writes += 1
+        status, payload = self._request("DELETE", info, namespace, name, body=body)
+        if status == 404:
+            return
+        if status == 409:
+            raise Conflict(kind, namespace, name, _message(payload))
+        _raise_unexpected(status, payload, "delete", info, namespace, name)
+
+    def emit_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal", now: datetime) -> None:
+        kind, namespace, name = object_key(involved)
+        meta = involved.get("metadata") or {}
+        event_ns = namespace or "default"
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{name}.", "namespace": event_ns},
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion", ""),
+                "kind": kind,
+                "name": name,
+                **({"namespace": namespace} if namespace else {}),
+                **({"uid": meta["uid"]} if meta.get("uid") else {}),
+                **({"resourceVersion": meta["resourceVersion"]} if meta.get("resourceVersion") else {}),
+            },
+            "reason": reason,
+            "message": message,
+            "type": type,
+            "count": 1,
+            "firstTimestamp": _utc(now),
+            "lastTimestamp": _utc(now),
+            "source": {"component": FIELD_MANAGER},
+            "reportingComponent": FIELD_MANAGER,
+            "reportingInstance": os.environ.get("HOSTNAME", FIELD_MANAGER),
+        }
+        info = kind_info("Event")
+        self.writes += 1
+        try:
+            status, payload = self._request("POST", info, event_ns, body=event)
+        except ClusterError as err:
+            # Events are informational: a lost event must not fail the run that already acted.
+            log.warning("could not record event %s on %s/%s: %s", reason, event_ns, name, err.message)
+            return
+        if status >= 300:
+            log.warning("could not record event %s on %s/%s: %s", reason, event_ns, name, _message(payload))
+
+    @contextmanager
+    def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> Iterator[dict]:
+        """Hold Lease NAMESPACE/NAME while acting. A live holder -> ClusterError; an expired one is taken over."""
+        info = kind_info("Lease")
+        self.reads += 1
+        status, current = self._request("GET", info, namespace, name)
+        if status not in (200, 404):
+            _raise_unexpected(status, current, "get", info, namespace, name)
+        spec = {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": int(duration_seconds),
+            "acquireTime": _micro(now),
+            "renewTime": _micro(now),
+        }
+        if status == 404:
+            body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                    "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+            self.writes += 1
+            status, stored = self._request("POST", info, namespace, body=body)
+            if status == 409:
+                raise _lease_held(name, namespace, None)
+        else:
+            held = current.get("spec") or {}
+            other = held.get("holderIdentity")
+            renewed = _parse_time(held.get("renewTime")) or _parse_time(held.get("acquireTime"))
+            duration = held.get("leaseDurationSeconds") or 0
+            if other and other != holder and renewed is not None and (now - renewed).total_seconds() < duration:
+                raise _lease_held(name, namespace, other, renewed, duration)
+            if other and other != holder:
+                log.info("taking over expired lease %s/%s from %s", namespace, name, other)
+                spec["leaseTransitions"] = int(held.get("leaseTransitions") or 0) + 1
+            else:
+                spec["leaseTransitions"] = int(held.get("leaseTransitions") or 0)
+            body = dict(current, spec=spec)
+            self.writes += 1
+            status, stored = self._request("PUT", info, namespace, name, body=body)
+            if status == 409:
+                raise _lease_held(name, namespace, None)
+        if status == 404:
+            raise ClusterError(f"cannot create Lease {namespace}/{name}: namespace {namespace!r} does not exist",
+                               hint=f"create it first: kubectl create namespace {namespace}")
+        _raise_unexpected(status, stored, "update", info, namespace, name)
+        try:
+            yield stored
+        finally:
+            self._release(info, stored, holder)
+
+    def _release(self, info: KindInfo, stored: dict, holder: str) -> None:
+        """Give the lease back (as client-go does: empty holder), so the next run need not wait it out."""
+        meta = stored.get("metadata") or {}
+        spec = dict(stored.get("spec") or {})
+        if spec.get("holderIdentity") != holder:
+            return
+        spec.pop("holderIdentity", None)
+        spec["leaseDurationSeconds"] = 1
+        body = dict(stored, spec=spec)
+        self.writes += 1
+        try:
+            status, payload = self._request("PUT", info, meta.get("namespace"), meta.get("name"), body=body)
+        except ClusterError as err:
+            log.warning("could not release lease %s/%s: %s; it expires on its own", meta.get("namespace"), meta.get("name"), err.message)
+            return
+        if status >= 300:
+            log.warning("could not release lease %s/%s (%s); it expires on its own", meta.get("namespace"), meta.get("name"), status)
+
+
+def _lease_held(name: str, namespace: str, other: str | None, renewed: datetime | None = None, duration: int = 0) -> ClusterError:
+    who = f" ({other}, renewed {_utc(renewed)}, valid {duration}s)" if other and renewed else ""
+    return ClusterError(
+        f"another run holds the lease {namespace}/{name}{who}",
+        hint="a reconciler run is already acting (a CronJob tick or a manual run); try again when it ends or the lease expires",
+    )
+
+
+def _missing_api_hint(info: KindInfo) -> str:
+    if info.group == "argoproj.io":
+        return "install the Argo Rollouts CRDs (kubectl apply -k https://github.com/argoproj/argo-rollouts/manifests/crds)"
+    if info.group == "networking.istio.io":
+        return "install Istio's CRDs, or remove the istio traffic routing from the Rollout"
+    return "check the cluster version and the kubeconfig context"
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """urllib3 wraps the real failure (refused, timed out) in MaxRetryError.reason."""
+    return getattr(err, "reason", None) if isinstance(getattr(err, "reason", None), BaseException) else err
+
+
+def _is_read_timeout(err: BaseException) -> bool:
+    import urllib3
+
+    return isinstance(_root_cause(err), urllib3.exceptions.ReadTimeoutError) or isinstance(err, urllib3.exceptions.ReadTimeoutError)
+
+
+def _json(data: bytes | None) -> dict:
+    if not data:
+        return {}
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return {"message": data[:200].decode("utf-8", "replace")}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _message(payload: dict) -> str:
+    return str(payload.get("message") or payload.get("reason") or "").strip()
+
+
+def _with_type(obj: dict, info: KindInfo) -> dict:
+    obj.setdefault("apiVersion", info.api_version)
+    obj.setdefault("kind", info.kind)
+    return obj
+
+
+def _strip_server_fields(obj: dict) -> dict:
+    """A create carries no resourceVersion/uid (the API server rejects them)."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "uid", "creationTimestamp", "managedFields")}
+    return dict(obj, metadata=meta)
+
+
+def _raise_unexpected(status: int, payload: dict, verb: str, info: KindInfo, namespace: str | None, name: str) -> None:
+    if 200 <= status < 300:
+        return
+    where = f"{namespace}/{name}" if namespace else name
+    raise ClusterError(
+        f"the Kubernetes API refused to {verb} {info.kind} {where} ({status}): {_message(payload)}",
+        hint="the object the reconciler built was rejected; run `reconciler validate` and report this if it persists",
+    )
+
+
+def new_holder_identity() -> str:
+    """Who holds the lease: the pod name in a CronJob, else host + a random suffix."""
+    return f"{os.environ.get('HOSTNAME') or 'reconciler'}-{uuid.uuid4().hex[:8]}"
