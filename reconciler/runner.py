@@ -86,4 +86,6 @@ def run_once(
     only: set[RolloutKey] | None = None,
 ) -> RunReport:
     """One pass over every Rollout under `root`. `plan` is dry_run=True: nothing is written."""
-    raise NotImplementedError("being written (engineer B)")
+    from reconciler.apply import apply_run
+
+    return apply_run(Path(root), cluster, store, now, dry_run=dry_run, source_label=source_label, only=only)

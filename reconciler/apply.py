@@ -1,0 +1,274 @@
+"""The body of `reconciler.runner.run_once`: load, validate, apply plain manifests, observe, plan,
+record, apply. Kept apart so the runner module stays a small, stable contract."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+import socket
+from datetime import datetime
+from pathlib import Path
+
+from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
+from reconciler.engine.context import ROLLOUT_LABEL
+from reconciler.engine.model import Action, Desired, Live
+from reconciler.engine.plan import plan as plan_rollout
+from reconciler.engine.state import RolloutState
+from reconciler.errors import ClusterError, Conflict
+from reconciler.findings import Finding, Severity
+from reconciler.kinds import KINDS, object_key
+from reconciler.runner import RolloutResult, RunReport
+
+log = logging.getLogger("reconciler")
+
+APPLIED_HASH_ANNOTATION = f"{PREFIX}/applied-hash"
+LEASE_NAME = "reconciler"
+LEASE_SECONDS = 300
+MAX_SAVE_ATTEMPTS = 4
+# Plain manifests go first, in this order, so a Rollout never sees its Service missing.
+_APPLY_ORDER = ["Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _content_hash(obj: dict) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _load(root: Path):
+    from reconciler.manifests.loader import load_directory
+
+    result = load_directory(root)
+    findings = list(result.findings)
+    try:
+        from reconciler.validation import validate
+    except ImportError:  # intake not there yet
+        validate = None
+    if validate is not None:
+        findings.extend(validate(result.manifests))
+    return result.manifests, findings
+
+
+def _bad_refs(findings) -> set[str]:
+    return {f.object for f in findings if f.severity is Severity.ERROR and f.object}
+
+
+def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[Action]:
+    """Create or replace plain manifests whose content changed since the reconciler last applied
+    them (tracked by an annotation, so server defaults never cause a write). The selector hash the
+    engine sets on Services is kept."""
+    actions = []
+    ordered = sorted(manifests, key=lambda m: _APPLY_ORDER.index(m.kind) if m.kind in _APPLY_ORDER else len(_APPLY_ORDER))
+    for manifest in ordered:
+        if manifest.kind == "Rollout" or manifest.kind not in KINDS or manifest.ref in bad:
+            continue
+        desired = _plain(manifest.obj)
+        digest = _content_hash(desired)
+        key = object_key(desired)
+        live = live_by_key.get(key)
+        if live is not None and ((live.get("metadata") or {}).get("annotations") or {}).get(APPLIED_HASH_ANNOTATION) == digest:
+            continue
+        after = copy.deepcopy(desired)
+        meta = after.setdefault("metadata", {})
+        if KINDS[manifest.kind].namespaced:
+            meta["namespace"] = key[1]
+        meta.setdefault("annotations", {})[APPLIED_HASH_ANNOTATION] = digest
+        if live is not None:
+            meta["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
+            live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL)
+            if manifest.kind == "Service" and live_hash:
+                after.setdefault("spec", {}).setdefault("selector", {})[POD_TEMPLATE_HASH_LABEL] = live_hash
+        actions.append(Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, f"apply {manifest.file}"))
+    return actions
+
+
+def _owned_by(rs: dict) -> str:
+    meta = rs.get("metadata") or {}
+    for owner in meta.get("ownerReferences") or []:
+        if owner.get("kind") == "Rollout":
+            return owner.get("name", "")
+    return (meta.get("labels") or {}).get(ROLLOUT_LABEL, "")
+
+
+class _Observed:
+    """Everything observe read, one list per kind per namespace."""
+
+    def __init__(self, cluster, namespaces: set[str], kinds: tuple[str, ...] = ("ReplicaSet", "Service")):
+        self.by_kind: dict[tuple[str, str], list[dict]] = {}
+        for namespace in sorted(namespaces):
+            for kind in kinds:
+                self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
+
+    def objects(self, kind: str, namespace: str) -> list[dict]:
+        return self.by_kind.get((kind, namespace), [])
+
+    def live_for(self, desired: Desired) -> Live:
+        ns = desired.namespace
+        replicasets = [rs for rs in self.objects("ReplicaSet", ns) if _owned_by(rs) == desired.name]
+        services = {(s.get("metadata") or {}).get("name"): s for s in self.objects("Service", ns)}
+        return Live(replicasets=replicasets, services=services)
+
+
+def _apply_action(cluster, action: Action) -> dict | None:
+    if action.verb == "create":
+        return cluster.create(action.after)
+    if action.verb == "replace":
+        after = copy.deepcopy(action.after)
+        if action.before is not None:
+            after.setdefault("metadata", {})["resourceVersion"] = (action.before.get("metadata") or {}).get("resourceVersion")
+        return cluster.replace(after)
+    if action.verb == "delete":
+        cluster.delete(action.kind, action.namespace, action.name, (action.before or {}).get("metadata", {}).get("resourceVersion"))
+    return None
+
+
+def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, source_label: str = "", only=None) -> RunReport:
+    report = RunReport(dry_run=dry_run)
+    reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
+    manifests, findings = _load(root)
+    bad = _bad_refs(findings)
+    rollouts = [m for m in manifests if m.kind == "Rollout"]
+    if only:
+        rollouts = [m for m in rollouts if (m.namespace, m.name) in only]
+    rollout_refs = {m.ref for m in rollouts}
+    report.findings = [f for f in findings if f.object not in rollout_refs]
+
+    namespaces = {m.namespace for m in manifests if KINDS.get(m.kind, None) is None or KINDS[m.kind].namespaced}
+    namespaces |= {m.namespace for m in rollouts}
+    plain_kinds = sorted({m.kind for m in manifests if m.kind != "Rollout" and m.kind in KINDS} - {"ReplicaSet", "Service"})
+    observed = _Observed(cluster, namespaces)
+    live_by_key = {}
+    for (kind, namespace), objs in observed.by_kind.items():
+        for obj in objs:
+            live_by_key[object_key(obj)] = obj
+    for kind in plain_kinds:
+        if KINDS[kind].namespaced:
+            for namespace in sorted({m.namespace for m in manifests if m.kind == kind}):
+                for obj in cluster.list(kind, namespace):
+                    live_by_key[object_key(obj)] = obj
+        else:
+            for obj in cluster.list(kind, None):
+                live_by_key[object_key(obj)] = obj
+
+    states = store.load() if store is not None else {}
+    report.manifest_actions = _plain_actions(manifests, live_by_key, bad)
+
+    holder = f"{socket.gethostname()}-{os.getpid()}"
+    lease = cluster.lease(LEASE_NAME, "default", holder, duration_seconds=LEASE_SECONDS, now=now) if not dry_run else _NullLease()
+    with lease:
+        if not dry_run:
+            for action in report.manifest_actions:
+                stored = _apply_action(cluster, action)
+                if stored is not None and action.kind == "Service":
+                    # The engine plans Service selectors against what is live now.
+                    ns = action.namespace
+                    services = observed.by_kind.setdefault(("Service", ns), [])
+                    services[:] = [s for s in services if s["metadata"]["name"] != action.name] + [stored]
+        elif report.manifest_actions:
+            for action in report.manifest_actions:
+                if action.kind == "Service":
+                    services = observed.by_kind.setdefault(("Service", action.namespace), [])
+                    services[:] = [s for s in services if s["metadata"]["name"] != action.name] + [action.after]
+
+        results: dict[tuple[str, str], RolloutResult] = {}
+        desired_by_key = {}
+        for manifest in rollouts:
+            key = (manifest.namespace, manifest.name)
+            result = RolloutResult(namespace=key[0], name=key[1], findings=[f for f in findings if f.object == manifest.ref])
+            results[key] = result
+            if manifest.ref in bad:
+                log.warning("invalid Rollout: nothing applied", extra={"rollout": key[1], "namespace": key[0], "action": "skip", "reason": "findings"})
+                continue
+            desired_by_key[key] = Desired(_plain(manifest.obj), file=manifest.file, line=manifest.line)
+
+        plans = {}
+        saved = 0
+        for attempt in range(MAX_SAVE_ATTEMPTS):
+            for key, desired in desired_by_key.items():
+                if key in plans:
+                    continue
+                previous = RolloutState.from_dict(states.get(key))
+                plans[key] = (previous, plan_rollout(desired, observed.live_for(desired), previous, now))
+            changed = {key: p.state.to_dict() for key, (previous, p) in plans.items() if not p.state.progress_equal(previous)}
+            if dry_run or not changed or store is None:
+                break
+            try:
+                store.save(changed, message=f"reconciler run{(' of ' + source_label) if source_label else ''}: " + ", ".join(f"{ns}/{n}" for ns, n in sorted(changed)))
+                saved = len(changed)
+                break
+            except Conflict as err:
+                log.warning(f"state changed while planning ({err}); re-loading and re-planning", extra={"action": "retry", "reason": "conflict"})
+                fresh = store.load()
+                for key in list(plans):
+                    if fresh.get(key) != states.get(key):
+                        plans.pop(key)
+                states = fresh
+        else:
+            for key in changed:
+                results[key].error = f"could not record the state after {MAX_SAVE_ATTEMPTS} attempts: another writer keeps changing it"
+                plans.pop(key, None)
+
+        for key, (previous, the_plan) in plans.items():
+            result = results[key]
+            result.plan = the_plan
+            result.view = the_plan.view
+            if not dry_run:
+                replicasets = {rs["metadata"]["name"]: rs for rs in observed.live_for(desired_by_key[key]).replicasets}
+                try:
+                    for action in the_plan.actions:
+                        stored = _apply_action(cluster, action)
+                        if stored is not None and action.kind == "ReplicaSet":
+                            replicasets[action.name] = stored
+                    involved = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": key[1], "namespace": key[0]}}
+                    for event in the_plan.events:
+                        cluster.emit_event(involved, event.reason, event.message, type=event.type, now=now)
+                except (Conflict, ClusterError) as err:
+                    result.error = f"applying the plan failed: {err}"
+                from reconciler.engine.view import rollout_view
+
+                result.view = rollout_view(the_plan.state.desired_summary, list(replicasets.values()), the_plan.state, now, services=None)
+            _log_result(result, the_plan, dry_run)
+    report.results = [results[key] for key in sorted(results)]
+    report.reads = getattr(cluster, "reads", 0) - reads_before
+    # Object writes this run (the run's own Lease bookkeeping is not counted).
+    report.writes = 0 if dry_run else (
+        len(report.manifest_actions)
+        + sum(len(r.plan.actions) + len(r.plan.events) for r in report.results if r.plan)
+        + saved
+    )
+    return report
+
+
+def _log_result(result: RolloutResult, the_plan, dry_run: bool) -> None:
+    view = result.view
+    what = the_plan.next or "nothing to do"
+    log.info(
+        f"{the_plan.status}{(': ' + the_plan.message) if the_plan.message else ''}; {the_plan.where}; {what}",
+        extra={
+            "rollout": result.name,
+            "namespace": result.namespace,
+            "action": "plan" if dry_run else ("apply" if the_plan.actions else "none"),
+            "reason": the_plan.message or the_plan.status,
+            "step": view.get("step"),
+            "status": view.get("status"),
+            "revision": view.get("revision"),
+            "dry_run": dry_run,
+        },
+    )
+
+
+class _NullLease:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False

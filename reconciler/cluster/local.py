@@ -1,0 +1,295 @@
+"""The embedded cluster: plain Kubernetes objects as YAML files a person can read and edit.
+
+    DIR/<namespace>/<Kind>/<name>.yaml        (cluster-scoped kinds: DIR/_cluster/<Kind>/<name>.yaml)
+    DIR/kubelet.yaml                           (optional: how simulated pods behave, see kubelet.py)
+
+It implements `reconciler.cluster.base.Cluster`. A simulated kubelet (reconciler.cluster.kubelet)
+sets ReplicaSet status as of the run's `now`; Pods are derived from ReplicaSets on `list("Pod")`.
+Jobs get their status from `reconciler.cluster.kubelet_jobs.simulate_job` when that module exists.
+Writes are atomic (write to a temporary file, then rename) and use resourceVersion for optimistic
+concurrency, so two runs against the same DIR cannot both advance a rollout.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import yaml
+
+from reconciler.cluster import kubelet
+from reconciler.errors import ClusterError, Conflict
+from reconciler.kinds import KINDS, object_key
+
+CLUSTER_SCOPED_DIR = "_cluster"
+KUBELET_CONFIG = "kubelet.yaml"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _load(path: Path):
+    with open(path, "rb") as handle:
+        return yaml.load(handle, Loader=_Loader)
+
+
+def _dump(obj) -> str:
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def _plain(value):
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _matches(obj: dict, selector: Mapping[str, str] | None) -> bool:
+    if not selector:
+        return True
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+class LocalCluster:
+    name = "local"
+
+    def __init__(self, directory: str | Path, now: datetime | None = None, kubelet_config: dict | None = None):
+        self.dir = Path(directory)
+        self.now = now or datetime.now(timezone.utc)
+        self.reads = 0
+        self.writes = 0
+        self.reads_by: dict[tuple[str, str | None], int] = {}
+        self._kubelet_config = kubelet_config
+        self._event_counter = 0
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    @property
+    def kubelet_config(self) -> dict:
+        if self._kubelet_config is None:
+            path = self.dir / KUBELET_CONFIG
+            config = {}
+            if path.is_file():
+                try:
+                    config = _load(path) or {}
+                except yaml.YAMLError as err:
+                    raise ClusterError(f"{path} is not valid YAML: {err}", hint="fix or remove the simulated kubelet's config") from None
+                if not isinstance(config, dict):
+                    raise ClusterError(f"{path} must be a mapping", hint="see docs/engine.md, 'The simulated kubelet'")
+            self._kubelet_config = config
+        return self._kubelet_config
+
+    # -- paths -------------------------------------------------------------------------------------
+
+    def _namespaced(self, kind: str) -> bool:
+        info = KINDS.get(kind)
+        return info.namespaced if info else True
+
+    def _kind_dir(self, kind: str, namespace: str | None) -> Path:
+        if not self._namespaced(kind):
+            return self.dir / CLUSTER_SCOPED_DIR / kind
+        return self.dir / (namespace or "default") / kind
+
+    def _path(self, kind: str, namespace: str | None, name: str) -> Path:
+        if not name or "/" in name or name.startswith("."):
+            raise ClusterError(f"invalid object name {name!r}")
+        return self._kind_dir(kind, namespace) / f"{name}.yaml"
+
+    def _namespaces(self) -> list[str]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(p.name for p in self.dir.iterdir() if p.is_dir() and p.name != CLUSTER_SCOPED_DIR and not p.name.startswith("."))
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def _count_read(self, kind: str, namespace: str | None) -> None:
+        self.reads += 1
+        self.reads_by[(kind, namespace)] = self.reads_by.get((kind, namespace), 0) + 1
+
+    def _read_dir(self, kind: str, namespace: str | None) -> list[dict]:
+        if kind == "Pod":
+            pods = []
+            for rs in self._read_dir("ReplicaSet", namespace):
+                pods.extend(kubelet.pods_for_replicaset(rs, self.kubelet_config, self.now))
+            return pods
+        directory = self._kind_dir(kind, namespace)
+        if not directory.is_dir():
+            return []
+        out = []
+        for path in sorted(directory.glob("*.yaml")):
+            obj = _load(path)
+            if isinstance(obj, dict):
+                out.append(self._simulate(obj))
+        return out
+
+    def _simulate(self, obj: dict) -> dict:
+        kind = obj.get("kind")
+        if kind == "ReplicaSet":
+            return kubelet.simulate_replicaset(obj, self.kubelet_config, self.now)
+        if kind == "Job":
+            try:
+                from reconciler.cluster.kubelet_jobs import simulate_job
+            except ImportError:
+                return obj
+            return simulate_job(obj, self.kubelet_config, self.now)
+        return obj
+
+    def list(self, kind: str, namespace: str | None = None, selector: Mapping[str, str] | None = None) -> list[dict]:
+        self._count_read(kind, namespace)
+        if not self._namespaced(kind):
+            objects = self._read_dir(kind, None)
+        elif namespace is None:
+            objects = [obj for ns in self._namespaces() for obj in self._read_dir(kind, ns)]
+        else:
+            objects = self._read_dir(kind, namespace)
+        return [obj for obj in objects if _matches(obj, selector)]
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict | None:
+        self._count_read(kind, namespace)
+        if kind == "Pod":
+            return next((p for p in self._read_dir("Pod", namespace) if p["metadata"]["name"] == name), None)
+        path = self._path(kind, namespace, name)
+        if not path.is_file():
+            return None
+        obj = _load(path)
+        return self._simulate(obj) if isinstance(obj, dict) else None
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def _write(self, path: Path, obj: dict) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(_dump(obj))
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        self.writes += 1
+
+    def _stored_form(self, obj: dict, previous: dict | None, resource_version: int) -> dict:
+        obj = _plain(obj)
+        kind, namespace, name = object_key(obj)
+        metadata = obj.setdefault("metadata", {})
+        if self._namespaced(kind):
+            metadata["namespace"] = namespace
+        else:
+            metadata.pop("namespace", None)
+        metadata["resourceVersion"] = str(resource_version)
+        previous_meta = (previous or {}).get("metadata") or {}
+        metadata["creationTimestamp"] = previous_meta.get("creationTimestamp") or metadata.get("creationTimestamp") or kubelet.iso(self.now)
+        metadata["generation"] = int(previous_meta.get("generation", 0)) + (1 if (previous or {}).get("spec") != obj.get("spec") else 0) or 1
+        if kind == "ReplicaSet":
+            obj = kubelet.record_pod_starts(previous, obj, self.now)
+            obj.pop("status", None)
+        return obj
+
+    def create(self, obj: dict) -> dict:
+        kind, namespace, name = object_key(obj)
+        path = self._path(kind, namespace, name)
+        if path.exists():
+            raise Conflict(kind, namespace, name, "already exists")
+        stored = self._stored_form(obj, None, 1)
+        self._write(path, stored)
+        return self._simulate(copy.deepcopy(stored))
+
+    def replace(self, obj: dict) -> dict:
+        kind, namespace, name = object_key(obj)
+        path = self._path(kind, namespace, name)
+        previous = _load(path) if path.is_file() else None
+        if previous is None:
+            raise Conflict(kind, namespace, name, "does not exist")
+        expected = (obj.get("metadata") or {}).get("resourceVersion")
+        current = str((previous.get("metadata") or {}).get("resourceVersion", "0"))
+        if expected is not None and str(expected) != current:
+            raise Conflict(kind, namespace, name, f"resourceVersion {expected} != {current}")
+        stored = self._stored_form(obj, previous, int(current) + 1 if current.isdigit() else 1)
+        self._write(path, stored)
+        return self._simulate(copy.deepcopy(stored))
+
+    def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None) -> None:
+        path = self._path(kind, namespace, name)
+        if not path.is_file():
+            return
+        if resource_version is not None:
+            current = str(((_load(path) or {}).get("metadata") or {}).get("resourceVersion", "0"))
+            if str(resource_version) != current:
+                raise Conflict(kind, namespace, name, f"resourceVersion {resource_version} != {current}")
+        path.unlink()
+        self.writes += 1
+
+    # -- events and leases ---------------------------------------------------------------------------
+
+    def emit_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal", now: datetime) -> None:
+        kind, namespace, name = object_key(involved)
+        self._event_counter += 1
+        stamp = now.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+        event_name = f"{name}.{stamp}.{os.getpid():x}{self._event_counter:04x}"
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": event_name, "namespace": namespace or "default"},
+            "involvedObject": {"apiVersion": involved.get("apiVersion", ""), "kind": kind, "name": name, "namespace": namespace},
+            "reason": reason,
+            "message": message,
+            "type": type,
+            "source": {"component": "reconciler"},
+            "firstTimestamp": kubelet.iso(now),
+            "lastTimestamp": kubelet.iso(now),
+            "count": 1,
+        }
+        self._write(self._path("Event", namespace or "default", event_name), event)
+
+    @contextmanager
+    def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> Iterator[dict]:
+        path = self._path("Lease", namespace, name)
+        previous = _load(path) if path.is_file() else None
+        if previous:
+            spec = previous.get("spec") or {}
+            other = spec.get("holderIdentity")
+            renewed = kubelet.parse_iso(spec.get("renewTime"))
+            expires = renewed + timedelta(seconds=int(spec.get("leaseDurationSeconds") or 0)) if renewed else None
+            if other and other != holder and expires is not None and expires > now:
+                raise ClusterError(
+                    f"another run ({other}) holds the lease {namespace}/{name} until {kubelet.iso(expires)}",
+                    hint="wait for it to finish; a crashed run's lease expires on its own",
+                )
+        lease = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": int(duration_seconds), "acquireTime": kubelet.iso(now), "renewTime": kubelet.iso(now)},
+        }
+        if previous is None:
+            stored = self.create(lease)
+        else:
+            lease["metadata"]["resourceVersion"] = (previous.get("metadata") or {}).get("resourceVersion")
+            try:
+                stored = self.replace(lease)
+            except Conflict:
+                raise ClusterError(f"another run took the lease {namespace}/{name} at the same moment", hint="try again") from None
+        try:
+            yield stored
+        finally:
+            current = _load(path) if path.is_file() else None
+            if current and ((current.get("spec") or {}).get("holderIdentity") == holder):
+                current["spec"]["holderIdentity"] = None
+                current["spec"]["renewTime"] = None
+                try:
+                    self.replace(current)
+                except Conflict:
+                    pass
+
+    # -- helpers for tests and the benchmark ----------------------------------------------------------
+
+    def reset_counters(self) -> None:
+        self.reads = self.writes = 0
+        self.reads_by.clear()

@@ -1,0 +1,111 @@
+"""`get rollout NAME` and `list rollouts`: views built from the recorded state and the live cluster."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from reconciler.commands.common import DEFAULT_CLUSTER, ClusterOpt, ContextOpt, NamespaceOpt, NowOpt, OutputOpt, StatusOpt, parse_now
+
+SourceOpt = Annotated[Optional[str], typer.Option("--source", envvar="RECONCILER_SOURCE", help="With --status commit: the repository holding the status files.")]
+
+
+def build_views(cluster, states: dict, now, namespace: str | None = None, names: set[str] | None = None) -> list[dict]:
+    """Views of the recorded rollouts: one list of ReplicaSets (and Pods) per namespace."""
+    from reconciler.apply import _owned_by
+    from reconciler.engine.state import RolloutState
+    from reconciler.engine.view import rollout_view
+
+    views = []
+    keys = sorted(k for k in states if (namespace is None or k[0] == namespace) and (names is None or k[1] in names))
+    by_ns: dict[str, tuple[list, list, list]] = {}
+    for ns in sorted({k[0] for k in keys}):
+        by_ns[ns] = (cluster.list("ReplicaSet", ns), cluster.list("Pod", ns), cluster.list("Service", ns))
+    for ns, name in keys:
+        state = RolloutState.from_dict(states[(ns, name)])
+        replicasets, pods, services = by_ns[ns]
+        mine = [rs for rs in replicasets if _owned_by(rs) == name]
+        names_ = {rs["metadata"]["name"] for rs in mine}
+        pods_by_rs: dict[str, list] = {}
+        for pod in pods:
+            owner = next((o.get("name") for o in (pod.get("metadata") or {}).get("ownerReferences") or [] if o.get("kind") == "ReplicaSet"), None)
+            if owner in names_:
+                pods_by_rs.setdefault(owner, []).append(pod)
+        svc = {s["metadata"]["name"]: s for s in services}
+        summary = dict(state.desired_summary or {"name": name, "namespace": ns})
+        views.append(rollout_view(summary, mine, state, now, services=svc, pods=pods_by_rs))
+    return views
+
+
+def _open(cluster, context, now, status, source):
+    from reconciler.cluster import open_cluster
+    from reconciler.commands.engine import open_store
+
+    moment = parse_now(now)
+    live = open_cluster(cluster, now=moment, context=context)
+    checkout = None
+    if status == "commit" and source:
+        from reconciler.source.local import open_local
+        from pathlib import Path
+
+        checkout = open_local(Path(source))
+    return moment, live, open_store(status, live, checkout)
+
+
+def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> None:
+    @get_app.command("rollout")
+    def get_rollout(
+        name: Annotated[str, typer.Argument(help="The Rollout.")],
+        namespace: NamespaceOpt = "default",
+        cluster: ClusterOpt = DEFAULT_CLUSTER,
+        context: ContextOpt = None,
+        now: NowOpt = None,
+        status: StatusOpt = "annotations",
+        output: OutputOpt = "text",
+        source: SourceOpt = None,
+    ) -> None:
+        """The rollout's status and its revisions, ReplicaSets and pods (as `kubectl argo rollouts get rollout`)."""
+        import json
+
+        from reconciler.errors import ReconcilerError
+
+        moment, live, store = _open(cluster, context, now, status, source)
+        views = build_views(live, store.load(), moment, namespace, {name})
+        if not views:
+            raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster")
+        if output == "json":
+            typer.echo(json.dumps(views[0], indent=2, default=str))
+            return
+        try:
+            from reconciler.render.tree import render_rollout
+        except ImportError:
+            typer.echo(json.dumps(views[0], indent=2, default=str))
+            return
+        typer.echo(render_rollout(views[0], moment), nl=False)
+
+    @list_app.command("rollouts")
+    def list_rollouts(
+        namespace: NamespaceOpt = "default",
+        all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")] = False,
+        cluster: ClusterOpt = DEFAULT_CLUSTER,
+        context: ContextOpt = None,
+        now: NowOpt = None,
+        status: StatusOpt = "annotations",
+        output: OutputOpt = "text",
+        source: SourceOpt = None,
+    ) -> None:
+        """A table of the rollouts (as `kubectl argo rollouts list rollouts`)."""
+        import json
+
+        moment, live, store = _open(cluster, context, now, status, source)
+        views = build_views(live, store.load(), moment, None if all_namespaces else namespace)
+        if output == "json":
+            typer.echo(json.dumps(views, indent=2, default=str))
+            return
+        try:
+            from reconciler.render.table import render_rollout_list
+        except ImportError:
+            typer.echo(json.dumps(views, indent=2, default=str))
+            return
+        typer.echo(render_rollout_list(views, all_namespaces=all_namespaces), nl=False)

@@ -1,0 +1,292 @@
+"""The canary strategy: a step machine that moves a rollout at most one step per invocation.
+
+Each step kind has a handler (`STEP_HANDLERS`): `enter` runs when the step becomes current,
+`complete` says whether the step is observed done. A step's scaling is applied while it is
+current (bounded by maxSurge / maxUnavailable, so it may take several runs); the rollout moves to
+the next step only in a later run that observes the current one complete. After the last step the
+canary becomes stable (weight 100, then promotion once it is fully available).
+"""
+
+from __future__ import annotations
+
+from reconciler.engine.context import Context, iso, rs_available, rs_spec_replicas, seconds
+from reconciler.engine.replicas import canary_split, step_toward, surge_and_unavailable
+
+DEFAULT_PROGRESS_DEADLINE = 600
+
+
+def canary_spec(ctx: Context) -> dict:
+    return ((ctx.spec.get("strategy") or {}).get("canary")) or {}
+
+
+def steps_of(ctx: Context) -> list[dict]:
+    return list(canary_spec(ctx).get("steps") or [])
+
+
+def step_kind(step: dict) -> str:
+    for key in step:
+        return str(key)
+    return "unknown"
+
+
+def weight_at(steps: list[dict], index: int) -> int:
+    """The setWeight in force at step `index` (100 once past the last step)."""
+    if index >= len(steps):
+        return 100
+    weight = 0
+    for step in steps[: index + 1]:
+        if "setWeight" in step:
+            weight = int(step["setWeight"])
+    return weight
+
+
+def canary_scale_at(steps: list[dict], index: int) -> dict | None:
+    """The setCanaryScale in force at step `index` (traffic-routed canaries only), or None."""
+    scale = None
+    for step in steps[: min(index + 1, len(steps))]:
+        if "setCanaryScale" in step:
+            value = step["setCanaryScale"] or {}
+            scale = None if value.get("matchTrafficWeight") else value
+    return scale
+
+
+# -- step handlers --------------------------------------------------------------------------------
+
+
+class SetWeightStep:
+    def enter(self, ctx: Context, step: dict) -> None:
+        ctx.note(f"set canary weight to {step.get('setWeight')}%")
+
+    def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
+        return targets_reached
+
+
+class PauseStep:
+    def enter(self, ctx: Context, step: dict) -> None:
+        ctx.state.pause_started_at = iso(ctx.now)
+        ctx.state.pause_reason = "CanaryPauseStep"
+        duration = seconds(((step.get("pause") or {}).get("duration")))
+        ctx.event("RolloutPaused", "Rollout is paused (CanaryPauseStep)")
+        ctx.note(f"pause for {int(duration)}s" if duration is not None else "pause until `reconciler promote`")
+
+    def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
+        duration = seconds(((step.get("pause") or {}).get("duration")))
+        if duration is None or not targets_reached:
+            return False
+        return ctx.after_seconds(ctx.state.pause_started_at, duration)
+
+
+class NotSupportedStep:
+    """`analysis` / `experiment` until issue 5 wires them in: an explicit pause, never a pass."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def enter(self, ctx: Context, step: dict) -> None:
+        ctx.state.pause_started_at = iso(ctx.now)
+        ctx.state.pause_reason = f"StepNotSupported: {self.kind} steps are not supported yet; `reconciler promote` to skip it"
+        ctx.event("RolloutPaused", ctx.state.pause_reason, "Warning")
+        ctx.note(f"{self.kind} step: not supported yet, paused until promoted")
+
+    def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
+        return False
+
+
+class RouteStep:
+    """setHeaderRoute / setMirrorRoute: traffic-router configuration (routers come later); done at once."""
+
+    def enter(self, ctx: Context, step: dict) -> None:
+        ctx.note(f"{step_kind(step)}: no traffic router configured yet, nothing to change")
+
+    def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
+        return True
+
+
+STEP_HANDLERS = {
+    "setWeight": SetWeightStep(),
+    "pause": PauseStep(),
+    "setCanaryScale": SetWeightStep(),
+    "analysis": NotSupportedStep("analysis"),
+    "experiment": NotSupportedStep("experiment"),
+    "setHeaderRoute": RouteStep(),
+    "setMirrorRoute": RouteStep(),
+}
+
+
+def handler_for(step: dict):
+    return STEP_HANDLERS.get(step_kind(step)) or NotSupportedStep(step_kind(step))
+
+
+# -- replica targets --------------------------------------------------------------------------------
+
+
+def _targets(ctx: Context, weight: int) -> tuple[int, int]:
+    routed = bool(canary_spec(ctx).get("trafficRouting"))
+    canary, stable = canary_split(ctx.replicas, weight, routed)
+    scale = canary_scale_at(steps_of(ctx), ctx.state.step_index) if routed else None
+    if scale:
+        if scale.get("replicas") is not None:
+            canary = int(scale["replicas"])
+        elif scale.get("weight") is not None:
+            canary = canary_split(ctx.replicas, int(scale["weight"]), True)[0]
+    return canary, stable
+
+
+def _move(ctx: Context, canary_target: int, stable_target: int) -> bool:
+    """Scale toward the targets within the surge/unavailable budget. True when already there."""
+    state = ctx.state
+    new_rs = ctx.rs(state.current_hash)
+    stable_rs = ctx.rs(state.stable_hash) if state.stable_hash != state.current_hash else None
+    others = [rs for h, rs in ctx.rs_by_hash.items() if h not in (state.current_hash, state.stable_hash)]
+    reached = (
+        rs_spec_replicas(new_rs) == canary_target
+        and rs_available(new_rs) >= canary_target
+        and rs_spec_replicas(stable_rs) == (stable_target if stable_rs is not None else 0)
+        and all(rs_spec_replicas(rs) == 0 for rs in others)
+    )
+    if stable_rs is None:
+        stable_target = 0
+    if bool(canary_spec(ctx).get("trafficRouting")):
+        # A router splits traffic: pods need no surge budget; the stable stays whole.
+        c, s, o = canary_target, stable_target, [0 for _ in others]
+    else:
+        surge, unavailable = surge_and_unavailable(ctx.replicas, canary_spec(ctx).get("maxSurge"), canary_spec(ctx).get("maxUnavailable"))
+        c, s, o = step_toward(
+            ctx.replicas,
+            canary_target,
+            stable_target,
+            surge,
+            unavailable,
+            (rs_spec_replicas(new_rs), rs_available(new_rs)),
+            (rs_spec_replicas(stable_rs), rs_available(stable_rs)),
+            [(rs_spec_replicas(rs), rs_available(rs)) for rs in others],
+        )
+    if new_rs is None and c > 0:
+        ctx.new_replicaset(state.current_hash, state.revision, c)
+    else:
+        ctx.scale(new_rs, c)
+    if stable_rs is not None:
+        ctx.scale(stable_rs, s)
+    for rs, count in zip(others, o):
+        ctx.scale(rs, count)
+    return reached
+
+
+def _services(ctx: Context, canary_hash: str) -> None:
+    spec = canary_spec(ctx)
+    ctx.point_service(spec.get("stableService"), ctx.state.stable_hash)
+    ctx.point_service(spec.get("canaryService"), canary_hash)
+
+
+def _check_progress(ctx: Context, paused: bool) -> None:
+    """progressDeadlineSeconds: no progress for that long while not paused -> Degraded."""
+    state = ctx.state
+    new_rs = ctx.rs(state.current_hash)
+    marker = f"{state.revision}:{state.step_index}:{rs_available(new_rs)}:{rs_spec_replicas(new_rs)}"
+    if paused or marker != state.progress_marker:
+        state.progress_marker = marker
+        state.last_progress_at = iso(ctx.now)
+        state.timed_out_message = ""
+        return
+    deadline = ctx.spec.get("progressDeadlineSeconds")
+    deadline = DEFAULT_PROGRESS_DEADLINE if deadline is None else int(deadline)
+    if not state.timed_out_message and ctx.after_seconds(state.last_progress_at, deadline):
+        name = (new_rs or {}).get("metadata", {}).get("name", f"{ctx.name}-{state.current_hash}")
+        state.timed_out_message = f'ReplicaSet "{name}" has timed out progressing.'
+        ctx.event("ProgressDeadlineExceeded", state.timed_out_message, "Warning")
+
+
+def plan_canary(ctx: Context) -> str:
+    state = ctx.state
+    steps = steps_of(ctx)
+    total = len(steps)
+
+    if not state.stable_hash:
+        state.stable_hash = state.current_hash  # the first revision is stable at once (Argo does the same)
+
+    if state.aborted:
+        _move(ctx, 0, ctx.replicas)
+        _services(ctx, state.stable_hash)
+        return f"aborted: back on stable revision {_stable_revision(ctx)}"
+
+    if state.current_hash == state.stable_hash:
+        state.step_index = total
+        state.pause_started_at = None
+        state.pause_reason = ""
+        reached = _move(ctx, ctx.replicas, 0)
+        _services(ctx, state.stable_hash)
+        if not reached:
+            ctx.note(f"scale revision {state.revision} to {ctx.replicas} and old ReplicaSets to 0")
+        return f"revision {state.revision} is stable"
+
+    index = min(state.step_index, total)
+    weight = weight_at(steps, index)
+    canary_target, stable_target = _targets(ctx, weight)
+    new_rs = ctx.rs(state.current_hash)
+    stable_rs = ctx.rs(state.stable_hash)
+    others_down = all(rs_spec_replicas(rs) == 0 for h, rs in ctx.rs_by_hash.items() if h not in (state.current_hash, state.stable_hash))
+    targets_reached = (
+        rs_spec_replicas(new_rs) == canary_target
+        and rs_available(new_rs) >= canary_target
+        and rs_spec_replicas(stable_rs) == stable_target
+        and others_down
+    )
+    promote = state.promote if state.promote and state.promote.get("revision") == state.revision else None
+    if state.promote and promote is None:
+        state.promote = None
+    if promote and promote.get("step") not in (None, index):
+        promote = state.promote = None  # recorded for a step we have left
+
+    if index == 0 and ctx.restart_steps and steps:
+        handler_for(steps[0]).enter(ctx, steps[0])  # a new revision enters step 0 in this run
+
+    if promote and promote.get("full"):
+        state.promote = None
+        state.step_index = index = total
+        state.pause_started_at = None
+        state.pause_reason = ""
+        ctx.event("RolloutResumed", "Rollout fully promoted: remaining steps skipped")
+        ctx.note("promote --full: skip the remaining steps")
+    elif index < total:
+        step = steps[index]
+        done = handler_for(step).complete(ctx, step, targets_reached)
+        if promote:
+            done = True
+            state.promote = None
+            ctx.note(f"promote: step {index} is done")
+        if done:
+            ctx.event("RolloutStepCompleted", f"Rollout step {index + 1}/{total} completed ({step_kind(step)})")
+            index += 1
+            state.step_index = index
+            state.pause_started_at = None
+            state.pause_reason = ""
+            state.step_started_at = iso(ctx.now)
+            if index < total:
+                handler_for(steps[index]).enter(ctx, steps[index])
+            else:
+                ctx.note("all steps done: scale the canary to 100% before it becomes stable")
+    elif targets_reached:
+        # Past the last step and fully available: the canary becomes stable.
+        old_stable = state.stable_hash
+        state.stable_hash = state.current_hash
+        state.pause_started_at = None
+        state.pause_reason = ""
+        ctx.event("RolloutCompleted", f"Rollout completed update to revision {state.revision} ({state.current_hash}): Completed all {total} canary steps")
+        ctx.note(f"revision {state.revision} becomes stable (was {old_stable})")
+        _move(ctx, ctx.replicas, 0)
+        _services(ctx, state.current_hash)
+        return f"revision {state.revision} is stable"
+
+    weight = weight_at(steps, index)
+    canary_target, stable_target = _targets(ctx, weight)
+    reached = _move(ctx, canary_target, stable_target)
+    _services(ctx, state.current_hash)
+    paused = bool(state.pause_reason)
+    _check_progress(ctx, paused)
+    if not reached and not paused:
+        ctx.note(f"scale toward {canary_target} canary / {stable_target} stable pods (weight {weight}%)")
+    return f"step {index}/{total}, weight {weight}%"
+
+
+def _stable_revision(ctx: Context) -> int:
+    return ctx.state.revisions.get(ctx.state.stable_hash, 0)

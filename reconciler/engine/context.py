@@ -1,0 +1,224 @@
+"""The working set of one planning pass: the rollout's ReplicaSets and Services as they will be
+after the actions planned so far, and the actions and events themselves. Pure; no I/O."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
+from reconciler.engine.model import Action, Desired, Event, Live
+from reconciler.engine.state import RolloutState
+
+REVISION_ANNOTATION = "rollout.argoproj.io/revision"
+SCALE_DOWN_DEADLINE_ANNOTATION = "argo-rollouts.argoproj.io/scale-down-deadline"
+ROLLOUT_LABEL = f"{PREFIX}/rollout"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text) -> datetime | None:
+    if not text:
+        return None
+    text = str(text)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def rs_hash(rs: dict) -> str:
+    meta = rs.get("metadata") or {}
+    return (meta.get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL) or str(meta.get("name", "")).rsplit("-", 1)[-1]
+
+
+def rs_revision(rs: dict) -> int:
+    try:
+        return int(((rs.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION))
+    except (TypeError, ValueError):
+        return 0
+
+
+def rs_spec_replicas(rs: dict | None) -> int:
+    if not rs:
+        return 0
+    return int((rs.get("spec") or {}).get("replicas") or 0)
+
+
+def rs_available(rs: dict | None) -> int:
+    if not rs:
+        return 0
+    return min(int((rs.get("status") or {}).get("availableReplicas") or 0), rs_spec_replicas(rs))
+
+
+def seconds(value) -> float | None:
+    from reconciler.validation.durations import parse_duration
+
+    return parse_duration(value)
+
+
+@dataclass
+class Context:
+    desired: Desired
+    live: Live
+    state: RolloutState
+    now: datetime
+    actions: list[Action] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    degraded_now: bool = False
+    notes: list[str] = field(default_factory=list)  # what this run does, in words
+    restart_steps: bool = False  # a new revision or a retry: step 0 is entered in this run
+
+    def __post_init__(self):
+        self.rs_by_hash: dict[str, dict] = {rs_hash(rs): copy.deepcopy(rs) for rs in self.live.replicasets}
+        self.services = {name: copy.deepcopy(svc) for name, svc in self.live.services.items()}
+
+    # -- desired ---------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.desired.name
+
+    @property
+    def namespace(self) -> str:
+        return self.desired.namespace
+
+    @property
+    def spec(self) -> dict:
+        return self.desired.spec
+
+    @property
+    def replicas(self) -> int:
+        value = self.spec.get("replicas")
+        return 1 if value is None else int(value)
+
+    @property
+    def template(self) -> dict:
+        return self.spec.get("template") or {}
+
+    def event(self, reason: str, message: str, type: str = "Normal") -> None:
+        self.events.append(Event(reason, message, type))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    # -- ReplicaSets --------------------------------------------------------------------------------
+
+    def rs(self, pod_hash: str) -> dict | None:
+        return self.rs_by_hash.get(pod_hash) if pod_hash else None
+
+    def replicasets(self) -> list[dict]:
+        return sorted(self.rs_by_hash.values(), key=rs_revision, reverse=True)
+
+    def max_revision(self) -> int:
+        known = [rs_revision(rs) for rs in self.rs_by_hash.values()] + list(self.state.revisions.values())
+        return max(known or [0])
+
+    def _record(self, verb: str, before: dict | None, after: dict | None, reason: str) -> None:
+        obj = after or before or {}
+        meta = obj.get("metadata") or {}
+        self.actions.append(
+            Action(verb, obj.get("kind", ""), meta.get("namespace") or self.namespace, meta.get("name", ""), copy.deepcopy(before), copy.deepcopy(after), reason)
+        )
+
+    def new_replicaset(self, pod_hash: str, revision: int, replicas: int) -> dict:
+        template = copy.deepcopy(self.template)
+        tmeta = template.setdefault("metadata", {})
+        tlabels = dict(tmeta.get("labels") or {})
+        tlabels[POD_TEMPLATE_HASH_LABEL] = pod_hash
+        tmeta["labels"] = tlabels
+        selector = copy.deepcopy(self.spec.get("selector") or {})
+        match = dict(selector.get("matchLabels") or {})
+        match[POD_TEMPLATE_HASH_LABEL] = pod_hash
+        selector["matchLabels"] = match
+        rs = {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": f"{self.name}-{pod_hash}",
+                "namespace": self.namespace,
+                "labels": {**tlabels, ROLLOUT_LABEL: self.name},
+                "annotations": {REVISION_ANNOTATION: str(revision)},
+                "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": self.name, "controller": True, "blockOwnerDeletion": True}],
+            },
+            "spec": {"replicas": int(replicas), "selector": selector, "template": template},
+        }
+        self._record("create", None, rs, f"new ReplicaSet for revision {revision}")
+        predicted = copy.deepcopy(rs)
+        predicted["metadata"]["creationTimestamp"] = iso(self.now)
+        predicted["status"] = {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0}
+        self.rs_by_hash[pod_hash] = predicted
+        self.event("NewReplicaSetCreated", f"Created ReplicaSet {rs['metadata']['name']} (revision {revision}) with size {replicas}")
+        return predicted
+
+    def _replace_rs(self, rs: dict, after: dict, reason: str) -> dict:
+        self._record("replace", rs, after, reason)
+        self.rs_by_hash[rs_hash(after)] = after
+        return after
+
+    def scale(self, rs: dict | None, replicas: int) -> None:
+        if rs is None or rs_spec_replicas(rs) == replicas:
+            return
+        before_count = rs_spec_replicas(rs)
+        after = copy.deepcopy(rs)
+        after["spec"]["replicas"] = int(replicas)
+        status = after.setdefault("status", {})
+        # What the cluster converges to: removed pods disappear, new pods are not yet available.
+        for key in ("replicas", "readyReplicas", "availableReplicas"):
+            status[key] = min(int(status.get(key) or 0), int(replicas)) if key != "replicas" else int(replicas)
+        direction = "up" if replicas > before_count else "down"
+        name = rs["metadata"]["name"]
+        self._replace_rs(rs, after, f"scale {direction} from {before_count} to {replicas}")
+        self.event("ScalingReplicaSet", f"Scaled {direction} ReplicaSet {name} (revision {rs_revision(rs)}) from {before_count} to {replicas}")
+
+    def set_revision(self, rs: dict, revision: int) -> dict:
+        if rs_revision(rs) == revision:
+            return rs
+        after = copy.deepcopy(rs)
+        after["metadata"].setdefault("annotations", {})[REVISION_ANNOTATION] = str(revision)
+        return self._replace_rs(rs, after, f"revision {rs_revision(rs)} becomes revision {revision}")
+
+    def set_annotation(self, rs: dict, key: str, value: str | None) -> dict:
+        annotations = (rs.get("metadata") or {}).get("annotations") or {}
+        if annotations.get(key) == value:
+            return rs
+        after = copy.deepcopy(rs)
+        ann = after["metadata"].setdefault("annotations", {})
+        if value is None:
+            ann.pop(key, None)
+        else:
+            ann[key] = value
+        return self._replace_rs(rs, after, f"annotation {key}={value}" if value is not None else f"remove annotation {key}")
+
+    # -- Services -------------------------------------------------------------------------------------
+
+    def point_service(self, name: str | None, pod_hash: str) -> None:
+        """Set the Service's `rollouts-pod-template-hash` selector (a missing Service is left to validation)."""
+        if not name or not pod_hash:
+            return
+        svc = self.services.get(name)
+        if svc is None:
+            self.note(f"Service {name} not found; its selector cannot be set")
+            return
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        if selector.get(POD_TEMPLATE_HASH_LABEL) == pod_hash:
+            return
+        after = copy.deepcopy(svc)
+        after.setdefault("spec", {}).setdefault("selector", {})[POD_TEMPLATE_HASH_LABEL] = pod_hash
+        self._record("replace", svc, after, f"selector {POD_TEMPLATE_HASH_LABEL}={pod_hash}")
+        self.services[name] = after
+        self.event("SwitchService", f"Switched selector for service '{name}' to value '{pod_hash}'")
+
+    def service_hash(self, name: str | None) -> str:
+        svc = self.services.get(name or "")
+        return ((svc or {}).get("spec") or {}).get("selector", {}).get(POD_TEMPLATE_HASH_LABEL, "") if svc else ""
+
+    def after_seconds(self, start: str | None, duration: float) -> bool:
+        begun = parse_iso(start)
+        return begun is not None and self.now >= begun + timedelta(seconds=duration)

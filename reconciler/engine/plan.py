@@ -1,0 +1,227 @@
+"""plan(desired, live, state, now) -> Plan: the pure core. No I/O, no clock, no randomness.
+
+Common to both strategies: the manual gates (promote / abort / retry, from the CLI through the
+recorded state or from Git through annotations on the Rollout manifest), revision bookkeeping (a
+new pod template is a new revision; a template matching an old ReplicaSet reuses it under a new
+revision number), then one strategy file (canary.py, bluegreen.py) moves the rollout at most one
+step. The view (`view.py`) is computed from the predicted objects and the next state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reconciler import PREFIX
+from reconciler.engine import view as view_mod
+from reconciler.engine.context import Context, iso, rs_hash, rs_revision, rs_spec_replicas
+from reconciler.engine.hashing import pod_template_hash
+from reconciler.engine.model import Desired, Live, Plan
+from reconciler.engine.state import RolloutState
+
+# Git gates: annotations a person commits on the Rollout manifest. The value names the revision
+# the gate is for, so it acts once and a stale one does nothing: "3", or "3:full" for promote.
+GATE_ANNOTATIONS = {"promote": f"{PREFIX}/promote", "abort": f"{PREFIX}/abort", "retry": f"{PREFIX}/retry"}
+MAX_CONSUMED_GATES = 20
+
+
+def strategy_of(desired: Desired) -> str:
+    return "BlueGreen" if "blueGreen" in ((desired.spec.get("strategy")) or {}) else "Canary"
+
+
+def desired_summary(desired: Desired, previous: dict | None = None) -> dict:
+    """What `get rollout` needs without a SOURCE, recorded with the state."""
+    spec = desired.spec
+    strategy = spec.get("strategy") or {}
+    canary = strategy.get("canary") or {}
+    bluegreen = strategy.get("blueGreen") or {}
+    summary = {
+        "name": desired.name,
+        "namespace": desired.namespace,
+        "strategy": strategy_of(desired),
+        "replicas": 1 if spec.get("replicas") is None else int(spec.get("replicas")),
+        "steps": [dict(step) for step in canary.get("steps") or []],
+        "trafficRouted": bool(canary.get("trafficRouting")),
+        "canaryService": canary.get("canaryService"),
+        "stableService": canary.get("stableService"),
+        "activeService": bluegreen.get("activeService"),
+        "previewService": bluegreen.get("previewService"),
+        "createdAt": (previous or {}).get("createdAt"),
+    }
+    return _plain(summary)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _parse_gate(value: str) -> tuple[int | None, bool]:
+    text = str(value).strip()
+    full = text.endswith(":full")
+    if full:
+        text = text[: -len(":full")]
+    text = text.removeprefix("revision=").removeprefix("revision:")
+    try:
+        return int(text), full
+    except ValueError:
+        return None, full
+
+
+def _read_git_gates(ctx: Context) -> None:
+    """Turn Git gate annotations into recorded gates, once each."""
+    state = ctx.state
+    for gate, key in GATE_ANNOTATIONS.items():
+        value = ctx.desired.annotations.get(key)
+        if value is None:
+            continue
+        token = f"{gate}={value}"
+        if token in state.gates_consumed:
+            continue
+        revision, full = _parse_gate(value)
+        if revision is None:
+            ctx.note(f"ignored {key}: {value!r} does not name a revision (write e.g. \"{state.revision or 2}\")")
+            continue
+        if revision != state.revision:
+            continue  # for another revision: wait (it may be the next one) or stale; acts only when it matches
+        state.gates_consumed = (state.gates_consumed + [token])[-MAX_CONSUMED_GATES:]
+        if gate == "promote":
+            state.promote = {"revision": revision, "step": None, "full": full, "source": "git"}
+        else:
+            setattr(state, gate, {"revision": revision, "source": "git"})
+        ctx.note(f"{gate} requested in Git ({key}: {value})")
+
+
+def _gate_for(state: RolloutState, name: str) -> dict | None:
+    gate = getattr(state, name)
+    if not gate:
+        return None
+    if gate.get("revision") not in (None, state.revision):
+        setattr(state, name, None)  # stale: asked for another revision
+        return None
+    return gate
+
+
+def _track_revision(ctx: Context) -> None:
+    """A changed pod template is a new revision (1, 2, ...); an old ReplicaSet with the same hash
+    is reused under the new number (undo: revision 4 made from revision 2's template)."""
+    state = ctx.state
+    current = pod_template_hash(ctx.template)
+    if current == state.current_hash and state.revision:
+        rs = ctx.rs(current)
+        if rs is not None:
+            ctx.set_revision(rs, state.revision)
+        return
+    existing = ctx.rs(current)
+    first_seen = not state.current_hash
+    if first_seen and existing is not None and rs_revision(existing) == ctx.max_revision() and rs_revision(existing) > 0:
+        revision = rs_revision(existing)  # state was lost: adopt what is live instead of bumping
+    else:
+        revision = ctx.max_revision() + 1
+    if first_seen and not state.stable_hash:
+        state.stable_hash = _infer_stable(ctx) or ""
+    state.revision = revision
+    state.current_hash = current
+    state.revisions[current] = revision
+    state.step_index = 0
+    state.pause_started_at = None
+    state.pause_reason = ""
+    state.aborted = False
+    state.aborted_message = ""
+    state.timed_out_message = ""
+    state.promote = state.abort = state.retry = None
+    state.promoted_at = None
+    state.step_started_at = iso(ctx.now)
+    state.last_progress_at = iso(ctx.now)
+    state.progress_marker = ""
+    ctx.restart_steps = True
+    ctx.event("RolloutUpdated", f"Rollout updated to revision {revision}")
+    ctx.note(f"new revision {revision} (pod template {current})")
+    if existing is not None:
+        ctx.set_revision(existing, revision)
+
+
+def _infer_stable(ctx: Context) -> str | None:
+    """Without recorded state, the stable revision is whatever the stable/active Service selects,
+    else the ReplicaSet serving pods with the highest revision."""
+    strategy = ctx.spec.get("strategy") or {}
+    for name in ((strategy.get("canary") or {}).get("stableService"), (strategy.get("blueGreen") or {}).get("activeService")):
+        pod_hash = ctx.service_hash(name)
+        if pod_hash and ctx.rs(pod_hash) is not None:
+            return pod_hash
+    serving = [rs for rs in ctx.replicasets() if rs_spec_replicas(rs) > 0]
+    return rs_hash(serving[0]) if serving else None
+
+
+def _apply_gates(ctx: Context) -> None:
+    state = ctx.state
+    retry = _gate_for(state, "retry")
+    if retry is not None:
+        state.retry = None
+        if state.aborted:
+            state.aborted = False
+            state.aborted_message = ""
+            state.step_index = 0
+            state.pause_started_at = None
+            state.pause_reason = ""
+            state.step_started_at = iso(ctx.now)
+            state.last_progress_at = iso(ctx.now)
+            state.timed_out_message = ""
+            ctx.restart_steps = True
+            ctx.event("RolloutRetried", f"Rollout retried update to revision {state.revision}")
+            ctx.note("retry: the aborted update starts again at step 0")
+    abort = _gate_for(state, "abort")
+    if abort is not None:
+        state.abort = None
+        if not state.aborted and state.current_hash != state.stable_hash:
+            state.aborted = True
+            state.aborted_message = f"Rollout aborted update to revision {state.revision}"
+            state.step_index = 0
+            state.pause_started_at = None
+            state.pause_reason = ""
+            state.promote = None
+            ctx.degraded_now = True
+            ctx.event("RolloutAborted", state.aborted_message, "Warning")
+            ctx.note("abort: traffic and selectors go back to stable, the new revision is scaled down")
+
+
+def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Plan:
+    from reconciler.engine import bluegreen, canary
+
+    ctx = Context(desired=desired, live=live, state=state.copy(), now=now)
+    ctx.state.desired_summary = desired_summary(desired, state.desired_summary)
+    if not ctx.state.desired_summary.get("createdAt"):
+        created = [str((rs.get("metadata") or {}).get("creationTimestamp") or "") for rs in live.replicasets]
+        created = [c for c in created if c]
+        ctx.state.desired_summary["createdAt"] = min(created) if created else iso(now)
+    previous_status = view_mod.phase(ctx.state.desired_summary, state, live.replicasets, live.services)[0] if state.revision else ""
+    _track_revision(ctx)
+    _read_git_gates(ctx)
+    _apply_gates(ctx)
+    strategy = strategy_of(desired)
+    if strategy == "BlueGreen":
+        where = bluegreen.plan_bluegreen(ctx)
+    else:
+        where = canary.plan_canary(ctx)
+    next_state = ctx.state
+    replicasets = list(ctx.rs_by_hash.values())
+    status, message = view_mod.phase(next_state.desired_summary, next_state, replicasets, ctx.services)
+    if status == "Degraded" and previous_status != "Degraded" and (next_state.aborted or next_state.timed_out_message):
+        ctx.degraded_now = True
+    rollout_view = view_mod.rollout_view(next_state.desired_summary, replicasets, next_state, now, services=ctx.services)
+    return Plan(
+        namespace=desired.namespace,
+        name=desired.name,
+        strategy=strategy,
+        actions=ctx.actions,
+        state=next_state,
+        events=ctx.events,
+        status=status,
+        message=message,
+        where=where,
+        next="; ".join(ctx.notes) if ctx.notes else ("nothing to do" if not ctx.actions else ""),
+        degraded_now=ctx.degraded_now,
+        view=rollout_view,
+    )

@@ -1,0 +1,201 @@
+"""The rollout view (docs/ARCHITECTURE.md, `get rollout NAME -o json`) and the displayed phase.
+
+Pure. Inputs: the desired summary recorded with the state (strategy, steps, replicas, Services),
+the live (or predicted) ReplicaSets with their status, the pods per ReplicaSet, and the state.
+The phase follows Argo's CalculateRolloutPhase: Degraded (aborted / progress deadline), Paused,
+then replica checks, then strategy checks, else Healthy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Mapping
+
+from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, rs_available, rs_hash, rs_revision, rs_spec_replicas
+from reconciler.engine.state import RolloutState
+
+
+def _weight_at(steps: list[dict], index: int) -> int:
+    if index >= len(steps):
+        return 100
+    weight = 0
+    for step in steps[: index + 1]:
+        if "setWeight" in step:
+            weight = int(step["setWeight"])
+    return weight
+
+
+def _counts(summary: Mapping, state: RolloutState, replicasets: list[dict]) -> dict:
+    new_rs = next((rs for rs in replicasets if rs_hash(rs) == state.current_hash), None)
+    status = lambda rs, key: int(((rs or {}).get("status") or {}).get(key) or 0)  # noqa: E731
+    return {
+        "desired": int(summary.get("replicas", 0) or 0),
+        "current": sum(status(rs, "replicas") for rs in replicasets),
+        "updated": status(new_rs, "replicas"),
+        "ready": sum(status(rs, "readyReplicas") for rs in replicasets),
+        "available": sum(status(rs, "availableReplicas") for rs in replicasets),
+    }
+
+
+def phase(summary: Mapping, state: RolloutState, replicasets: list[dict], services: Mapping | None = None) -> tuple[str, str]:
+    if state.aborted:
+        return "Degraded", f"RolloutAborted: {state.aborted_message}"
+    if state.timed_out_message:
+        return "Degraded", f"ProgressDeadlineExceeded: {state.timed_out_message}"
+    if state.pause_reason:
+        return "Paused", state.pause_reason
+    counts = _counts(summary, state, replicasets)
+    if counts["updated"] < counts["desired"]:
+        return "Progressing", "more replicas need to be updated"
+    if counts["available"] < counts["updated"]:
+        return "Progressing", "updated replicas are still becoming available"
+    if summary.get("strategy") == "BlueGreen":
+        if state.stable_hash != state.current_hash:
+            return "Progressing", "active service cutover pending"
+    else:
+        if not summary.get("trafficRouted") and counts["current"] > counts["updated"]:
+            return "Progressing", "old replicas are pending termination"
+        if state.stable_hash != state.current_hash:
+            return "Progressing", "waiting for all steps to complete"
+    return "Healthy", ""
+
+
+def _tags(summary: Mapping, state: RolloutState, pod_hash: str, services: Mapping | None) -> list[str]:
+    tags = []
+    if pod_hash == state.stable_hash:
+        tags.append("stable")
+    if summary.get("strategy") == "BlueGreen":
+        active = _selected(services, summary.get("activeService")) or state.stable_hash
+        preview = _selected(services, summary.get("previewService")) or state.current_hash
+        if pod_hash == active:
+            tags.append("active")
+        elif pod_hash == preview and pod_hash == state.current_hash:
+            tags.append("preview")
+    elif pod_hash == state.current_hash and pod_hash != state.stable_hash:
+        tags.append("canary")
+    return tags
+
+
+def _selected(services: Mapping | None, name: str | None) -> str:
+    if not services or not name or name not in services:
+        return ""
+    from reconciler import POD_TEMPLATE_HASH_LABEL
+
+    return ((services[name].get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL, "")
+
+
+def _rs_status(rs: dict, state: RolloutState) -> str:
+    spec = rs_spec_replicas(rs)
+    if spec == 0:
+        return "ScaledDown"
+    if rs_hash(rs) == state.current_hash and state.timed_out_message:
+        return "Degraded"
+    return "Healthy" if rs_available(rs) >= spec else "Progressing"
+
+
+def _pod_entry(pod: dict) -> dict:
+    status = pod.get("status") or {}
+    meta = pod.get("metadata") or {}
+    reason = status.get("reason") or status.get("phase") or "Pending"
+    ready = status.get("ready")
+    if ready is None:  # a real Pod: count ready containers
+        statuses = status.get("containerStatuses") or []
+        ready = f"{sum(1 for c in statuses if c.get('ready'))}/{len(statuses) or len((pod.get('spec') or {}).get('containers') or [])}"
+        restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
+        if meta.get("deletionTimestamp"):
+            reason = "Terminating"
+        else:
+            waiting = next((c.get("state", {}).get("waiting", {}).get("reason") for c in statuses if c.get("state", {}).get("waiting")), None)
+            reason = waiting or status.get("phase") or "Pending"
+    else:
+        restarts = int(status.get("restarts") or 0)
+    entry = {"name": meta.get("name", ""), "status": reason, "ready": ready, "createdAt": meta.get("creationTimestamp")}
+    if restarts:
+        entry["restarts"] = restarts
+    return entry
+
+
+def rollout_view(
+    summary: Mapping,
+    replicasets: list[dict],
+    state: RolloutState,
+    now: datetime | None = None,
+    *,
+    services: Mapping | None = None,
+    pods: Mapping[str, list[dict]] | None = None,
+    analysis_runs: list[dict] | None = None,
+) -> dict:
+    """The `get rollout -o json` object. `pods` maps ReplicaSet name -> pods (omitted: no pods listed)."""
+    strategy = summary.get("strategy", "Canary")
+    steps = list(summary.get("steps") or [])
+    status, message = phase(summary, state, replicasets, services)
+    ordered = sorted(replicasets, key=lambda rs: (rs_revision(rs), str((rs.get("metadata") or {}).get("creationTimestamp") or "")), reverse=True)
+    view: dict = {
+        "name": summary.get("name", ""),
+        "namespace": summary.get("namespace", "default"),
+        "strategy": strategy,
+        "status": status,
+        "message": message,
+        "step": None,
+        "totalSteps": None,
+        "setWeight": None,
+        "actualWeight": None,
+        "revision": state.revision,
+        "createdAt": summary.get("createdAt"),
+    }
+    new_rs = next((rs for rs in replicasets if rs_hash(rs) == state.current_hash), None)
+    if strategy == "Canary":
+        total = len(steps)
+        if state.aborted:
+            step, set_weight, actual = 0, 0, 0
+        elif state.current_hash == state.stable_hash:
+            step, set_weight, actual = total, 100, 100
+        else:
+            step = min(state.step_index, total)
+            set_weight = _weight_at(steps, step)
+            available_total = sum(rs_available(rs) for rs in replicasets)
+            canary_available = rs_available(new_rs)
+            if summary.get("trafficRouted"):
+                actual = set_weight if canary_available >= rs_spec_replicas(new_rs) and canary_available > 0 else 0
+            else:
+                actual = round(100 * canary_available / available_total) if available_total else 0
+        view.update({"step": step, "totalSteps": total, "setWeight": set_weight, "actualWeight": actual})
+
+    images: list[dict] = []
+    rs_entries = []
+    for rs in ordered:
+        pod_hash = rs_hash(rs)
+        tags = _tags(summary, state, pod_hash, services)
+        meta = rs.get("metadata") or {}
+        rs_status = rs.get("status") or {}
+        entry = {
+            "name": meta.get("name", ""),
+            "revision": rs_revision(rs),
+            "podTemplateHash": pod_hash,
+            "replicas": rs_spec_replicas(rs),
+            "ready": int(rs_status.get("readyReplicas") or 0),
+            "available": int(rs_status.get("availableReplicas") or 0),
+            "status": _rs_status(rs, state),
+            "tags": tags,
+            "createdAt": meta.get("creationTimestamp"),
+        }
+        deadline = (meta.get("annotations") or {}).get(SCALE_DOWN_DEADLINE_ANNOTATION)
+        if deadline and rs_spec_replicas(rs) > 0:
+            entry["scaleDownDeadline"] = deadline
+        if pods is not None:
+            entry["pods"] = [_pod_entry(p) for p in pods.get(entry["name"], [])]
+        rs_entries.append(entry)
+        if rs_spec_replicas(rs) > 0:
+            containers = ((((rs.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or []
+            for container in containers:
+                image = str(container.get("image", ""))
+                found = next((i for i in images if i["image"] == image), None)
+                if found is None:
+                    images.append({"image": image, "tags": list(tags)})
+                else:
+                    found["tags"].extend(t for t in tags if t not in found["tags"])
+    view["images"] = sorted(images, key=lambda i: i["image"])
+    view["replicas"] = _counts(summary, state, replicasets)
+    view["replicaSets"] = rs_entries
+    view["analysisRuns"] = list(analysis_runs or [])
+    return view

@@ -1,0 +1,82 @@
+"""`--status annotations`: each rollout's state on a ConfigMap the reconciler owns, in its namespace.
+
+    ConfigMap <rollout>-rollout-state, labels {reconciler.rollouts.io/state-of: <rollout>},
+    annotation reconciler.rollouts.io/state: <the state as JSON>
+
+Loaded in one list call (all namespaces, by label). Saved with the resourceVersion it was read
+with, so a concurrent writer makes `save` raise Conflict instead of both runs advancing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Mapping
+
+from reconciler import PREFIX
+from reconciler.errors import Conflict
+from reconciler.status.base import RolloutKey
+
+STATE_LABEL = f"{PREFIX}/state-of"
+STATE_ANNOTATION = f"{PREFIX}/state"
+NAME_SUFFIX = "-rollout-state"
+MANAGED_LABEL = f"{PREFIX}/managed-by"
+
+
+class AnnotationsStatusStore:
+    mode = "annotations"
+
+    def __init__(self, cluster, namespace: str | None = None):
+        self.cluster = cluster
+        self.namespace = namespace  # None: every namespace
+        self._seen: dict[RolloutKey, dict] = {}
+
+    @staticmethod
+    def configmap_name(name: str) -> str:
+        return f"{name}{NAME_SUFFIX}"
+
+    def load(self) -> dict[RolloutKey, dict]:
+        states: dict[RolloutKey, dict] = {}
+        self._seen = {}
+        for cm in self.cluster.list("ConfigMap", self.namespace, selector={MANAGED_LABEL: "reconciler"}):
+            meta = cm.get("metadata") or {}
+            labels = meta.get("labels") or {}
+            if STATE_LABEL not in labels:
+                continue
+            raw = (meta.get("annotations") or {}).get(STATE_ANNOTATION)
+            try:
+                state = json.loads(raw) if raw else {}
+            except ValueError:
+                state = {}
+            key = (meta.get("namespace") or "default", labels[STATE_LABEL])
+            states[key] = state if isinstance(state, dict) else {}
+            self._seen[key] = cm
+        return states
+
+    def save(self, changed: Mapping[RolloutKey, dict | None], *, message: str) -> None:
+        for (namespace, name), state in sorted(changed.items(), key=lambda item: item[0]):
+            previous = self._seen.get((namespace, name))
+            if state is None:
+                if previous is not None:
+                    self.cluster.delete("ConfigMap", namespace, previous["metadata"]["name"], previous["metadata"].get("resourceVersion"))
+                    self._seen.pop((namespace, name), None)
+                continue
+            body = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
+            cm = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": self.configmap_name(name),
+                    "namespace": namespace,
+                    "labels": {STATE_LABEL: name, MANAGED_LABEL: "reconciler"},
+                    "annotations": {STATE_ANNOTATION: body, f"{PREFIX}/last-change": message[:200]},
+                },
+            }
+            if previous is None:
+                stored = self.cluster.create(cm)  # an existing one (another run) raises Conflict
+            else:
+                cm["metadata"]["resourceVersion"] = previous["metadata"].get("resourceVersion")
+                stored = self.cluster.replace(cm)
+            self._seen[(namespace, name)] = stored
+
+
+__all__ = ["AnnotationsStatusStore", "Conflict"]
