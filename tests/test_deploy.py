@@ -1,0 +1,197 @@
+"""deploy/: the manifests parse, the RBAC is exactly what the kube backend calls, the CronJob and image are safe."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconciler.cluster.kube import rbac_rules
+from reconciler.kinds import KINDS
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+_BY_PLURAL = {k.plural: k for k in KINDS.values()}
+
+
+def cli_commands() -> dict:
+    """{command name: {option or env var name: click parameter}} of the real CLI."""
+    import typer.main
+
+    from reconciler.cli import app
+
+    group = typer.main.get_command(app)
+    out = {}
+    for name, command in group.commands.items():
+        params = {}
+        for param in getattr(command, "params", []):
+            for opt in list(param.opts) + list(param.secondary_opts):
+                params[opt] = param
+            if param.envvar:
+                params[param.envvar] = param
+        out[name] = params
+    return out
+
+
+def load_all(name: str) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all((DEPLOY / name).read_text()) if doc]
+
+
+def by_kind(docs, kind):
+    return [d for d in docs if d["kind"] == kind]
+
+
+def granted(rules) -> set[tuple[str, str, str]]:
+    out = set()
+    for rule in rules:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    out.add((group, resource, verb))
+    return out
+
+
+def expected(namespaced: bool) -> set[tuple[str, str, str]]:
+    return {
+        (group, resource, verb)
+        for group, resource, verbs in rbac_rules()
+        if _BY_PLURAL[resource.split("/")[0]].namespaced == namespaced
+        for verb in verbs
+    }
+
+
+def deploy_rbac() -> list[tuple[str, str, str]]:
+    """Every (group, resource, verb) deploy/ grants, for the emulator's RBAC enforcement."""
+    docs = load_all("rbac.yaml")
+    return sorted(granted(by_kind(docs, "Role")[0]["rules"]) | granted(by_kind(docs, "ClusterRole")[0]["rules"]))
+
+
+def test_every_manifest_parses_and_the_kustomization_lists_them():
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    assert kustomization["namespace"]
+    for resource in kustomization["resources"]:
+        docs = load_all(resource)
+        assert docs and all({"apiVersion", "kind", "metadata"} <= set(d) for d in docs)
+    assert "secret.example.yaml" not in kustomization["resources"]  # never apply a placeholder token
+    [image] = kustomization["images"]
+    assert image["name"] == load_all("cronjob.yaml")[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"].split(":")[0]
+
+
+def test_rbac_grants_exactly_what_the_kube_backend_calls():
+    docs = load_all("rbac.yaml")
+    [role], [cluster_role] = by_kind(docs, "Role"), by_kind(docs, "ClusterRole")
+    assert granted(role["rules"]) == expected(namespaced=True)
+    assert granted(cluster_role["rules"]) == expected(namespaced=False)
+
+
+def test_rbac_has_no_wildcards_and_no_secrets():
+    text = (DEPLOY / "rbac.yaml").read_text()
+    assert "*" not in text
+    for group, resource, verb in deploy_rbac():
+        assert resource not in ("secrets", "configmaps") or verb in ("get", "list")
+        assert verb not in ("escalate", "bind", "impersonate", "deletecollection", "patch", "watch")
+
+
+def test_bindings_tie_the_roles_to_the_cronjob_service_account():
+    docs = load_all("rbac.yaml")
+    [service_account] = load_all("serviceaccount.yaml")
+    pod = load_all("cronjob.yaml")[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == service_account["metadata"]["name"]
+    kustomize_ns = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())["namespace"]
+    for binding, role_kind in ((by_kind(docs, "RoleBinding")[0], "Role"), (by_kind(docs, "ClusterRoleBinding")[0], "ClusterRole")):
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": by_kind(docs, role_kind)[0]["metadata"]["name"]}
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": service_account["metadata"]["name"], "namespace": kustomize_ns}]
+
+
+def test_cronjob_runs_one_pass_at_a_time_safely():
+    [cronjob] = load_all("cronjob.yaml")
+    spec = cronjob["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert 0 < spec["startingDeadlineSeconds"] <= 300
+    assert spec["successfulJobsHistoryLimit"] >= 1 and spec["failedJobsHistoryLimit"] >= 1
+    job = spec["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 0 and job["activeDeadlineSeconds"] > 0
+    pod = job["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
+    [container] = pod["containers"]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    # Every writable path is the emptyDir.
+    env = {e["name"]: e for e in container["env"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for var in ("HOME", "TMPDIR"):
+        path = env[var]["value"]
+        mount = next(m for m in mounts if path == m or path.startswith(m + "/"))
+        assert "emptyDir" in volumes[mounts[mount]]
+    # The Git token comes from a Secret, never a literal.
+    token = env["RECONCILER_GIT_TOKEN"]
+    assert "value" not in token and token["valueFrom"]["secretKeyRef"]["name"] == load_all("secret.example.yaml")[0]["metadata"]["name"]
+
+
+def test_cronjob_uses_real_commands_flags_and_env_vars():
+    [cronjob] = load_all("cronjob.yaml")
+    [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    commands = cli_commands()
+    command = container["args"][0]
+    assert command in commands
+    for arg in container["args"][1:]:
+        if arg.startswith("-"):
+            assert arg.split("=")[0] in commands[command]
+    from reconciler.source.credentials import TOKEN_VARS
+
+    for entry in container["env"]:
+        name = entry["name"]
+        if name.startswith("RECONCILER_") and name not in TOKEN_VARS:
+            assert name in commands[command], f"{name} is not read by `reconciler {command}`"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["RECONCILER_CLUSTER"] == "kube" and env["RECONCILER_STATUS"] in ("annotations", "commit")
+    assert env["RECONCILER_LOG_FORMAT"] == "json"
+
+
+def _stages(text: str) -> list[list[str]]:
+    """Dockerfile instructions (continuations joined), split into stages."""
+    joined = re.sub(r"\\\n", " ", text)
+    stages: list[list[str]] = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            stages.append([])
+        stages[-1].append(line)
+    return stages
+
+
+def test_dockerfile_is_small_non_root_and_read_only_friendly():
+    stages = _stages((DEPLOY / "Dockerfile").read_text())
+    assert len(stages) >= 2, "a build stage and a runtime stage"
+    final = stages[-1]
+    assert re.match(r"FROM python:3\.\d+-slim\b", final[0])
+    runtime = " ".join(final)
+    for build_tool in ("gcc", "build-essential", "make ", "python3-dev", "libc6-dev"):
+        assert build_tool not in runtime
+    assert "pip uninstall -y pip" in runtime
+    assert "rm -rf /var/lib/apt/lists/*" in runtime
+    [user] = [line for line in final if line.startswith("USER ")]
+    assert user.split()[1].split(":")[0] not in ("0", "root")
+    env = " ".join(line for line in final if line.startswith("ENV "))
+    assert "HOME=/work" in env and "TMPDIR=/work" in env
+    [entrypoint] = [line for line in final if line.startswith("ENTRYPOINT")]
+    assert '"reconciler"' in entrypoint
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^reconciler = "reconciler\.cli:main"', pyproject, re.M)
+    # The CronJob's emptyDir is where the image expects to write.
+    pod = load_all("cronjob.yaml")[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["volumeMounts"][0]["mountPath"] == "/work"
+    assert pod["securityContext"]["runAsUser"] == int(user.split()[1].split(":")[0])
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in DEPLOY.glob("*.yaml")))
+def test_no_literal_secret_in_deploy(path):
+    text = (DEPLOY / path).read_text()
+    assert not re.search(r"(ghp_|github_pat_|glpat-)[A-Za-z0-9_]{10,}", text)
