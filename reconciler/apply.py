@@ -118,14 +118,24 @@ class _Observed:
         return Live(replicasets=replicasets, services=services)
 
 
-def _apply_action(cluster, action: Action) -> dict | None:
+def _apply_action(cluster, action: Action, written: dict | None = None) -> dict | None:
+    """Apply one action. `written` maps objects already written this run to their new
+    resourceVersion, so a second change to the same object is not mistaken for a conflict."""
+    written = {} if written is None else written
+    key = (action.kind, action.namespace, action.name)
+    stored = None
     if action.verb == "create":
-        return cluster.create(action.after)
-    if action.verb == "replace":
+        stored = cluster.create(action.after)
+    elif action.verb == "replace":
         after = copy.deepcopy(action.after)
-        if action.before is not None:
+        if key in written:
+            after.setdefault("metadata", {})["resourceVersion"] = written[key]
+        elif action.before is not None:
             after.setdefault("metadata", {})["resourceVersion"] = (action.before.get("metadata") or {}).get("resourceVersion")
-        return cluster.replace(after)
+        stored = cluster.replace(after)
+    if stored is not None:
+        written[key] = (stored.get("metadata") or {}).get("resourceVersion")
+        return stored
     if action.verb == "delete":
         cluster.delete(action.kind, action.namespace, action.name, (action.before or {}).get("metadata", {}).get("resourceVersion"))
     return None
@@ -223,9 +233,10 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
             result.view = the_plan.view
             if not dry_run:
                 replicasets = {rs["metadata"]["name"]: rs for rs in observed.live_for(desired_by_key[key]).replicasets}
+                written: dict = {}
                 try:
                     for action in the_plan.actions:
-                        stored = _apply_action(cluster, action)
+                        stored = _apply_action(cluster, action, written)
                         if stored is not None and action.kind == "ReplicaSet":
                             replicasets[action.name] = stored
                     involved = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": key[1], "namespace": key[0]}}

@@ -56,7 +56,9 @@ def _check_progress(ctx: Context, paused: bool) -> None:
     state = ctx.state
     new_rs = ctx.rs(state.current_hash)
     marker = f"{state.revision}:{rs_available(new_rs)}:{rs_spec_replicas(new_rs)}"
-    if paused or marker != state.progress_marker:
+    if paused:
+        return  # paused time does not count against the progress deadline
+    if marker != state.progress_marker:
         state.progress_marker = marker
         state.last_progress_at = iso(ctx.now)
         state.timed_out_message = ""
