@@ -1,0 +1,106 @@
+"""The pure planner, table-tested without a cluster: one step per invocation, replica math,
+revisions, gates."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from reconciler.cluster import kubelet
+from reconciler.engine.hashing import pod_template_hash
+from reconciler.engine.model import Desired, Live
+from reconciler.engine.plan import plan
+from reconciler.engine.replicas import step_toward, surge_and_unavailable
+from reconciler.engine.state import RolloutState
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def rollout(image="app:1", steps=None, replicas=5, **canary):
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": image}]}},
+            "strategy": {"canary": {"steps": steps if steps is not None else [{"setWeight": 20}, {"pause": {}}], **canary}},
+        },
+    }
+
+
+def apply(replicasets, the_plan, now):
+    """A tiny in-memory cluster: apply ReplicaSet actions, pods ready at once."""
+    by_name = {rs["metadata"]["name"]: rs for rs in replicasets}
+    for action in the_plan.actions:
+        if action.kind == "ReplicaSet":
+            previous = by_name.get(action.name)
+            by_name[action.name] = kubelet.simulate_replicaset(kubelet.record_pod_starts(previous, action.after, now), {}, now)
+    return list(by_name.values())
+
+
+def drive(desired, state, replicasets, now):
+    result = plan(Desired(desired), Live(replicasets=replicasets), state, now)
+    return result, apply(replicasets, result, now)
+
+
+def test_hash_ignores_key_order_and_our_label():
+    a = {"metadata": {"labels": {"app": "x", "b": "1"}}, "spec": {"containers": [{"image": "i", "name": "n"}]}}
+    b = {"spec": {"containers": [{"name": "n", "image": "i"}]}, "metadata": {"labels": {"b": "1", "app": "x", "rollouts-pod-template-hash": "zz"}}}
+    assert pod_template_hash(a) == pod_template_hash(b)
+    assert pod_template_hash(a) != pod_template_hash({**a, "spec": {"containers": [{"image": "j", "name": "n"}]}})
+
+
+@pytest.mark.parametrize(
+    "replicas,surge,unavailable,expected",
+    [(5, None, None, (2, 1)), (1, None, None, (1, 0)), (10, "0%", "0%", (0, 1)), (4, 1, "50%", (1, 2))],
+)
+def test_surge_and_unavailable(replicas, surge, unavailable, expected):
+    assert surge_and_unavailable(replicas, surge, unavailable) == expected
+
+
+def test_seed_replica_table_step_toward():
+    # seed 000 step 2 (weight 80 of 5): 4 canary pods while 3 stable remain, then the stable shrinks
+    assert step_toward(5, 4, 1, 2, 1, (1, 1), (4, 4), []) == (4, 3, [])
+    assert step_toward(5, 4, 1, 2, 1, (4, 1), (3, 3), []) == (4, 3, [])
+    assert step_toward(5, 4, 1, 2, 1, (4, 4), (3, 3), []) == (4, 1, [])
+
+
+def test_first_revision_is_stable_at_once_and_second_run_changes_nothing():
+    state = RolloutState()
+    result, replicasets = drive(rollout(), state, [], T0)
+    assert [a.verb for a in result.actions] == ["create"] and result.state.revision == 1
+    again, _ = drive(rollout(), result.state, replicasets, T0 + timedelta(seconds=10))
+    assert again.actions == [] and again.status == "Healthy" and again.state.progress_equal(result.state)
+
+
+def test_one_step_per_invocation_and_indefinite_pause():
+    first, replicasets = drive(rollout(), RolloutState(), [], T0)
+    update, replicasets = drive(rollout("app:2"), first.state, replicasets, T0 + timedelta(seconds=10))
+    assert update.state.revision == 2 and update.state.step_index == 0
+    paused, replicasets = drive(rollout("app:2"), update.state, replicasets, T0 + timedelta(seconds=20))
+    assert (paused.state.step_index, paused.status, paused.message) == (1, "Paused", "CanaryPauseStep")
+    waiting, _ = drive(rollout("app:2"), paused.state, replicasets, T0 + timedelta(days=3))
+    assert waiting.state.step_index == 1 and waiting.actions == []
+    promoted_state = paused.state.copy()
+    promoted_state.promote = {"revision": 2, "step": 1, "full": False}
+    promoted, _ = drive(rollout("app:2"), promoted_state, replicasets, T0 + timedelta(seconds=30))
+    assert promoted.state.step_index == 2 and promoted.state.promote is None
+
+
+def test_analysis_step_is_an_explicit_pause_not_a_pass():
+    steps = [{"setWeight": 20}, {"analysis": {"templates": [{"templateName": "x"}]}}, {"setWeight": 50}]
+    first, replicasets = drive(rollout(steps=steps), RolloutState(), [], T0)
+    update, replicasets = drive(rollout("app:2", steps=steps), first.state, replicasets, T0 + timedelta(seconds=1))
+    at_analysis, replicasets = drive(rollout("app:2", steps=steps), update.state, replicasets, T0 + timedelta(seconds=2))
+    assert at_analysis.status == "Paused" and "not supported yet" in at_analysis.message
+    later, _ = drive(rollout("app:2", steps=steps), at_analysis.state, replicasets, T0 + timedelta(hours=1))
+    assert later.state.step_index == 1
+
+
+def test_traffic_routed_canary_keeps_stable_whole():
+    routed = {"trafficRouting": {"istio": {"virtualService": {"name": "vs"}}}}
+    first, replicasets = drive(rollout(**routed), RolloutState(), [], T0)
+    update, replicasets = drive(rollout("app:2", **routed), first.state, replicasets, T0 + timedelta(seconds=1))
+    sizes = sorted((rs["spec"]["replicas"] for rs in replicasets))
+    assert sizes == [1, 5]
