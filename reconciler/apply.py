@@ -199,6 +199,7 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
                 log.warning("invalid Rollout: nothing applied", extra={"rollout": key[1], "namespace": key[0], "action": "skip", "reason": "findings"})
                 continue
             desired_by_key[key] = Desired(_plain(manifest.obj), file=manifest.file, line=manifest.line)
+            result.rollout = desired_by_key[key].rollout
 
         plans = {}
         saved = 0

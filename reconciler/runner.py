@@ -31,6 +31,7 @@ class RolloutResult:
     view: dict = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     error: str = ""  # set when the rollout could not be planned/applied/recorded
+    rollout: dict | None = None  # the desired Rollout manifest (plain dict), for progression tables
 
     def to_dict(self) -> dict:
         return {

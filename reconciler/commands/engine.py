@@ -76,7 +76,7 @@ def _plan_text(report, *, markdown: bool, source_label: str) -> str:
     for result in report.results:
         actions = result.plan.actions if result.plan else []
         next_step = result.plan.next if result.plan else (result.error or "invalid: nothing is applied")
-        rollout = None
+        rollout = result.rollout
         plans.append(RolloutPlan(view=result.view or {"name": result.name, "namespace": result.namespace}, next_step=next_step, actions=actions, rollout=rollout, findings=result.findings))
     head = ""
     if report.manifest_actions:
