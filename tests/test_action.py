@@ -39,12 +39,18 @@ def scripts(doc: dict) -> list[str]:
 def invocations(script: str) -> list[tuple[list[str], list[str]]]:
     """([command words], [--flags]) of every `reconciler ...` call in a shell script."""
     found = []
+    arrays: dict[str, list[str]] = {}  # bash arrays of flags: where=(--ref "$REF"), where+=(...)
+    for line in script.splitlines():
+        for name, body in re.findall(r"\b([a-z_]+)\+?=\(([^)]*)\)", line):
+            arrays.setdefault(name, []).extend(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", body))
     for line in script.splitlines():
         if line.strip().startswith("#"):
             continue
         for match in _INVOCATION.finditer(line):
             words = [match.group(1)]
             rest = match.group(2) or ""
+            for name in re.findall(r"\$\{([a-z_]+)\[@\]\}", rest):
+                rest += " " + " ".join(arrays.get(name, []))
             if words[0] in ("get", "list"):
                 sub = re.match(r"\s+([a-z]+)", rest)
                 words.append(sub.group(1) if sub else "")
