@@ -153,3 +153,86 @@ def test_fuzzed_rollouts_never_crash():
         validate([Manifest(obj=obj, file="f.yaml", line=1)])
 
     run()
+
+
+def _mutations():
+    """Hypothesis strategy: (path choice, new value) edits of a valid Rollout, valid ones included."""
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(
+        st.none(), st.booleans(), st.integers(-3, 300), st.integers(2**31, 2**64), st.floats(allow_nan=False),
+        st.sampled_from(["500m", "1", "1.5", "128Mi", "2Gi", "1e3", "five", "1Mi\n", "", "30s", "http", "TCP"]),
+        st.text(max_size=6),
+    )
+    values = st.recursive(
+        scalars,
+        lambda c: st.one_of(
+            st.lists(c, max_size=3),
+            st.dictionaries(st.sampled_from(["name", "port", "cpu", "memory", "setWeight", "pause", "duration", "replicaz", "image"]), c, max_size=3),
+        ),
+        max_leaves=6,
+    )
+    return st.tuples(st.integers(0, 10_000), values, st.booleans())
+
+
+def _leaf_paths(obj, path=()):
+    yield path
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _leaf_paths(value, (*path, key))
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            yield from _leaf_paths(value, (*path, index))
+
+
+def test_fast_schema_path_never_accepts_what_jsonschema_rejects():
+    """The Rust fast path decides "valid" alone, so it must never be more lenient than jsonschema."""
+    import copy
+
+    from hypothesis import given, settings
+
+    from reconciler.validation.schema import _surely_valid, _validator
+
+    loaded = load_directory(FIXTURES / "mock-server-canary")
+    base = next(m.obj for m in loaded.manifests if m.kind == "Rollout")
+    paths = [p for p in _leaf_paths(base) if len(p) > 1]
+    slow = _validator("Rollout")
+    assert _surely_valid("Rollout", base) and not list(slow.iter_errors(base))
+
+    @settings(max_examples=400, deadline=None)
+    @given(_mutations())
+    def run(edit):
+        choice, value, add_key = edit
+        obj = copy.deepcopy(base)
+        *parents, last = paths[choice % len(paths)]
+        target = obj
+        for part in parents:
+            target = target[part]
+        if add_key and isinstance(target, dict):
+            target[f"{last}x"] = value  # an unknown field next to a known one
+        else:
+            target[last] = value
+        if _surely_valid("Rollout", obj):
+            assert not list(slow.iter_errors(obj)), (paths[choice % len(paths)], value)
+
+    run()
+
+
+def test_int_or_string_and_strictness_agree_on_both_paths():
+    from reconciler.validation.schema import _surely_valid, _validator
+
+    loaded = load_directory(FIXTURES / "mock-server-canary")
+    base = next(m.obj for m in loaded.manifests if m.kind == "Rollout")
+    import copy
+
+    for port, valid in ((8080, True), ("http", True), (80.5, False), (True, False), (None, False)):
+        obj = copy.deepcopy(base)
+        obj["spec"]["strategy"]["canary"]["maxSurge"] = port
+        assert _surely_valid("Rollout", obj) is valid
+        assert (not list(_validator("Rollout").iter_errors(obj))) is valid
+    obj = copy.deepcopy(base)
+    obj["spec"]["replicaz"] = 1
+    assert not _surely_valid("Rollout", obj)
+    obj = copy.deepcopy(base)
+    obj["spec"][7] = 1  # a non-string key cannot be read by the fast path: jsonschema decides
+    assert not _surely_valid("Rollout", obj)

@@ -1,8 +1,15 @@
 """Strict schema validation of the kinds we have schemas for (generated into reconciler/schemas/).
 
-jsonschema's Draft 7 validator, one per kind, built once per process. It reports every error with
-its path (fastjsonschema stops at the first, and compiling the Rollout schema costs ~1 s), and
-on these documents it is faster than the YAML parse that precedes it (see bench/validate_bench.py).
+Two validators per kind, each built once per process:
+- jsonschema-rs (Rust, Draft 7) answers valid / invalid: ~3 µs per Rollout against ~360 µs for
+  Python's jsonschema, and it compiles the Rollout schema in ~4 ms (fastjsonschema needs ~1 s,
+  which a CronJob would pay every tick, and also only says valid / invalid);
+- jsonschema (Python) runs only on the objects the fast path calls invalid (or cannot read, e.g.
+  a non-string key), and reports every error with its path, which the findings are made from.
+Formats are not checked by either (the schemas have none; Python's jsonschema ignores `format`
+without a format checker), so both judge by the same keywords. Where the engines could differ
+(regex `$` before a trailing newline) the fast path is the stricter one, which only costs time:
+its "invalid" is re-checked, its "valid" is final.
 """
 
 from __future__ import annotations
@@ -45,6 +52,27 @@ def _validator(kind: str):
     return Draft7Validator(schema)
 
 
+@lru_cache(maxsize=None)
+def _fast_validator(kind: str):
+    """jsonschema-rs for `kind`, or None when it is not installed (then every object takes the slow path)."""
+    schema = load_schema(kind)
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - it is a declared dependency
+        return None
+    return jsonschema_rs.validator_for(schema, validate_formats=False)
+
+
+def _surely_valid(kind: str, obj) -> bool:
+    fast = _fast_validator(kind)
+    if fast is None:
+        return False
+    try:
+        return fast.is_valid(obj)
+    except (ValueError, TypeError, OverflowError):  # e.g. a non-string key: let jsonschema say what is wrong
+        return False
+
+
 def schema_findings(manifest: Manifest) -> list[Finding]:
     kind = manifest.kind
     schema = load_schema(kind)
@@ -61,6 +89,8 @@ def schema_findings(manifest: Manifest) -> list[Finding]:
                 rule="api-version",
             )
         )
+        return findings
+    if _surely_valid(kind, manifest.obj):
         return findings
     for error in _validator(kind).iter_errors(manifest.obj):
         findings.extend(_to_findings(manifest, error))
