@@ -156,6 +156,7 @@ class KubeCluster:
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
         sleep=time.sleep,
         field_manager: str = FIELD_MANAGER,
+        probe: bool = True,
     ):
         from kubernetes import client
 
@@ -172,6 +173,8 @@ class KubeCluster:
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff_seconds
         self._sleep = sleep
+        if probe:
+            self.probe()
 
     def close(self) -> None:
         self._api.close()
@@ -212,10 +215,23 @@ class KubeCluster:
             # A programming error, caught by the tests: deploy/ RBAC would not allow it either.
             raise AssertionError(f"KubeCluster would {verb} {info.plural}{'/' + sub if sub else ''}; declare it in API_CALLS")
         path = self._path(info, namespace, name, sub)
-        url = self.host + path + (("?" + urlencode(query)) if query else "")
-        headers = {"Accept": "application/json", "Content-Type": content_type, "User-Agent": f"reconciler/{FIELD_MANAGER}"}
+        status, payload = self._send(method, path, query=query, body=body, content_type=content_type)
+        if status == 403:
+            where = f" in namespace {namespace!r}" if info.namespaced and namespace else (" in all namespaces" if info.namespaced else "")
+            group = info.group or '""'
+            resource = info.plural + (f"/{sub}" if sub else "")
+            raise ClusterError(
+                f"missing permission: cannot {verb} {resource} (apiGroup {group}){where} (403 Forbidden)",
+                hint=f"grant verb {verb!r} on {resource!r} in the reconciler's Role; deploy/rbac.yaml lists every permission it needs",
+            )
+        return status, payload
+
+    def _send(self, method: str, path: str, *, query=None, body=None, content_type: str = "application/json") -> tuple[int, dict]:
+        """One HTTP call with the bounded retry policy; transport failures, 401 and exhausted retries -> ClusterError."""
         import urllib3
 
+        url = self.host + path + (("?" + urlencode(query)) if query else "")
+        headers = {"Accept": "application/json", "Content-Type": content_type, "User-Agent": f"reconciler/{FIELD_MANAGER}"}
         attempt = 0
         while True:
             attempt += 1
@@ -263,15 +279,15 @@ class KubeCluster:
                     f"the Kubernetes API at {self.host} rejected the credentials (401 Unauthorized)",
                     hint="the token or certificate expired or was revoked: log in again, or refresh the Secret holding the token",
                 )
-            if status == 403:
-                where = f" in namespace {namespace!r}" if info.namespaced and namespace else (" in all namespaces" if info.namespaced else "")
-                group = info.group or '""'
-                resource = info.plural + (f"/{sub}" if sub else "")
-                raise ClusterError(
-                    f"missing permission: cannot {verb} {resource} (apiGroup {group}){where} (403 Forbidden)",
-                    hint=f"grant verb {verb!r} on {resource!r} in the reconciler's Role; deploy/rbac.yaml lists every permission it needs",
-                )
             return status, payload
+
+    def probe(self) -> dict:
+        """GET /version: fail fast (before cloning anything) when the cluster is unreachable or the credentials bad."""
+        status, payload = self._send("GET", "/version")
+        if status >= 300:
+            raise ClusterError(f"the Kubernetes API at {self.host} answered {status} to GET /version: {_message(payload)}",
+                               hint="check that the kubeconfig's server address is a Kubernetes API server")
+        return payload
 
     def _pause(self, attempt: int, retry_after: str | None) -> None:
         delay = min(MAX_BACKOFF_SECONDS, self._backoff * (2 ** (attempt - 1)))
