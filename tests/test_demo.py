@@ -48,6 +48,8 @@ def test_demo_walks_every_step_of_seed_000(tmp_path):
     assert all(b - a <= 1 for a, b in zip(steps, steps[1:])), steps
     assert "Status:          ॥ Paused" in text and "Message:         CanaryPauseStep" in text
     assert "nginx:1.14.2 (stable)" in text
+    # the tree is the one `get rollout` prints, pods included
+    assert "Pod         ✔ Running" in text and "ready:2/2" in text
     # the demo kept its state as status commits in its own repository
     assert (tmp_path / "demo" / "repo" / ".reconciler" / "status" / "default" / "rollout-test-canary-nginx.yaml").exists()
 
@@ -58,3 +60,15 @@ def test_demo_refuses_a_non_empty_keep_dir(tmp_path):
     (tmp_path / "x").write_text("")
     with pytest.raises(UsageError, match="not empty"):
         run_demo(lambda _: None, keep=str(tmp_path))
+
+
+def test_demo_command_exits_zero():
+    if not _engine_ready():
+        pytest.skip("the step engine (engineer B) has not landed yet")
+    from typer.testing import CliRunner
+
+    from reconciler.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "--step-seconds", "60"])
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "# done after" in result.output

@@ -166,7 +166,7 @@ def run_demo(echo, *, step_seconds: int = 30, max_invocations: int = 40, keep: s
         bumped = False
         for invocation in range(1, max_invocations + 1):
             report = run_once(repo, cluster, store, clock, dry_run=False, source_label="demo")
-            view = _view_of(report)
+            view = _view_after(cluster_dir, store, clock) or _view_of(report)
             outcome.invocations = invocation
             outcome.views.append(view)
             echo(f"$ reconciler run  # invocation {invocation}, now {clock.strftime('%Y-%m-%dT%H:%M:%SZ')}")
@@ -193,6 +193,15 @@ def run_demo(echo, *, step_seconds: int = 30, max_invocations: int = 40, keep: s
     finally:
         if keep is None:
             shutil.rmtree(base, ignore_errors=True)
+
+
+def _view_after(cluster_dir, store, clock) -> dict:
+    """The view exactly as `get rollout` builds it (recorded state + live ReplicaSets and pods)."""
+    from reconciler.cluster import open_cluster
+    from reconciler.commands.views import build_views
+
+    views = build_views(open_cluster(f"local:{cluster_dir}", now=clock), store.load(), clock, ROLLOUT[0], {ROLLOUT[1]})
+    return views[0] if views else {}
 
 
 def _view_of(report) -> dict:
