@@ -110,3 +110,125 @@ def test_deep_nesting_does_not_crash(tmp_path):
     _write(tmp_path, "deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n")
     result = load_directory(tmp_path)
     assert result.manifests == [] and result.findings  # a finding, not a RecursionError
+
+
+# The loader builds objects itself (no node tree kept) and composes positions lazily: both must
+# agree with PyYAML's own constructor and with an eager node tree.
+
+YAML_11_SCALARS = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: scalars}
+data:
+  yes_: yes
+  on_: on
+  Off_: Off
+  no_: NO
+  y_: y
+  null_: ~
+  Null_: Null
+  empty_:
+  hex: 0x1F
+  octal: 017
+  not_octal: 08
+  underscored: 1_000
+  sexagesimal: 1:30
+  time: 12:30:00
+  float: 1.5
+  exp: 1.0e+3
+  not_float: 1e3
+  inf: -.inf
+  plus: +12
+  binary: 0b101
+  quoted: "yes"
+  single: '017'
+  stamp: 2020-10-10T01:57:48Z
+  date: 2024-01-01
+  tagged_str: !!str 123
+  tagged_int: !!int "42"
+  folded: >
+    a
+    b
+  literal: |
+    c
+  1: int key
+  false: bool key
+  ~: null key
+  list: [1, "1", on, [], {}]
+"""
+
+
+def test_built_objects_equal_pyyaml_constructor():
+    import yaml
+
+    from reconciler.manifests.loader import Limits, _load_text, _loader_class
+
+    texts = [YAML_11_SCALARS] + [p.read_text() for p in FIXTURES.rglob("*.yaml") if "non-utf8" not in str(p)]
+    for text in texts:
+        try:
+            expected = [d for d in yaml.load_all(text, Loader=_loader_class()) if isinstance(d, dict) and d.get("kind") and d.get("apiVersion")]
+        except yaml.YAMLError:
+            continue  # the invalid-syntax fixture
+        manifests, _ = _load_text(text, "x.yaml", Limits())
+        assert [m.obj for m in manifests] == expected
+    data = _load_text(YAML_11_SCALARS, "x.yaml", Limits())[0][0].obj["data"]
+    assert (data["yes_"], data["on_"], data["Off_"], data["no_"], data["y_"]) == (True, True, False, False, "y")
+    assert (data["hex"], data["octal"], data["not_octal"], data["sexagesimal"], data["not_float"]) == (31, 15, "08", 90, "1e3")
+    assert (data["stamp"], data["tagged_str"], data["tagged_int"], data[1], data[False], data[None]) == ("2020-10-10T01:57:48Z", "123", 42, "int key", "bool key", "null key")
+
+
+def test_fuzzed_scalars_equal_pyyaml_constructor():
+    import yaml
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from reconciler.manifests.loader import Limits, _load_text, _loader_class
+
+    plain = st.from_regex(r"[-+.~0-9a-zA-Z_:]{1,8}", fullmatch=True)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(st.from_regex(r"[a-z]{1,4}", fullmatch=True), plain), min_size=1, max_size=6))
+    def run(pairs):
+        body = "".join(f"  {k}: {v}\n" for k, v in pairs)
+        text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: f}}\ndata:\n{body}"
+        try:
+            expected = yaml.load(text, Loader=_loader_class())
+        except yaml.YAMLError:
+            return
+        (manifest,), _ = _load_text(text, "f.yaml", Limits())
+        assert repr(manifest.obj) == repr(expected)  # repr: nan == nan
+
+    run()
+
+
+def test_merge_keys_and_explicit_tags_fall_back_to_pyyaml(tmp_path):
+    _write(tmp_path, "m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\nbase: &b {a: 1, b: 2}\ndata:\n  <<: *b\n  b: 3\n")
+    _write(tmp_path, "s.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: !!set {a, b}\n")
+    _write(tmp_path, "t.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: t}\ndata: !Ref other\n")
+    result = load_directory(tmp_path)
+    by_name = {m.name: m.obj for m in result.manifests}
+    assert by_name["m"]["data"] == {"a": 1, "b": 3}
+    assert by_name["s"]["data"] == {"a", "b"}
+    assert [(f.file, f.rule, f.line) for f in result.findings] == [("t.yaml", "yaml-syntax", 4)]
+
+
+def test_positions_are_composed_lazily_and_exactly(tmp_path):
+    from reconciler.manifests.loader import _FilePositions
+
+    _write(tmp_path, "multi.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n# two\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n  labels:\n    app: b\n---\nkind: [broken\n")
+    result = load_directory(tmp_path)
+    first, second = result.manifests
+    assert [f.rule for f in result.findings] == ["yaml-syntax"]
+    assert second.locate(("metadata", "labels", "app")) == (11, 5)
+    assert second.locate(("metadata", "name")) == (9, 3)
+    assert first.locate(("metadata", "name")) == (3, 12)
+    assert second.locate(("spec", "nothing")) == (6, 1)
+    lazy = _FilePositions("a: 1\n")
+    assert lazy.nodes is None and lazy.locator(0)(("a",)) == (1, 1) and lazy.nodes is not None
+
+
+def test_duplicate_keys_found_in_nested_lists_and_with_aliases(tmp_path):
+    _write(tmp_path, "d.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\nitems:\n- {a: 1, a: 2}\n")
+    _write(tmp_path, "e.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e, labels: &l {x: y}}\nextra: *l\nextra: 2\n")
+    findings = load_directory(tmp_path).findings
+    assert sorted((f.file, f.path, f.line, f.col) for f in findings) == [("d.yaml", "items[0].a", 5, 10), ("e.yaml", "extra", 5, 1)]

@@ -1,9 +1,14 @@
 """Load every *.yaml / *.yml under a directory into Manifests with line positions.
 
 Parsing uses libyaml through PyYAML's C loader when present (about ten times faster than a
-pure-Python parser; a CronJob pays it every tick) and keeps the composed node tree, so every
-field's line:col is known without a second parse. YAML 1.1 scalars are what `kubectl apply`
+pure-Python parser; a CronJob pays it every tick). YAML 1.1 scalars are what `kubectl apply`
 sees too (go-yaml), with one exception: timestamps stay strings, as the API server reads them.
+
+Positions are only needed for findings, and most objects have none, so the node tree is not
+kept: each document is built into plain dicts/lists straight from its nodes (`_build`, which
+leaves anything unusual, such as explicit tags or merge keys, to PyYAML's own constructor), and
+`Manifest.locate` re-composes the file's text the first time a position is asked for. Keeping
+every node alive made the loader spend half its time in the garbage collector.
 
 The source is untrusted (any pull request), so loading is bounded:
 - a file larger than `max_file_bytes` is refused (finding);
@@ -42,6 +47,7 @@ def _pyyaml():
 
 
 _loader_cls = None
+_PLAIN_TAG_CACHE = 50_000  # distinct plain scalars remembered (bounded: the input is untrusted)
 
 
 def _loader_class():
@@ -50,14 +56,27 @@ def _loader_class():
     if _loader_cls is None:
         yaml = _pyyaml()
         base = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+        scalar_node = yaml.ScalarNode
+        plain_tags: dict[str, str] = {}
 
         class ManifestLoader(base):  # type: ignore[misc, valid-type]
-            pass
+            def resolve(self, kind, value, implicit):
+                # A plain scalar's tag depends on its text alone (there are no path resolvers), and
+                # manifests repeat the same texts (keys, `true`, ports), so remember the answer.
+                if kind is scalar_node and implicit[0]:
+                    tag = plain_tags.get(value)
+                    if tag is None:
+                        tag = base.resolve(self, kind, value, implicit)
+                        if len(plain_tags) < _PLAIN_TAG_CACHE:
+                            plain_tags[value] = tag
+                    return tag
+                return base.resolve(self, kind, value, implicit)
 
         ManifestLoader.yaml_implicit_resolvers = {
             first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
             for first, resolvers in base.yaml_implicit_resolvers.items()
         }
+        assert not ManifestLoader.yaml_path_resolvers
         _loader_cls = ManifestLoader
     return _loader_cls
 
@@ -250,12 +269,100 @@ def load_file(path: Path, rel: str, limits: Limits = Limits()) -> tuple[list[Man
     return _load_text(text, rel, limits)
 
 
+class _FilePositions:
+    """The composed node tree of one file's text, built on the first `locate` call and then kept."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.nodes: list | None = None
+
+    def document(self, index: int):
+        if self.nodes is None:
+            self.nodes = []
+            loader = _loader_class()(self.text)
+            try:
+                while loader.check_node():
+                    self.nodes.append(loader.get_node())
+            except (_pyyaml().YAMLError, RecursionError):
+                pass  # the documents before the error were loaded, and are the only ones asked about
+            finally:
+                loader.dispose()
+        return self.nodes[index] if index < len(self.nodes) else None
+
+    def locator(self, index: int):
+        def locate(path):
+            node = self.document(index)
+            return _node_locator(node)(path) if node is not None else (1, 1)
+
+        return locate
+
+
+_NOT_BUILT = object()
+
+
+class _Unusual(Exception):
+    """A node `_build` leaves to PyYAML's constructor (explicit tags, merge keys, unhashable keys)."""
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL, _INT, _FLOAT = (_TAG + t for t in ("str", "null", "bool", "int", "float"))
+_MAP, _SEQ, _MERGE = _TAG + "map", _TAG + "seq", _TAG + "merge"
+_ScalarNode = _MappingNode = _SequenceNode = None  # PyYAML's node classes, bound on first load
+
+
+def _scalar_builders(loader):
+    """tag -> function(node) for the scalar tags manifests use; the values are PyYAML's own."""
+    global _ScalarNode, _MappingNode, _SequenceNode
+    yaml = _pyyaml()
+    _ScalarNode, _MappingNode, _SequenceNode = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+    bool_values = loader.bool_values
+    return {
+        _STR: lambda node: node.value,
+        _NULL: lambda node: None,
+        _BOOL: lambda node: bool_values[node.value.lower()],
+        _INT: loader.construct_yaml_int,
+        _FLOAT: loader.construct_yaml_float,
+    }
+
+
+def _build(node, scalars: dict, duplicates: list):
+    """The value of an alias-free node, as SafeConstructor would make it; appends to `duplicates`
+    when a mapping repeats a key (the caller then locates them on the node tree)."""
+    cls = node.__class__
+    if cls is _ScalarNode:
+        build = scalars.get(node.tag)
+        if build is None:
+            raise _Unusual(node.tag)
+        return build(node)
+    if cls is _MappingNode:
+        if node.tag != _MAP:
+            raise _Unusual(node.tag)
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                raise _Unusual("merge key")
+            key = _build(key_node, scalars, duplicates)
+            if key.__class__ in (dict, list):
+                raise _Unusual("unhashable key")  # PyYAML's constructor reports it
+            if key in out:
+                duplicates.append(key)
+            out[key] = _build(value_node, scalars, duplicates)
+        return out
+    if cls is _SequenceNode:
+        if node.tag != _SEQ:
+            raise _Unusual(node.tag)
+        return [_build(item, scalars, duplicates) for item in node.value]
+    raise _Unusual(cls.__name__)
+
+
 def _load_text(text: str, rel: str, limits: Limits) -> tuple[list[Manifest], list[Finding]]:
     yaml = _pyyaml()
     findings: list[Finding] = []
     manifests: list[Manifest] = []
     loader = _loader_class()(text)
+    positions = _FilePositions(text)
     has_aliases = "*" in text
+    scalars = _scalar_builders(loader)
     index = -1
     try:
         while loader.check_node():
@@ -279,8 +386,17 @@ def _load_text(text: str, rel: str, limits: Limits) -> tuple[list[Manifest], lis
                     )
                     continue
             dups: list[Finding] = []
-            _duplicate_keys(node, rel, dups)
-            obj = loader.construct_document(node)
+            repeated: list = []
+            obj = _NOT_BUILT
+            if not has_aliases:  # aliased nodes are shared objects: PyYAML's constructor keeps them so
+                try:
+                    obj = _build(node, scalars, repeated)
+                except _Unusual:
+                    repeated = [True]
+            if repeated or has_aliases:
+                _duplicate_keys(node, rel, dups)  # before construct_document, which flattens merge keys in place
+            if obj is _NOT_BUILT:
+                obj = loader.construct_document(node)
             line, col = node.start_mark.line + 1, node.start_mark.column + 1
             if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
                 if obj is None:
@@ -298,7 +414,7 @@ def _load_text(text: str, rel: str, limits: Limits) -> tuple[list[Manifest], lis
                     )
                 )
                 continue
-            manifest = Manifest(obj=obj, file=rel, line=line, col=col, doc_index=index, locate_fn=_node_locator(node))
+            manifest = Manifest(obj=obj, file=rel, line=line, col=col, doc_index=index, locate_fn=positions.locator(index))
             findings.extend(_with_object(d, manifest.ref) for d in dups)
             manifests.append(manifest)
     except RecursionError:
