@@ -46,28 +46,34 @@ _WRITE = ("create", "update", "delete")
 
 # Every call the kube backend may make: kind -> verbs, and (kind, "status") -> verbs on the status
 # subresource. deploy/rbac.yaml grants exactly these (tests/test_deploy.py derives the expected rules
-# from this table). Reads of objects the engine only observes; writes of those it owns.
+# from this table), and a call outside it is refused here with the same message a 403 would give.
+_APPLIED = _READ + ("create", "update")  # plain manifests applied from Git, then kept in sync
 API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
-    # Applied from Git (plain manifests and the Rollouts themselves), then owned by the run.
-    "Rollout": _READ + ("create", "update"),
-    ("Rollout", "status"): ("update",),
-    "Service": _READ + ("create", "update"),
-    "Ingress": _READ + ("create", "update"),
-    "VirtualService": _READ + ("create", "update"),
-    "DestinationRule": _READ + ("create", "update"),
-    "AnalysisTemplate": _READ + ("create", "update"),
-    "ClusterAnalysisTemplate": _READ + ("create", "update"),
+    # Applied from Git. Deliberately not Secrets, ServiceAccounts or Namespaces: keep those out of
+    # the reconciler's source (or grant them yourself, knowingly).
+    "ConfigMap": _APPLIED + ("delete",),  # also the `annotations` status store (one per rollout)
+    "Service": _APPLIED,
+    "Deployment": _APPLIED,
+    "Ingress": _APPLIED,
+    "VirtualService": _APPLIED,
+    "DestinationRule": _APPLIED,
+    "AnalysisTemplate": _APPLIED,
+    "ClusterAnalysisTemplate": _APPLIED,
     # Created, scaled and removed by the steps.
     "ReplicaSet": _READ + _WRITE,
     "AnalysisRun": _READ + _WRITE,
     "Job": _READ + _WRITE,
     # Observed only.
+    "Rollout": _READ,
     "Pod": _READ,
     "Experiment": _READ,
     # Records.
     "Event": ("create",),
     "Lease": ("get", "create", "update"),
 }
+# Namespaced kinds the code lists across all namespaces in one call (the `annotations` status
+# store loads every rollout's state at once): these need a ClusterRole `list`, not just a Role.
+CLUSTER_WIDE_LISTS = frozenset({"ConfigMap"})
 
 # Kinds whose status is a subresource on a real API server: a PUT of the object ignores status.
 STATUS_SUBRESOURCE_KINDS = frozenset(
@@ -77,14 +83,21 @@ STATUS_SUBRESOURCE_KINDS = frozenset(
 _HTTP_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
-def rbac_rules() -> list[tuple[str, str, tuple[str, ...]]]:
-    """(apiGroup, resource, sorted verbs) for every call in API_CALLS; resource is `plural[/sub]`."""
+def rbac_rules() -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(role kind, apiGroup, resource, sorted verbs) for every call in API_CALLS.
+
+    Role: namespaced kinds, in the namespaces the reconciler manages. ClusterRole: cluster-scoped
+    kinds, and `list` across all namespaces for CLUSTER_WIDE_LISTS. resource is `plural[/sub]`.
+    """
     rules = []
     for key, verbs in API_CALLS.items():
         kind, sub = (key, None) if isinstance(key, str) else key
         info = kind_info(kind)
         resource = info.plural + (f"/{sub}" if sub else "")
-        rules.append((info.group, resource, tuple(sorted(set(verbs)))))
+        role = "Role" if info.namespaced else "ClusterRole"
+        rules.append((role, info.group, resource, tuple(sorted(set(verbs)))))
+        if info.namespaced and kind in CLUSTER_WIDE_LISTS and not sub:
+            rules.append(("ClusterRole", info.group, resource, ("list",)))
     return sorted(rules)
 
 
@@ -211,9 +224,16 @@ class KubeCluster:
         """Send one API call with the bounded retry policy. Returns (status, body) for 2xx/404/409/422."""
         verb = verb or ("list" if method == "GET" and not name else _HTTP_VERBS[method])
         key = (info.kind, sub) if sub else info.kind
-        if verb not in API_CALLS.get(key, ()):
-            # A programming error, caught by the tests: deploy/ RBAC would not allow it either.
-            raise AssertionError(f"KubeCluster would {verb} {info.plural}{'/' + sub if sub else ''}; declare it in API_CALLS")
+        everywhere = info.namespaced and not namespace
+        if verb not in API_CALLS.get(key, ()) or (everywhere and info.kind not in CLUSTER_WIDE_LISTS):
+            # deploy/rbac.yaml grants exactly API_CALLS: say so now rather than get a 403 later.
+            resource = info.plural + (f"/{sub}" if sub else "")
+            raise ClusterError(
+                f"the reconciler does not {verb} {resource}{' across all namespaces' if everywhere else ''} "
+                f"(not among the calls its RBAC in deploy/rbac.yaml grants)",
+                hint=f"keep {info.kind} objects out of the reconciler's source and apply them another way, or add the call "
+                "to API_CALLS in reconciler/cluster/kube.py together with deploy/rbac.yaml",
+            )
         path = self._path(info, namespace, name, sub)
         status, payload = self._send(method, path, query=query, body=body, content_type=content_type)
         if status == 403:

@@ -100,14 +100,16 @@ class KubeEmulator:
         token: str = "emulator-token",
         now: datetime | None = None,
         kubelet_config: dict | None = None,
-        rbac: Iterable[tuple[str, str, str]] | None = None,
+        rbac: Iterable[tuple] | None = None,
         served_groups: Iterable[str] | None = None,
         user: str = "system:serviceaccount:default:reconciler",
     ):
         self.token = token
         self._now = now
         self.kubelet_config: dict = dict(kubelet_config or {})
-        self.rbac = None if rbac is None else {(g, r, v) for g, r, v in rbac}
+        # RBAC rules: (group, resource, verb) allowed everywhere, or (group, resource, verb, scope)
+        # with scope "namespace" (a Role bound in every namespace) or "cluster" (a ClusterRole).
+        self.rbac = None if rbac is None else {(r[0], r[1], r[2], r[3] if len(r) > 3 else "cluster") for r in rbac}
         self.served_groups = None if served_groups is None else set(served_groups)
         self.user = user
         self.store = Store()
@@ -301,7 +303,8 @@ class KubeEmulator:
         if self.rbac is None:
             return
         resource = route.info.plural + (f"/{route.sub}" if route.sub else "")
-        if (route.info.group, resource, verb) in self.rbac:
+        scopes = {"cluster"} if (not route.info.namespaced or route.namespace is None) else {"cluster", "namespace"}
+        if any((route.info.group, resource, verb, scope) in self.rbac for scope in scopes):
             return
         scope = f' in the namespace "{route.namespace}"' if route.namespace else " at the cluster scope"
         raise _ApiError(
