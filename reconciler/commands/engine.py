@@ -123,22 +123,30 @@ def _gate(name: str, namespace: str, cluster: str, context, status: str, source,
         checkout = checkout_cm.__enter__()
     try:
         store = open_store(status, live, checkout)
-        states = store.load()
-        key = (namespace, name)
-        if key not in states:
-            raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster / --status")
-        state = RolloutState.from_dict(states[key])
-        if gate == "promote":
-            if state.current_hash == state.stable_hash and not state.aborted:
-                raise ReconcilerError(f"rollout {name!r} is not being updated; there is nothing to promote")
-            state.promote = {"revision": state.revision, "step": None if full else state.step_index, "full": full, "source": "cli"}
-        elif gate == "abort":
-            state.abort = {"revision": state.revision, "source": "cli"}
-        elif gate == "retry":
-            if not state.aborted:
-                raise ReconcilerError(f"rollout {name!r} is not aborted; there is nothing to retry")
-            state.retry = {"revision": state.revision, "source": "cli"}
-        store.save({key: state.to_dict()}, message=f"{gate} {namespace}/{name}")
+        from reconciler.errors import Conflict
+
+        for attempt in range(5):  # someone wrote first (a pushed commit, a newer resourceVersion): re-read, re-apply
+            states = store.load()
+            key = (namespace, name)
+            if key not in states:
+                raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster / --status")
+            state = RolloutState.from_dict(states[key])
+            if gate == "promote":
+                if state.current_hash == state.stable_hash and not state.aborted:
+                    raise ReconcilerError(f"rollout {name!r} is not being updated; there is nothing to promote")
+                state.promote = {"revision": state.revision, "step": None if full else state.step_index, "full": full, "source": "cli"}
+            elif gate == "abort":
+                state.abort = {"revision": state.revision, "source": "cli"}
+            elif gate == "retry":
+                if not state.aborted:
+                    raise ReconcilerError(f"rollout {name!r} is not aborted; there is nothing to retry")
+                state.retry = {"revision": state.revision, "source": "cli"}
+            try:
+                store.save({key: state.to_dict()}, message=f"{gate} {namespace}/{name}")
+                break
+            except Conflict:
+                if attempt == 4:
+                    raise ReconcilerError(f"could not record {gate} for {namespace}/{name}: it kept changing", hint="try again in a moment") from None
     finally:
         if checkout_cm is not None:
             checkout_cm.__exit__(None, None, None)
