@@ -182,6 +182,9 @@ def run_demo(echo, *, step_seconds: int = 30, max_invocations: int = 40, keep: s
             elif healthy_on == NEW_IMAGE and bumped:
                 outcome.finished = True
                 log = subprocess.run(["git", "-C", str(repo), "log", "--oneline"], capture_output=True, text=True, env=env).stdout
+                from reconciler.render.table import render_rollout_list
+
+                echo(f"$ reconciler list rollouts\n{render_rollout_list([view])}")
                 echo(f"# done after {invocation} invocations: {NEW_IMAGE} is stable. The repository's history:\n{log}")
                 break
             if invocation > 1 and _is_stuck(outcome.views):
