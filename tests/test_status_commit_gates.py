@@ -168,3 +168,50 @@ def test_a_gate_from_the_cli_retries_when_a_person_pushed_meanwhile(tmp_path, mo
     repo.cli("promote", "mock-server", "--status", "commit", "--source", repo.url, *repo.cluster)
     log = repo.log()
     assert log[0].startswith("reconciler|promote default/mock-server") and log[1] == "Pat Person|notes"
+
+
+def test_two_runs_on_the_same_tick_advance_one_step_not_two(tmp_path):
+    """Run B cloned before run A pushed: its push is rejected, it re-plans from A's recorded state
+    and does not take the step a second time. Pods need 5 s to become ready, so within one tick
+    nobody can observe the step complete: a single step is the only correct outcome."""
+    from reconciler.cluster import open_cluster
+    from reconciler.runner import run_once
+    from reconciler.status.commit import CommitStatusStore
+
+    repo = Repo(tmp_path)
+    (tmp_path / "cluster").mkdir()
+    (tmp_path / "cluster" / "kubelet.yaml").write_text('readyAfterSeconds:\n  "*": 5\n')
+    repo.run(4)
+    repo.person_commit("mock-server 2.0.0", set_image("2.0.0"))
+    view = repo.run(4)
+    assert (view["step"], view["status"]) == (1, "Paused")
+    repo.cli("promote", "mock-server", "--status", "commit", "--source", repo.url, *repo.cluster)
+
+    stale = tmp_path / "run-b"
+    subprocess.run(["git", "clone", "-q", "-b", "main", repo.url, str(stale)], check=True, timeout=60)
+    tick = repo.now
+    repo.run(1)  # run A, same tick as run B below
+    repo.now = tick
+    from reconciler.errors import Conflict
+
+    class CountingStore(CommitStatusStore):
+        conflicts = 0
+
+        def save(self, changed, *, message):
+            try:
+                return super().save(changed, message=message)
+            except Conflict:
+                CountingStore.conflicts += 1
+                raise
+
+    cluster = open_cluster(repo.cluster[1], now=tick)
+    report = run_once(stale, cluster, CountingStore(stale), tick, dry_run=False)
+    assert CountingStore.conflicts == 1  # the stale plan was refused, then re-planned
+    result = next(r for r in report.results if r.name == "mock-server")
+    assert not result.error, result.error
+    repo.now = tick + timedelta(seconds=1)
+    view = repo.view()
+    assert view["step"] == 2 and view["setWeight"] == 40, view
+    canary = next(rs for rs in view["replicaSets"] if "canary" in rs["tags"])
+    assert canary["replicas"] == 2  # ceil(5 × 40 / 100)
+    assert not any("reconciler run" in line and "run-b" in line for line in repo.log())
