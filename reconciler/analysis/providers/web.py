@@ -1,0 +1,89 @@
+"""Web: an HTTP request whose JSON answer is the measured value (Argo's web provider).
+
+    provider:
+      web:
+        url: "http://metrics.example/api/{{args.service}}/health"
+        method: GET                      # GET (default), POST, PUT
+        headers: [{key: Authorization, value: "Bearer {{args.token}}"}]
+        body: '{"q": 1}'                 # or jsonBody: {q: 1} (sent as JSON)
+        timeoutSeconds: 10               # default 10
+        jsonPath: "{$.data.ok}"          # default: the whole document
+        insecure: false
+
+`jsonPath` is a JSONPath (Kubernetes-style braces are accepted and removed) evaluated with
+jsonpath-ng. One match gives `result` as the JSON value (number, string, bool, object, list);
+several matches give a list. A non-2xx status, a body that is not JSON, or a path that matches
+nothing is an Error measurement.
+"""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.analysis.providers.base import ProviderContext, assess_result, errored, finished, header_dict
+from reconciler.analysis.run import Measurement
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+def compile_json_path(text: str):
+    from jsonpath_ng.ext import parse
+
+    text = (text or "").strip()
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1].strip()
+    return parse(text or "$")
+
+
+class WebProvider:
+    key = "web"
+
+    def run(self, metric: dict, ctx: ProviderContext) -> Measurement:
+        config = (metric.get("provider") or {}).get("web") or {}
+        url = str(config.get("url") or "")
+        if not url:
+            return errored(metric, ctx, "web provider needs a url")
+        method = str(config.get("method") or "GET").upper()
+        if method not in ("GET", "POST", "PUT"):
+            return errored(metric, ctx, f"web provider method {method} is not supported (GET, POST, PUT)")
+        headers = header_dict(config.get("headers"))
+        kwargs = {}
+        if config.get("jsonBody") is not None:
+            kwargs["data"] = json.dumps(config["jsonBody"])
+            headers.setdefault("Content-Type", "application/json")
+        elif config.get("body") is not None:
+            kwargs["data"] = str(config["body"])
+        try:
+            path = compile_json_path(str(config.get("jsonPath") or ""))
+        except Exception as err:  # jsonpath-ng raises its own lexer/parser exceptions
+            return errored(metric, ctx, f"invalid jsonPath {config.get('jsonPath')!r}: {err}")
+        session = ctx.http
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        try:
+            response = session.request(
+                method, url, headers=headers, timeout=float(config.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS),
+                verify=not config.get("insecure", False), **kwargs,
+            )
+        except Exception as err:
+            return errored(metric, ctx, f"web request failed: {type(err).__name__}: {err}")
+        if response.status_code // 100 != 2:
+            return errored(metric, ctx, f"received non 2xx response code: {response.status_code}")
+        try:
+            document = response.json()
+        except ValueError:
+            return errored(metric, ctx, "could not parse JSON body")
+        matches = [m.value for m in path.find(document)]
+        if not matches:
+            return errored(metric, ctx, f"could not find JSONPath {config.get('jsonPath')!r} in the response")
+        result = matches[0] if len(matches) == 1 else matches
+        phase, message = assess_result(metric, result)
+        return finished(metric, ctx, phase, value=json.dumps(result, separators=(",", ":")), message=message)
+
+    def resume(self, metric: dict, measurement: dict, ctx: ProviderContext) -> Measurement:
+        return Measurement.from_dict(str(metric.get("name")), measurement, replaces_pending=True)
+
+    def terminate(self, metric: dict, measurement: dict, ctx: ProviderContext) -> Measurement:
+        return Measurement.from_dict(str(metric.get("name")), measurement, replaces_pending=True)
