@@ -240,3 +240,13 @@ def test_status_icons_follow_argo():
     assert [status_icon(s) for s in ("Healthy", "Progressing", "Paused", "Degraded", "ScaledDown", "Inconclusive")] == ["✔", "◌", "॥", "✖", "•", "⚠"]
     assert status_icon("CrashLoopBackOff", "Pod") == "⚠"
     assert status_icon("Terminating", "Pod") == "◌"
+
+
+def test_color_adds_argo_colours_and_keeps_columns_aligned():
+    header, tree = BLOCKS[0].values
+    view = view_from_transcript(header, tree)
+    plain = render_rollout(view, NOW).split("\n")
+    colored = render_rollout(view, NOW, color=True)
+    assert "\x1b[32m✔\x1b[0m Healthy" in colored and "\x1b[32mstable\x1b[0m" in colored
+    strip = re.compile(r"\x1b\[[0-9;]*m")
+    assert [strip.sub("", line) for line in colored.split("\n")] == plain

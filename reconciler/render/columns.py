@@ -9,9 +9,16 @@ empty INFO cells). The text reads the same and copies cleanly into files and tes
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 PADDING = 2
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def visible_width(cell: str) -> int:
+    """Characters a terminal shows: colour escape codes take no room."""
+    return len(_ANSI.sub("", cell)) if "\x1b" in cell else len(cell)
 
 
 def align(rows: Sequence[Sequence[str]], padding: int = PADDING) -> list[str]:
@@ -19,10 +26,10 @@ def align(rows: Sequence[Sequence[str]], padding: int = PADDING) -> list[str]:
     widths: dict[int, int] = {}
     for row in rows:
         for index, cell in enumerate(row[:-1]):
-            widths[index] = max(widths.get(index, 0), len(cell))
+            widths[index] = max(widths.get(index, 0), visible_width(cell))
     lines = []
     for row in rows:
-        parts = [cell.ljust(widths[index] + padding) for index, cell in enumerate(row[:-1])]
+        parts = [cell + " " * (widths[index] + padding - visible_width(cell)) for index, cell in enumerate(row[:-1])]
         if row:
             parts.append(row[-1])
         lines.append("".join(parts).rstrip())

@@ -50,6 +50,20 @@ _TAG_ORDER = ("stable", "canary", "active", "preview", "ping", "pong")
 
 LABEL_WIDTH = 17  # Go's "%-17s%v" for the header block
 
+# Argo's colours (kubectl-argo-rollouts cmd/get): icons by meaning, role tags by role.
+_RED, _GREEN, _YELLOW, _HIBLUE = 31, 32, 33, 94
+_COLORS = {
+    OK: _GREEN, BAD: _RED, WARNING: _RED, UNKNOWN: _YELLOW, PROGRESSING: _HIBLUE, "◷": _YELLOW,
+    "canary": _YELLOW, "stable": _GREEN, "active": _GREEN, "preview": _HIBLUE,
+}
+
+
+def _paint(text: str, color: bool, key: str | None = None) -> str:
+    code = _COLORS.get(key if key is not None else text)
+    if not color or code is None:
+        return text
+    return f"\x1b[{code}m{text}\x1b[0m"
+
 
 def status_icon(status: str, kind: str = "") -> str:
     if kind == "Pod" and status in _POD_WARNINGS:
@@ -61,12 +75,13 @@ def status_icon(status: str, kind: str = "") -> str:
     return _STATUS_ICONS.get(status, UNKNOWN)
 
 
-def render_rollout(view: Mapping, now: datetime) -> str:
-    """The whole `get rollout` text: header, a blank line, then the tree. Ends with a newline."""
-    return render_header(view) + "\n" + render_tree(view, now)
+def render_rollout(view: Mapping, now: datetime, *, color: bool = False) -> str:
+    """The whole `get rollout` text: header, a blank line, then the tree. Ends with a newline.
+    color=True adds Argo's ANSI colours (for a terminal); columns stay aligned."""
+    return render_header(view, color=color) + "\n" + render_tree(view, now, color=color)
 
 
-def render_header(view: Mapping) -> str:
+def render_header(view: Mapping, *, color: bool = False) -> str:
     lines: list[str] = []
 
     def field(label: str, value: object) -> None:
@@ -75,7 +90,7 @@ def render_header(view: Mapping) -> str:
     field("Name:", view.get("name", ""))
     field("Namespace:", view.get("namespace", ""))
     status = view.get("status", "")
-    field("Status:", f"{status_icon(status)} {status}")
+    field("Status:", f"{_paint(status_icon(status), color)} {status}")
     if view.get("message"):
         field("Message:", view["message"])
     field("Strategy:", view.get("strategy", ""))
@@ -85,7 +100,7 @@ def render_header(view: Mapping) -> str:
         field("  ActualWeight:", view.get("actualWeight"))
     images = list(view.get("images") or [])
     for index, image in enumerate(images):
-        field("Images:" if index == 0 else "", image_text(image))
+        field("Images:" if index == 0 else "", image_text(image, color=color))
     lines.append("Replicas:")
     replicas = view.get("replicas") or {}
     for key in ("desired", "current", "updated", "ready", "available"):
@@ -101,12 +116,12 @@ def step_text(view: Mapping) -> str:
     return f"{step}/{total}"
 
 
-def image_text(image: Mapping) -> str:
-    tags = image.get("tags") or []
+def image_text(image: Mapping, *, color: bool = False) -> str:
+    tags = [_paint(tag, color) for tag in image.get("tags") or []]
     return f"{image['image']} ({', '.join(tags)})" if tags else str(image["image"])
 
 
-def render_tree(view: Mapping, now: datetime) -> str:
+def render_tree(view: Mapping, now: datetime, *, color: bool = False) -> str:
     rows: list[list[str]] = [["NAME", "KIND", "STATUS", "AGE", "INFO"]]
     status = view.get("status", "")
     rows.append([f"{ICON_ROLLOUT} {view.get('name', '')}", "Rollout", f"{status_icon(status)} {status}", age(view.get("createdAt"), now), ""])
@@ -114,7 +129,19 @@ def render_tree(view: Mapping, now: datetime) -> str:
     for index, revision in enumerate(revisions):
         prefix, subprefix = _prefixes(index == len(revisions) - 1, "")
         rows.extend(_revision_rows(view, revision, prefix, subprefix, now))
+    if color:
+        rows = [rows[0]] + [_paint_row(row) for row in rows[1:]]
     return "\n".join(align(rows)) + "\n"
+
+
+def _paint_row(row: list[str]) -> list[str]:
+    """Colour the status icon and the role tags of one tree row."""
+    name, kind, status, age_text, info = row
+    if " " in status and status.strip():
+        icon, rest = status.split(" ", 1)
+        status = f"{_paint(icon, True)} {rest}"
+    info = ",".join(_paint(part, True) if part in _COLORS else part for part in info.split(",")) if info else info
+    return [name, kind, status, age_text, info]
 
 
 def _prefixes(is_last: bool, subprefix: str) -> tuple[str, str]:
