@@ -232,3 +232,14 @@ def test_duplicate_keys_found_in_nested_lists_and_with_aliases(tmp_path):
     _write(tmp_path, "e.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e, labels: &l {x: y}}\nextra: *l\nextra: 2\n")
     findings = load_directory(tmp_path).findings
     assert sorted((f.file, f.path, f.line, f.col) for f in findings) == [("d.yaml", "items[0].a", 5, 10), ("e.yaml", "extra", 5, 1)]
+
+
+def test_positions_stay_exact_after_their_tree_was_dropped(tmp_path):
+    from reconciler.manifests import loader
+
+    for i in range(loader._COMPOSED_KEPT + 4):
+        _write(tmp_path, f"f{i:02}.yaml", "apiVersion: v1\nkind: Service\n" + "# pad\n" * i + f"metadata:\n  name: s{i}\n")
+    manifests = load_directory(tmp_path).manifests
+    assert [m.locate(("metadata", "name")) for m in manifests] == [(i + 4, 3) for i in range(len(manifests))]
+    assert len(loader._composed) <= loader._COMPOSED_KEPT
+    assert manifests[0].locate(("metadata", "name")) == (4, 3)  # composed again

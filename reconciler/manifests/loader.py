@@ -270,13 +270,19 @@ def load_file(path: Path, rel: str, limits: Limits = Limits()) -> tuple[list[Man
 
 
 class _FilePositions:
-    """The composed node tree of one file's text, built on the first `locate` call and then kept."""
+    """The composed node tree of one file's text, built when a position is first asked for.
+
+    Only the last few files' trees are kept (`_COMPOSED_KEPT`): findings come object by object, and
+    keeping every tree alive would make the garbage collector walk them all again and again (the
+    reason the loader no longer keeps them). A file asked about again later is composed again.
+    """
 
     def __init__(self, text: str):
         self.text = text
         self.nodes: list | None = None
 
     def document(self, index: int):
+        key = id(self)
         if self.nodes is None:
             self.nodes = []
             loader = _loader_class()(self.text)
@@ -287,6 +293,10 @@ class _FilePositions:
                 pass  # the documents before the error were loaded, and are the only ones asked about
             finally:
                 loader.dispose()
+            if len(_composed) >= _COMPOSED_KEPT:
+                _composed.pop(next(iter(_composed))).nodes = None
+        _composed.pop(key, None)
+        _composed[key] = self  # most recently used last
         return self.nodes[index] if index < len(self.nodes) else None
 
     def locator(self, index: int):
@@ -295,6 +305,10 @@ class _FilePositions:
             return _node_locator(node)(path) if node is not None else (1, 1)
 
         return locate
+
+
+_COMPOSED_KEPT = 8
+_composed: dict[int, _FilePositions] = {}  # id -> files whose node trees are kept, oldest first
 
 
 _NOT_BUILT = object()

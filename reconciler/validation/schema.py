@@ -105,7 +105,12 @@ _REQUIRED_HINTS = {
 
 def did_you_mean(name: str, candidates) -> str:
     """"did you mean `x`?" for the closest property name, or ""."""
-    candidates = list(candidates)
+    return _did_you_mean(name, tuple(candidates))
+
+
+@lru_cache(maxsize=4096)
+def _did_you_mean(name: str, candidates: tuple) -> str:
+    # cached: a repository tends to repeat the same mistake across many objects
     lowered = {c.lower(): c for c in candidates}
     if name.lower() in lowered:
         return f"did you mean `{lowered[name.lower()]}`?"
