@@ -76,7 +76,8 @@ def job_phase(job: dict) -> tuple[str, str]:
         if condition.get("type") == "Complete":
             return SUCCESSFUL, ""
         if condition.get("type") == "Failed":
-            return FAILED, str(condition.get("message") or condition.get("reason") or "")
+            # no message, as Argo: seed 001's run says only `... failed (1) > failureLimit (0)`
+            return FAILED, ""
     return RUNNING, ""
 
 
