@@ -36,13 +36,18 @@ class LocalBackend:
         return LocalCluster(self.dir, now=now)
 
 
-BACKENDS = ["local"]
+BACKENDS = ["local", "kube"]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request, tmp_path):
     if request.param == "local":
         yield LocalBackend(tmp_path / "cluster")
+    elif request.param == "kube":  # the API emulator on 127.0.0.1 (tests/kube_emulator/backend.py)
+        from tests.kube_emulator.backend import kube_backend
+
+        with kube_backend(tmp_path) as kube:
+            yield kube
     else:  # pragma: no cover - registered by other backends
         pytest.skip(f"backend {request.param} not available")
 
@@ -50,6 +55,8 @@ def backend(request, tmp_path):
 def cli(backend, *args, now: str | None = None, check: bool | None = True) -> subprocess.CompletedProcess:
     """Run `python -m reconciler ARGS` with the backend's flags; returns the completed process."""
     command = [sys.executable, "-m", "reconciler", *args]
+    if now and hasattr(backend, "set_now"):
+        backend.set_now(now)  # a backend whose simulated controllers keep their own clock
     if args and args[0] in ("run", "plan", "get", "list", "promote", "abort", "retry"):
         command += backend.cli_args
         if now and args[0] in ("run", "plan", "get", "list"):
