@@ -213,3 +213,13 @@ def test_scalar_edit_keeps_quotes_and_quotes_what_needs_it():
     updated = restore_template_text(text, 0, new)
     assert "        image: 'a:0'   # pinned\n" in updated
     assert "        args: [\"--y\", 'no']\n" in updated
+
+
+def test_undo_refuses_to_commit_a_persons_uncommitted_edits(remote, tmp_path, original_text):
+    run = clone(remote, tmp_path / "run")
+    manifest = run / "apps" / "nginx.yaml"
+    manifest.write_text(manifest.read_text() + "# work in progress\n")
+    cluster = FakeCluster(original_text, ["nginx:1.14.1", "nginx:1.14.2", "nginx:1.14.3"])
+    with pytest.raises(ReconcilerError, match="uncommitted changes"):
+        undo_in_checkout(run, run / "apps", cluster, name=NAME)
+    assert manifest.read_text().endswith("# work in progress\n") and "nginx:1.14.3" in manifest.read_text()

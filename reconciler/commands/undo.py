@@ -99,6 +99,11 @@ def undo_in_checkout(repo_dir, root, cluster, *, name, namespace="default", to_r
         committer = GitCommitter(repo_dir, env=env, push=push, own_paths=(), purpose="undo")
     for _attempt in range(MAX_PUSH_ATTEMPTS):
         manifest_file, doc_index = find_rollout_manifest(root, name, namespace)
+        if committer is not None and committer.git("status", "--porcelain", "--", str(manifest_file)).stdout.strip():
+            raise ReconcilerError(
+                f"{manifest_file.name} has uncommitted changes; undo would commit them too",
+                hint="commit or stash your edits to that file first",
+            )
         original = manifest_file.read_text(encoding="utf-8")
         updated = restore_template_text(original, doc_index, template)
         rel = manifest_file.relative_to(repo_dir).as_posix()
