@@ -215,3 +215,12 @@ def test_two_runs_on_the_same_tick_advance_one_step_not_two(tmp_path):
     canary = next(rs for rs in view["replicaSets"] if "canary" in rs["tags"])
     assert canary["replicas"] == 2  # ceil(5 × 40 / 100)
     assert not any("reconciler run" in line and "run-b" in line for line in repo.log())
+
+
+def test_ticks_with_nothing_to_do_make_no_commits(tmp_path):
+    repo = Repo(tmp_path)
+    view = repo.run(4)
+    assert view["status"] == "Healthy"
+    before = repo.log()
+    repo.run(3)
+    assert repo.log() == before
