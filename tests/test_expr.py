@@ -188,3 +188,25 @@ def test_deep_nesting_is_refused_not_crashing():
     text = "(" * 3000 + "1" + ")" * 3000 + " == 1"
     with pytest.raises(ExprError):
         evaluate_condition(text, None)
+
+
+# -- properties -------------------------------------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+floats = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@given(floats, floats)
+def test_comparisons_agree_with_ieee_floats(a, b):
+    for op, expected in ((">=", a >= b), ("<", a < b), ("==", a == b), ("!=", a != b)):
+        assert evaluate_condition(f"result[0] {op} result[1]", [a, b]) is expected
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="result[]0123456789.<>=!&|()'\"#{}, andornotlen+-*/%?:", max_size=40))
+def test_any_text_either_evaluates_or_raises_expr_error(text):
+    try:
+        evaluate_condition(text, [0.5, 1.0])
+    except ExprError:
+        pass

@@ -19,7 +19,7 @@ from typing import Iterable
 
 from reconciler.analysis.providers.base import ProviderContext
 from reconciler.analysis.run import ERROR, Measurement, MeasurementRequest, iso
-from reconciler.analysis.templates import AnalysisResolveError, substitute
+from reconciler.analysis.templates import AnalysisResolveError, placeholders, substitute
 
 
 def default_providers() -> dict:
@@ -40,7 +40,10 @@ def provider_key(metric: dict) -> str:
 
 def _secret_values(request: MeasurementRequest, cluster) -> dict[str, str]:
     values = {}
+    used = placeholders(request.metric)
     for arg, ref in (request.secret_args or {}).items():
+        if arg not in used:
+            continue  # only read the Secrets this metric needs
         if cluster is None:
             raise AnalysisResolveError(f"args.{arg} comes from a Secret, and no cluster is available to read it")
         secret = cluster.get("Secret", request.namespace, str(ref.get("name")))
@@ -108,4 +111,19 @@ def take_measurements(
         measurement.replaces_pending = request.action != "start"
         measurement.message = ctx.redact(measurement.message or "")
         out.append(measurement)
+    return out
+
+
+def measure_runs(runs: dict[str, dict], *, cluster=None, now: datetime, http=None, providers: dict | None = None, owners: dict | None = None) -> dict[str, list[dict]]:
+    """The observe stage's call: for every run (keyed by name, as in `RolloutState.analysis`),
+    take what is due and return the measurements as plain dicts (printable, storable), keyed by
+    run name. The planner hands them back to `run.apply_all`."""
+    from reconciler.analysis.run import due_measurements
+
+    out: dict[str, list[dict]] = {}
+    for name, state in runs.items():
+        requests = due_measurements(state, now)
+        if requests:
+            taken = take_measurements(requests, cluster=cluster, now=now, http=http, providers=providers, owners=owners)
+            out[name] = [m.as_record() for m in taken]
     return out

@@ -98,6 +98,14 @@ class Measurement:
         }
         return {k: v for k, v in out.items() if v not in (None, "", {})} | {"phase": self.phase}
 
+    def as_record(self) -> dict:
+        """Everything, as a plain dict (for the observe -> plan hand-over); `from_record` reverses it."""
+        return {"metric": self.metric, "replacesPending": self.replaces_pending, **self.to_dict()}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Measurement":
+        return cls.from_dict(str(record.get("metric", "")), record, replaces_pending=bool(record.get("replacesPending")))
+
     @classmethod
     def from_dict(cls, metric: str, data: dict, *, replaces_pending: bool = False) -> "Measurement":
         return cls(
@@ -539,6 +547,18 @@ def apply_measurements(run: dict, measurements: Iterable[Measurement], now: date
     return out
 
 
+def apply_all(runs: dict[str, dict], measured: dict[str, list], now: datetime) -> dict[str, dict]:
+    """The planner's call: every run advanced with its measurements (records from
+    `measure.measure_runs`, or Measurement objects). Runs without measurements are still
+    assessed, so a run waiting on `initialDelay` leaves Pending for Running."""
+    out = {}
+    for name, state in runs.items():
+        records = measured.get(name) or []
+        measurements = [m if isinstance(m, Measurement) else Measurement.from_record(m) for m in records]
+        out[name] = apply_measurements(state, measurements, now)
+    return out
+
+
 def terminate(run: dict, now: datetime) -> dict:
     """Ask the run to stop (rollout aborted, promoted past it, or superseded). In-flight
     measurements are terminated by the next invocation; the run ends Successful unless a metric
@@ -568,6 +588,6 @@ def run_view(run: dict) -> dict:
 __all__ = [
     "PENDING", "RUNNING", "SUCCESSFUL", "FAILED", "INCONCLUSIVE", "ERROR", "COMPLETED",
     "MeasurementRequest", "Measurement", "start_run", "due_measurements", "apply_measurements",
-    "terminate", "next_due_at", "is_completed", "is_terminating", "run_view", "effective_count",
+    "terminate", "apply_all", "next_due_at", "is_completed", "is_terminating", "run_view", "effective_count",
     "validate_metrics", "SpecError",
 ]
