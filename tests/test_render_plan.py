@@ -128,3 +128,10 @@ def test_render_report_from_the_runner_values():
     assert "| 1/10 ◀ now | pause: 30s | 10% | 1 | 4 | 30s |" in md and "### Other objects" in md
     # the JSON form of the report renders the same way
     assert render_report(report.to_dict()).split("\n")[0] == text.split("\n")[0]
+
+
+def test_markdown_fence_survives_backticks_in_a_diff():
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "docs", "namespace": "default"}, "data": {"README.md": "```sh\nmake\n```\n"}}
+    action = {"verb": "create", "kind": "ConfigMap", "namespace": "default", "name": "docs", "before": None, "after": config}
+    md = render_plan_markdown([RolloutPlan(view=VIEW, actions=[action])])
+    assert "````diff" in md and md.count("\n````\n") == 1

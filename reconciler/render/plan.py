@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -200,6 +201,14 @@ def progression_text(rollout: Mapping, current_step: int | None = None) -> str:
     return "\n".join(align(table)) + "\n"
 
 
+def _folded_diffs(diffs: list[str]) -> list[str]:
+    """Diffs in a collapsed <details> block, fenced with more backticks than any line holds (a
+    ConfigMap may carry a Markdown file)."""
+    longest = max((len(run) for diff in diffs for run in re.findall(r"`+", diff)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return ["", f"<details><summary>Object diffs ({len(diffs)})</summary>", "", f"{fence}diff", *(d.rstrip("\n") for d in diffs), fence, "", "</details>"]
+
+
 def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -291,9 +300,7 @@ def render_plan_markdown(plans: Iterable[RolloutPlan], *, title: str = "Rollout 
         if actions:
             out += ["", "**Changes:**", ""] + [f"- {_md(action_summary(action))}" for action in actions]
         if diffs:
-            out += ["", f"<details><summary>Object diffs ({len(diffs)})</summary>", "", "```diff"]
-            out += [diff.rstrip("\n") for diff in diffs]
-            out += ["```", "", "</details>"]
+            out += _folded_diffs(diffs)
     out.append("")
     return "\n".join(out)
 
@@ -346,7 +353,7 @@ def render_report(report: Any, fmt: str = "text", *, rollouts: Mapping | None = 
             extra += ["", "### Other objects", ""] + [f"- {_md(action_summary(a))}" for a in manifest_actions]
             diffs = [d for d in (action_diff(a) for a in manifest_actions) if d]
             if diffs:
-                extra += ["", f"<details><summary>Object diffs ({len(diffs)})</summary>", "", "```diff"] + [d.rstrip("\n") for d in diffs] + ["```", "", "</details>"]
+                extra += _folded_diffs(diffs)
         return text + ("\n".join(extra) + "\n" if extra else "")
     out = []
     for finding in general:
