@@ -9,6 +9,7 @@ creates revision 4 from revision 2's template). When SOURCE is a Git URL the com
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Optional
 
 import typer
@@ -60,11 +61,19 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         typer.echo(result.describe())
 
 
+@dataclass
 class UndoResult:
-    def __init__(self, *, name, namespace, file, from_revision, to_revision, replicaset, images, committed, pushed, commit, changed):
-        self.name, self.namespace, self.file = name, namespace, file
-        self.from_revision, self.to_revision, self.replicaset = from_revision, to_revision, replicaset
-        self.images, self.committed, self.pushed, self.commit, self.changed = images, committed, pushed, commit, changed
+    name: str
+    namespace: str
+    file: str  # the manifest, relative to the repository
+    from_revision: int
+    to_revision: int
+    replicaset: str  # the ReplicaSet the next run reuses
+    images: list[str]
+    committed: bool
+    pushed: bool
+    commit: str
+    changed: bool
 
     def describe(self) -> str:
         what = f"rollout '{self.name}': restore the pod template of revision {self.to_revision} ({', '.join(self.images)})"
@@ -223,7 +232,9 @@ def find_rollout_manifest(root, name: str, namespace: str):
             f"Rollout {namespace}/{name} takes its template from a workloadRef",
             hint="roll back the referenced Deployment's pod template in Git instead",
         )
-    return __import__("pathlib").Path(root) / manifest.file, manifest.doc_index
+    from pathlib import Path
+
+    return Path(root) / manifest.file, manifest.doc_index
 
 
 # -- formatting-preserving YAML edit ------------------------------------------------------------
