@@ -155,6 +155,7 @@ data:
   false: bool key
   ~: null key
   list: [1, "1", on, [], {}]
+  schedule: "*/5 * * * *"
 """
 
 

@@ -384,6 +384,7 @@ def _load_text(text: str, rel: str, limits: Limits) -> tuple[list[Manifest], lis
             node = loader.get_node()
             if node is None:
                 continue
+            shared = False  # does an alias make some node appear twice?
             if has_aliases:
                 distinct: dict = {}
                 expanded = _expanded_size(node, distinct, len(distinct) + limits.max_alias_expansion + 1)
@@ -399,15 +400,16 @@ def _load_text(text: str, rel: str, limits: Limits) -> tuple[list[Manifest], lis
                         )
                     )
                     continue
+                shared = expanded > len(distinct)
             dups: list[Finding] = []
             repeated: list = []
             obj = _NOT_BUILT
-            if not has_aliases:  # aliased nodes are shared objects: PyYAML's constructor keeps them so
+            if not shared:  # aliased nodes are shared objects: PyYAML's constructor keeps them so
                 try:
                     obj = _build(node, scalars, repeated)
                 except _Unusual:
                     repeated = [True]
-            if repeated or has_aliases:
+            if repeated or shared:
                 _duplicate_keys(node, rel, dups)  # before construct_document, which flattens merge keys in place
             if obj is _NOT_BUILT:
                 obj = loader.construct_document(node)
