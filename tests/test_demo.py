@@ -72,3 +72,25 @@ def test_demo_command_exits_zero():
     result = CliRunner().invoke(app, ["demo", "--step-seconds", "60"])
     assert result.exit_code == 0, result.output[-2000:]
     assert "# done after" in result.output
+
+
+def _headers(text: str) -> list[list[str]]:
+    from tests.test_render_tree import transcript_blocks
+
+    return [[line.rstrip() for line in header] for header, _tree in transcript_blocks(text)]
+
+
+def test_demo_pauses_read_exactly_like_seed_000():
+    """The paused states of the demo (engine + get rollout renderer) print the same header as the
+    seed's `kubectl argo rollouts get rollout` at steps 1/4 and 3/4, and the same final state."""
+    if not _engine_ready():
+        pytest.skip("the step engine (engineer B) has not landed yet")
+    printed: list[str] = []
+    run_demo(printed.append)
+    demo_headers = _headers("\n".join(printed))
+    seed_text = (Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "000_f2aab02eecf1255c.txt").read_text()
+    seed_headers = [h for h in _headers(seed_text) if h[0].endswith("rollout-test-canary-nginx")]
+    for wanted in ("  Step:          1/4", "  Step:          3/4"):
+        seed = next(h for h in seed_headers if wanted in h and "Status:          ॥ Paused" in h)
+        assert seed in demo_headers, wanted
+    assert seed_headers[-1] == demo_headers[-1]  # ✔ Healthy, 4/4, nginx:1.14.2 (stable), 5/5/5/5/5
