@@ -23,7 +23,6 @@ import logging
 import os
 import random
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator, Mapping
@@ -575,8 +574,3 @@ def _raise_unexpected(status: int, payload: dict, verb: str, info: KindInfo, nam
         f"the Kubernetes API refused to {verb} {info.kind} {where} ({status}): {_message(payload)}",
         hint="the object the reconciler built was rejected; run `reconciler validate` and report this if it persists",
     )
-
-
-def new_holder_identity() -> str:
-    """Who holds the lease: the pod name in a CronJob, else host + a random suffix."""
-    return f"{os.environ.get('HOSTNAME') or 'reconciler'}-{uuid.uuid4().hex[:8]}"
