@@ -82,7 +82,7 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         except ImportError:
             typer.echo(json.dumps(views[0], indent=2, default=str))
             return
-        typer.echo(render_rollout(views[0], moment), nl=False)
+        typer.echo(render_rollout(views[0], moment, color=_wants_color()), nl=False)
 
     @list_app.command("rollouts")
     def list_rollouts(
@@ -109,3 +109,11 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
             typer.echo(json.dumps(views, indent=2, default=str))
             return
         typer.echo(render_rollout_list(views, all_namespaces=all_namespaces), nl=False)
+
+
+def _wants_color() -> bool:
+    """Argo's colours on a terminal; never when piped or when NO_COLOR is set (no-color.org)."""
+    import os
+    import sys
+
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
