@@ -81,8 +81,10 @@ def _plan_text(report, *, markdown: bool, source_label: str) -> str:
     head = ""
     if report.manifest_actions:
         head = "".join(f"apply {a.verb} {a.kind} {a.namespace or ''}/{a.name}\n" for a in report.manifest_actions)
-    if markdown:
-        return render_plan_markdown(plans, source_label=source_label)
+    if markdown:  # the report-level renderer also shows plain manifests' diffs and general findings
+        from reconciler.render.plan import render_report
+
+        return render_report(report, "markdown", source_label=source_label)
     findings = "".join(f"{f.location()}: {f.severity.value}: {f.path}: {f.message}{(' (hint: ' + f.hint + ')') if f.hint else ''}\n" for f in report.findings)
     return findings + head + render_plan_text(plans)
 

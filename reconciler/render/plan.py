@@ -329,7 +329,7 @@ def plans_from_report(report: Any, rollouts: Mapping[tuple[str, str], Mapping] |
         plans.append(
             RolloutPlan(
                 view=view,
-                next_step=(_get(plan, "next") or "") if plan is not None else "",
+                next_step=(_get(plan, "next") or "") if plan is not None else (_get(result, "error") or "invalid: nothing is applied"),
                 actions=list(_get(plan, "actions") or []) if plan is not None else [],
                 rollout=desired,
                 findings=findings,
