@@ -135,3 +135,21 @@ def test_markdown_fence_survives_backticks_in_a_diff():
     action = {"verb": "create", "kind": "ConfigMap", "namespace": "default", "name": "docs", "before": None, "after": config}
     md = render_plan_markdown([RolloutPlan(view=VIEW, actions=[action])])
     assert "````diff" in md and md.count("\n````\n") == 1
+
+
+def test_cli_plan_markdown_for_a_fixture(tmp_path):
+    """`reconciler plan SOURCE -o markdown` end to end: summary, progression, plain manifests."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from reconciler.cli import app
+
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "canary-nginx"
+    result = CliRunner().invoke(app, ["plan", str(fixture), "--cluster", f"local:{tmp_path / 'cluster'}", "--now", "2026-01-01T00:00:00Z", "-o", "markdown", "--log-format", "json"])
+    assert result.exit_code == 0, result.output
+    md = result.stdout
+    assert md.startswith("## Rollout plan for ")
+    assert "| 1/4 | pause: 60s | 20% | 1 | 4 | 60s |" in md
+    assert "### Other objects" in md and "create ConfigMap default/rollout-test-canary-nginx-conf" in md
+    assert "+++ b/default/ReplicaSet/rollout-test-canary-nginx-" in md
