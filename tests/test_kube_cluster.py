@@ -384,3 +384,25 @@ def test_declared_calls_use_only_known_verbs_and_kinds():
     assert ("ClusterRole", "", "configmaps", ("list",)) in rules
     assert all("*" not in (g + r + "".join(v)) for _, g, r, v in rules)
     assert len(rules) == len(API_CALLS) + len(CLUSTER_WIDE_LISTS)
+
+
+def test_in_cluster_configuration_when_there_is_no_kubeconfig(tmp_path, monkeypatch):
+    from kubernetes.config import incluster_config
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "token").write_text("in-cluster-s3cr3t")
+    (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(tmp_path / "ca.crt"))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(port))
+    cluster = KubeCluster(probe=False)
+    assert cluster.host == f"https://127.0.0.1:{port}"  # the pod's service account, not a kubeconfig
+    with pytest.raises(ClusterError) as err:
+        cluster.probe()
+    assert "in-cluster-s3cr3t" not in err.value.message + err.value.hint
+    with pytest.raises(ClusterError, match="running in-cluster"):
+        KubeCluster(context="prod", probe=False)
