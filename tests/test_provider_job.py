@@ -175,3 +175,17 @@ def test_seed_001_on_the_kube_backend(tmp_path):
             assert names == sorted([ok["jobs"][0]["name"], bad["jobs"][0]["name"]])
         finally:
             cluster.close()
+
+
+def test_many_jobs_in_flight_cost_one_job_list_per_namespace(tmp_path):
+    from reconciler.analysis.measure import measure_runs
+    from reconciler.analysis.run import apply_all
+
+    cluster = LocalCluster(tmp_path, now=T0)
+    runs = {f"run-{i}": start_run(f"run-{i}", "default/ro", i, [seed_001_metric(i % 2)], T0) for i in range(5)}
+    runs = apply_all(runs, measure_runs(runs, cluster=cluster, now=T0), T0)
+    cluster.now = T0 + timedelta(seconds=5)
+    before = dict(cluster.reads_by)
+    runs = apply_all(runs, measure_runs(runs, cluster=cluster, now=cluster.now), cluster.now)
+    assert cluster.reads_by.get(("Job", "default"), 0) - before.get(("Job", "default"), 0) == 1
+    assert [runs[f"run-{i}"]["status"] for i in range(5)] == ["Successful", "Failed"] * 2 + ["Successful"]

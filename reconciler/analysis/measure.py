@@ -81,10 +81,11 @@ def take_measurements(
     reused across metrics); `owners` maps a rollout name to the ownerReference for Jobs."""
     providers = providers if providers is not None else default_providers()
     out = []
+    cache: dict = {}
     for request in requests:
         ctx = ProviderContext(
             run=request.run, namespace=request.namespace, run_uid=request.run_uid, rollout=request.rollout,
-            index=request.index, now=now, cluster=cluster, http=http, owner=(owners or {}).get(request.rollout),
+            index=request.index, now=now, cluster=cluster, http=http, owner=(owners or {}).get(request.rollout), cache=cache,
         )
         try:
             secrets = _secret_values(request, cluster)
@@ -120,10 +121,9 @@ def measure_runs(runs: dict[str, dict], *, cluster=None, now: datetime, http=Non
     run name. The planner hands them back to `run.apply_all`."""
     from reconciler.analysis.run import due_measurements
 
+    requests = [(name, request) for name, state in runs.items() for request in due_measurements(state, now)]
+    taken = take_measurements([r for _, r in requests], cluster=cluster, now=now, http=http, providers=providers, owners=owners)
     out: dict[str, list[dict]] = {}
-    for name, state in runs.items():
-        requests = due_measurements(state, now)
-        if requests:
-            taken = take_measurements(requests, cluster=cluster, now=now, http=http, providers=providers, owners=owners)
-            out[name] = [m.as_record() for m in taken]
+    for (name, _), measurement in zip(requests, taken):
+        out.setdefault(name, []).append(measurement.as_record())
     return out

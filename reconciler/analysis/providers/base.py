@@ -35,6 +35,7 @@ class ProviderContext:
     http: Any = None  # a requests.Session (or anything with .request); providers create one if None
     secrets: list[str] = field(default_factory=list)  # values to redact from messages
     owner: dict | None = None  # ownerReference for objects the provider creates (the Rollout), if known
+    cache: dict = field(default_factory=dict)  # shared by the requests of one take_measurements call (e.g. Job lists)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:

@@ -107,10 +107,13 @@ class JobProvider:
         metadata = measurement.get("metadata") or {}
         name = metadata.get("job-name")
         namespace = metadata.get("job-namespace") or ctx.namespace
-        for job in ctx.cluster.list("Job", namespace, selector={RUN_UID_LABEL: ctx.run_uid}):
-            if (job.get("metadata") or {}).get("name") == name:
-                return job
-        return None
+        # one list per namespace per invocation, however many Jobs are in flight (the read budget)
+        key = ("Job", namespace)
+        if key not in ctx.cache:
+            ctx.cache[key] = {
+                (j.get("metadata") or {}).get("name"): j for j in ctx.cluster.list("Job", namespace, selector={MANAGED_LABEL: "reconciler"})
+            }
+        return ctx.cache[key].get(name)
 
     def resume(self, metric: dict, measurement: dict, ctx: ProviderContext) -> Measurement:
         current = Measurement.from_dict(str(metric.get("name", "")), measurement, replaces_pending=True)
