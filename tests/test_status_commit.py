@@ -247,3 +247,23 @@ def test_engine_state_round_trips_through_the_file(remote, tmp_path):
     store.save({KEY: state.to_dict()}, message="engine state")
     loaded = CommitStatusStore(clone(remote, tmp_path / "again")).load()[KEY]
     assert state_module.RolloutState.from_dict(loaded) == state
+
+
+def test_symlinked_status_files_are_refused(remote, tmp_path):
+    run = clone(remote, tmp_path / "run")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious\n")
+    status = run / ".reconciler" / "status" / "default"
+    status.mkdir(parents=True)
+    (status / "rollout-test-canary-nginx.yaml").symlink_to(outside)
+    store = CommitStatusStore(run)
+    with pytest.raises(StatusFileError, match="symbolic link"):
+        store.load()
+    with pytest.raises(StatusFileError, match="symbolic link"):
+        store.save({KEY: STATE_1}, message="x")
+    assert outside.read_text() == "precious\n"
+    linked_dir = clone(remote, tmp_path / "run2")
+    (linked_dir / ".reconciler").mkdir()
+    (linked_dir / ".reconciler" / "status").symlink_to(tmp_path)
+    with pytest.raises(StatusFileError, match="symbolic link"):
+        CommitStatusStore(linked_dir).save({KEY: STATE_1}, message="x")

@@ -113,6 +113,8 @@ def undo_in_checkout(repo_dir, root, cluster, *, name, namespace="default", to_r
                 f"{manifest_file.name} has uncommitted changes; undo would commit them too",
                 hint="commit or stash your edits to that file first",
             )
+        if manifest_file.is_symlink():
+            raise ReconcilerError(f"{manifest_file.name} is a symbolic link; undo edits plain files only", hint="edit the file the link points to")
         original = manifest_file.read_text(encoding="utf-8")
         updated = restore_template_text(original, doc_index, template)
         rel = manifest_file.relative_to(repo_dir).as_posix()

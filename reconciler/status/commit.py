@@ -240,7 +240,9 @@ class CommitStatusStore:
         base = self.repo_dir / self.status_dir
         if not base.is_dir():
             return states
+        self._refuse_symlinks(base)
         for path in sorted(base.glob("*/*.yaml")):
+            self._refuse_symlinks(path)
             key = (path.parent.name, path.stem)
             states[key] = self._read_state(path)
         return states
@@ -268,9 +270,21 @@ class CommitStatusStore:
 
     def path_for(self, namespace: str, name: str) -> Path:
         for part in (namespace, name):
-            if not part or "/" in part or part.startswith("."):
+            if not part or "/" in part or "\\" in part or part.startswith("."):
                 raise ReconcilerError(f"cannot keep status for {namespace}/{name}: not a Kubernetes name")
-        return self.repo_dir / self.status_dir / namespace / f"{name}.yaml"
+        path = self.repo_dir / self.status_dir / namespace / f"{name}.yaml"
+        self._refuse_symlinks(path)
+        return path
+
+    def _refuse_symlinks(self, path: Path) -> None:
+        """A repository is untrusted input: a symlinked status file or directory could make the run
+        read or overwrite a file outside the checkout."""
+        current = self.repo_dir
+        for part in path.relative_to(self.repo_dir).parts:
+            current = current / part
+            if current.is_symlink():
+                rel = current.relative_to(self.repo_dir).as_posix()
+                raise StatusFileError(f"{rel} is a symbolic link; status files must be plain files in the repository", hint="remove the link in a commit")
 
     @staticmethod
     def render_file(namespace: str, name: str, state: Mapping) -> str:
