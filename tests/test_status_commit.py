@@ -267,3 +267,16 @@ def test_symlinked_status_files_are_refused(remote, tmp_path):
     (linked_dir / ".reconciler" / "status").symlink_to(tmp_path)
     with pytest.raises(StatusFileError, match="symbolic link"):
         CommitStatusStore(linked_dir).save({KEY: STATE_1}, message="x")
+
+
+def test_aliases_are_never_written_and_refused_when_read(remote, tmp_path):
+    run = clone(remote, tmp_path / "run")
+    shared = {"a": 1}
+    store = CommitStatusStore(run)
+    store.save({KEY: {"x": shared, "y": shared}}, message="shared dicts")
+    text = (run / ".reconciler" / "status" / "default" / "rollout-test-canary-nginx.yaml").read_text()
+    assert "&" not in text and "*" not in text
+    bomb = run / ".reconciler" / "status" / "default" / "bomb.yaml"
+    bomb.write_text("a: &a [1, 1]\nb: &b [*a, *a]\nstate: {c: [*b, *b]}\n")
+    with pytest.raises(StatusFileError, match="aliases"):
+        store.load()

@@ -14,6 +14,7 @@ This module is an adapter (it runs `git`); the engine never imports it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -65,13 +66,31 @@ def _load_yaml(text: str):
     # libyaml through PyYAML: ~15x faster than ruamel here, and a run reads every status file
     import yaml
 
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # The reconciler never writes aliases; refusing them keeps a hostile file from expanding into
+    # an exponentially large structure when states are compared.
+    if "*" in text and any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=loader)):
+        raise ValueError("YAML aliases (*name) are not allowed in status files")
+    return yaml.load(text, Loader=loader)
+
+
+@functools.lru_cache(maxsize=1)
+def _no_alias_dumper():
+    import yaml
+
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class NoAliasDumper(base):  # the same dict reached twice is written twice, never as &anchor/*alias
+        def ignore_aliases(self, data):
+            return True
+
+    return NoAliasDumper
 
 
 def _dump_yaml(data) -> str:
     import yaml
 
-    return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return yaml.dump(data, Dumper=_no_alias_dumper(), sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
 class GitCommitter:
