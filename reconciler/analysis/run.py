@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 

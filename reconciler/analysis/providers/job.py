@@ -19,7 +19,7 @@ import copy
 import hashlib
 
 from reconciler import PREFIX
-from reconciler.analysis.providers.base import ProviderContext, errored, finished
+from reconciler.analysis.providers.base import ProviderContext, errored
 from reconciler.analysis.run import FAILED, RUNNING, SUCCESSFUL, Measurement, iso
 
 RUN_UID_LABEL = f"{PREFIX}/analysis-run-uid"
