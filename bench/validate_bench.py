@@ -210,7 +210,7 @@ def main() -> None:
             ruamel_kind = "pure Python: ruamel.yaml.clib is not installed"
 
         def row(label, seconds, count):
-            print(f"  {label:<58} {seconds:7.3f} s  {count / seconds:8.0f} docs/s")
+            print(f"  {label:<66} {seconds:7.3f} s  {count / seconds:8.0f} docs/s")
 
         print(f"repository: {n_ro} Rollouts + {args.services} Services = {docs} files, one document each; "
               f"schema {schema_file.relative_to(ROOT)}")
@@ -226,7 +226,7 @@ def main() -> None:
         row(f"`reconciler validate REPO`, whole repository ({docs} docs)", t_cli, docs)
         if t_cj_cli is not None:
             row(f"`check-jsonschema --schemafile ... FILES`, the {n_ro} Rollouts", t_cj_cli, n_ro)
-        print(f"  {'(a bare `python -c pass`: ' + f'{t_interp:.3f} s)':<58}")
+        print(f"  {'(a bare `python -c pass`: ' + f'{t_interp:.3f} s)':<66}")
         print(f"Bare parse of the whole repository ({docs} docs), no validation:")
         row(f"ruamel.yaml, default (rt) loader ({ruamel_kind})", t_rt, docs)
         row("ruamel.yaml, safe loader", t_safe, docs)

@@ -72,6 +72,13 @@ def _loader_class():
                     return tag
                 return base.resolve(self, kind, value, implicit)
 
+            # Called for every node; with no path resolvers (asserted below) they do nothing.
+            def descend_resolver(self, current_node, current_index):
+                pass
+
+            def ascend_resolver(self):
+                pass
+
         ManifestLoader.yaml_implicit_resolvers = {
             first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
             for first, resolvers in base.yaml_implicit_resolvers.items()
@@ -330,11 +337,12 @@ def _scalar_builders(loader):
     yaml = _pyyaml()
     _ScalarNode, _MappingNode, _SequenceNode = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
     bool_values = loader.bool_values
+    construct_int = loader.construct_yaml_int  # signs, 0x / 0b / octal 017, 1_000, sexagesimal 1:30
     return {
         _STR: lambda node: node.value,
         _NULL: lambda node: None,
         _BOOL: lambda node: bool_values[node.value.lower()],
-        _INT: loader.construct_yaml_int,
+        _INT: lambda node: int(node.value) if node.value.isdigit() and node.value[0] != "0" else construct_int(node),
         _FLOAT: loader.construct_yaml_float,
     }
 
