@@ -406,3 +406,15 @@ def test_in_cluster_configuration_when_there_is_no_kubeconfig(tmp_path, monkeypa
     assert "in-cluster-s3cr3t" not in err.value.message + err.value.hint
     with pytest.raises(ClusterError, match="running in-cluster"):
         KubeCluster(context="prod", probe=False)
+
+
+def test_objects_are_written_in_their_own_api_version(kube, api):
+    vs = {"apiVersion": "networking.istio.io/v1alpha3", "kind": "VirtualService", "metadata": {"name": "web", "namespace": "default"},
+          "spec": {"hosts": ["web"], "http": [{"route": [{"destination": {"host": "web"}, "weight": 100}]}]}}
+    created = kube.create(vs)
+    assert created["apiVersion"] == "networking.istio.io/v1alpha3"
+    assert api.calls("create")[-1].path == "/apis/networking.istio.io/v1alpha3/namespaces/default/virtualservices"
+    [listed] = kube.list("VirtualService", "default")  # read in the version of reconciler/kinds.py
+    assert listed["apiVersion"] == "networking.istio.io/v1beta1"
+    listed["spec"]["http"][0]["route"][0]["weight"] = 80
+    assert kube.replace(listed)["spec"]["http"][0]["route"][0]["weight"] == 80

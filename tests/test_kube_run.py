@@ -88,3 +88,18 @@ def test_logs_are_json_lines_with_one_line_per_rollout(api, kubeconfig):
     mine = [e for e in entries if e.get("rollout") == "rollout-test-canary-nginx"]
     assert mine and all({"time", "level", "msg", "namespace", "action"} <= set(e) for e in mine)
     assert "emulator-token" not in proc.stderr + proc.stdout
+
+
+FIXTURES = sorted(p.name for p in (ROOT / "fixtures").iterdir() if p.is_dir() and p.name != "invalid")
+
+
+@pytest.mark.parametrize("fixture", FIXTURES)
+def test_every_fixture_runs_on_kube_within_the_deploy_rbac(fixture, api, kubeconfig):
+    for minute in (0, 1):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
+        env.update({"KUBECONFIG": str(kubeconfig), "PYTHONPATH": str(ROOT)})
+        command = [sys.executable, "-m", "reconciler", "run", f"fixtures/{fixture}", "--cluster", "kube", "--now", f"2026-01-01T00:0{minute}:00Z"]
+        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode in (0, 1), proc.stderr  # 2 would be a refused call, a 403 or a protocol error
+        assert "403" not in proc.stderr and "refused" not in proc.stderr
+    assert [r for r in api.requests if r.status == 403] == []

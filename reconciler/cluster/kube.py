@@ -18,6 +18,7 @@ Rules this adapter keeps:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -348,7 +349,7 @@ class KubeCluster:
 
     def create(self, obj: dict) -> dict:
         kind, namespace, name = object_key(obj)
-        info = kind_info(kind)
+        info = _write_info(obj)
         body = _strip_server_fields(obj)
         status_wanted = obj.get("status")
         self.writes += 1
@@ -366,7 +367,7 @@ class KubeCluster:
 
     def replace(self, obj: dict) -> dict:
         kind, namespace, name = object_key(obj)
-        info = kind_info(kind)
+        info = _write_info(obj)
         status_wanted = obj.get("status")
         self.writes += 1
         status, payload = self._request("PUT", info, namespace, name, body=obj, query={"fieldManager": self.field_manager})
@@ -519,6 +520,16 @@ def _lease_held(name: str, namespace: str, other: str | None, renewed: datetime 
         f"another run holds the lease {namespace}/{name}{who}",
         hint="a reconciler run is already acting (a CronJob tick or a manual run); try again when it ends or the lease expires",
     )
+
+
+def _write_info(obj: dict) -> KindInfo:
+    """The kind's REST coordinates in the version the object is written in: an API server refuses
+    a body whose apiVersion differs from the URL's (e.g. an Istio VirtualService in v1alpha3)."""
+    info = kind_info(obj.get("kind", ""))
+    group, _, version = str(obj.get("apiVersion") or "").rpartition("/")
+    if version and group == info.group and version != info.version:
+        return dataclasses.replace(info, version=version)
+    return info
 
 
 def _missing_api_hint(info: KindInfo) -> str:

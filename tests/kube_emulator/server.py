@@ -20,6 +20,7 @@ while on the calls that match a method and a path pattern, a given number of tim
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import threading
@@ -41,6 +42,9 @@ from .store import PatchError, Store, json_patch, merge_patch, parse_selector
 STATUS_SUBRESOURCE = {"Namespace", "Service", "Pod", "ReplicaSet", "Deployment", "Job", "Ingress", "Rollout", "VirtualService", "DestinationRule"}
 CUSTOM_GROUPS = {"argoproj.io", "networking.istio.io"}
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public")
+# Versions a real cluster serves besides the one in reconciler/kinds.py (Istio's CRDs serve three);
+# one stored object, shown in whichever version is asked for (the CRDs' conversion is `None`).
+EXTRA_VERSIONS = {"networking.istio.io": ("v1alpha3", "v1")}
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
 
 
@@ -205,6 +209,8 @@ class KubeEmulator:
         return self.store.put(obj, previous=previous, now_text=_iso(self.now))
 
     def _observed(self, info: KindInfo, obj: dict) -> dict:
+        if obj.get("apiVersion") != info.api_version:
+            obj = dict(obj, apiVersion=info.api_version)  # shown in the version the client asked for
         if info.kind == "ReplicaSet":
             from reconciler.cluster import kubelet
 
@@ -237,8 +243,16 @@ class KubeEmulator:
     def _serves(self, info: KindInfo) -> bool:
         return self.served_groups is None or info.group in self.served_groups or info.group == ""
 
+    @staticmethod
+    def _versions(info: KindInfo) -> tuple[str, ...]:
+        return (info.version,) + EXTRA_VERSIONS.get(info.group, ())
+
     def _kinds_in(self, group: str, version: str) -> list[KindInfo]:
-        return [k for k in KINDS.values() if k.group == group and k.version == version and self._serves(k)]
+        return [
+            dataclasses.replace(k, version=version)
+            for k in KINDS.values()
+            if k.group == group and version in self._versions(k) and self._serves(k)
+        ]
 
     def discovery(self, parts: list[str]) -> dict | None:
         if parts == ["version"]:
@@ -250,7 +264,7 @@ class KubeEmulator:
             groups: dict[str, set[str]] = {}
             for info in KINDS.values():
                 if info.group and self._serves(info):
-                    groups.setdefault(info.group, set()).add(info.version)
+                    groups.setdefault(info.group, set()).update(self._versions(info))
             return {
                 "kind": "APIGroupList",
                 "apiVersion": "v1",
