@@ -163,3 +163,27 @@ def test_e2e_creates_a_kind_cluster_and_asserts_the_progression():
     assert "deploy/rbac.yaml" in text and "create token reconciler" in text
     fixture = re.search(r"fixtures/([a-z-]+)", text).group(1)
     assert (ROOT / "fixtures" / fixture).is_dir()
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_python_embedded_in_workflow_scripts_compiles(path):
+    for script in scripts(load(path)):
+        snippets = re.findall(r'python -c "([^"]*)"', script)
+        snippets += re.findall(r"python - [^\n]*<<'PY'\n(.*?)\nPY\b", script, re.S)
+        for code in snippets:
+            compile(code, f"{path.name}: embedded python", "exec")
+
+
+def test_e2e_python_asserts_the_progression_it_claims():
+    """Run the e2e workflow's weight check on a good and a bad sequence."""
+    import subprocess
+    import sys
+
+    [check] = [s for s in scripts(load(WORKFLOWS / "e2e.yml")) if "<<'PY'" in s]
+    code = re.search(r"<<'PY'\n(.*?)\nPY\b", check, re.S).group(1)
+    ok = subprocess.run([sys.executable, "-", " 0 20 20 80 80 100"], input=code, text=True, capture_output=True)
+    assert ok.returncode == 0, ok.stderr
+    backwards = subprocess.run([sys.executable, "-", " 20 80 20 100"], input=code, text=True, capture_output=True)
+    assert backwards.returncode != 0 and "went backwards" in backwards.stderr
+    skipped = subprocess.run([sys.executable, "-", " 20 100"], input=code, text=True, capture_output=True)
+    assert skipped.returncode != 0 and "never observed weight 80" in skipped.stderr
