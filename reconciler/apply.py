@@ -99,6 +99,66 @@ def _owned_by(rs: dict) -> str:
     return (meta.get("labels") or {}).get(ROLLOUT_LABEL, "")
 
 
+_TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
+
+
+def _template_refs(rollout: dict):
+    """(kind, name) of every analysis template a Rollout names (steps, background, blue-green)."""
+    strategy = ((rollout.get("spec") or {}).get("strategy")) or {}
+    canary, bluegreen = strategy.get("canary") or {}, strategy.get("blueGreen") or {}
+    analyses = [canary.get("analysis"), bluegreen.get("prePromotionAnalysis"), bluegreen.get("postPromotionAnalysis")]
+    analyses += [step.get("analysis") for step in canary.get("steps") or [] if isinstance(step, dict)]
+    for spec in analyses:
+        for ref in (spec or {}).get("templates") or []:
+            if isinstance(ref, dict) and ref.get("templateName"):
+                yield ("ClusterAnalysisTemplate" if ref.get("clusterScope") else "AnalysisTemplate"), str(ref["templateName"])
+
+
+def _templates(manifests, desired_by_key: dict, cluster) -> dict:
+    """Templates from the repository; one that is only live is read with one list per kind and
+    namespace, and only when a rollout names a template the repository lacks."""
+    found = {}
+    for m in manifests:
+        if m.kind in _TEMPLATE_KINDS:
+            found[(m.kind, None if m.kind == "ClusterAnalysisTemplate" else m.namespace, m.name)] = _plain(m.obj)
+    missing = set()
+    for (namespace, _), desired in desired_by_key.items():
+        for kind, name in _template_refs(desired.rollout):
+            key = (kind, None if kind == "ClusterAnalysisTemplate" else namespace, name)
+            if key not in found:
+                missing.add((kind, key[1]))
+    for kind, namespace in sorted(missing, key=str):
+        for obj in cluster.list(kind, namespace):
+            meta = obj.get("metadata") or {}
+            found.setdefault((kind, namespace, meta.get("name", "")), obj)
+    return found
+
+
+def _measure(states: dict, keys, cluster, now: datetime, *, dry_run: bool) -> dict:
+    """Take the analysis measurements that are due, for every rollout at once (one Job list per
+    namespace, one HTTP session). A dry run only reads: it starts and deletes no Job."""
+    from reconciler.analysis.measure import provider_key, take_measurements
+    from reconciler.analysis.run import due_measurements
+
+    wanted = []
+    for key in keys:
+        for name, run in ((states.get(key) or {}).get("analysis") or {}).items():
+            for request in due_measurements(run, now):
+                if dry_run and provider_key(request.metric) == "job" and request.action != "resume":
+                    continue
+                wanted.append((key, name, request))
+    if not wanted:
+        return {}
+    import requests
+
+    with requests.Session() as http:
+        taken = take_measurements([request for _, _, request in wanted], cluster=cluster, now=now, http=http)
+    measured: dict = {}
+    for (key, name, _), measurement in zip(wanted, taken):
+        measured.setdefault(key, {}).setdefault(name, []).append(measurement.as_record())
+    return measured
+
+
 class _Observed:
     """Everything observe read, one list per kind per namespace."""
 
@@ -200,6 +260,10 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
                 continue
             desired_by_key[key] = Desired(_plain(manifest.obj), file=manifest.file, line=manifest.line)
             result.rollout = desired_by_key[key].rollout
+        templates = _templates(manifests, desired_by_key, cluster) if desired_by_key else {}
+        for desired in desired_by_key.values():
+            desired.templates = templates
+        measured = _measure(states, desired_by_key, cluster, now, dry_run=dry_run)
 
         plans = {}
         saved = 0
@@ -208,7 +272,9 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
                 if key in plans:
                     continue
                 previous = RolloutState.from_dict(states.get(key))
-                plans[key] = (previous, plan_rollout(desired, observed.live_for(desired), previous, now))
+                live = observed.live_for(desired)
+                live.measurements = measured.get(key, {})
+                plans[key] = (previous, plan_rollout(desired, live, previous, now))
             changed = {key: p.state.to_dict() for key, (previous, p) in plans.items() if not p.state.progress_equal(previous)}
             if dry_run or not changed or store is None:
                 break
@@ -222,6 +288,7 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
                 for key in list(plans):
                     if fresh.get(key) != states.get(key):
                         plans.pop(key)
+                        measured.pop(key, None)  # taken against a state another writer replaced
                 states = fresh
         else:
             for key in changed:

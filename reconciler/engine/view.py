@@ -197,5 +197,9 @@ def rollout_view(
     view["images"] = sorted(images, key=lambda i: i["image"])
     view["replicas"] = _counts(summary, state, replicasets)
     view["replicaSets"] = rs_entries
-    view["analysisRuns"] = list(analysis_runs or [])
+    if analysis_runs is None:
+        from reconciler.analysis.run import run_view
+
+        analysis_runs = [run_view(run) for run in sorted(state.analysis.values(), key=lambda run: str(run.get("createdAt") or ""))]
+    view["analysisRuns"] = list(analysis_runs)
     return view
