@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from reconciler.analysis import lifecycle
 from reconciler.analysis.lifecycle import ABORT, CONTINUE, PAUSE, WAIT  # noqa: F401  (re-exported for the strategies)
-from reconciler.analysis.run import COMPLETED, FAILED, SUCCESSFUL, apply_all, is_completed, terminate
+from reconciler.analysis.run import COMPLETED, FAILED, SUCCESSFUL, apply_all, apply_measurements, is_completed, terminate
 from reconciler.analysis.templates import run_name
 from reconciler.engine.context import Context, iso
 
@@ -60,7 +60,7 @@ def ensure_run(ctx: Context, kind: str, analysis: dict, *, step_index: int | Non
     """The run this rollout needs now; started (Pending, measured from the next invocation) when
     there is none, or when `fresh` asks for a new attempt after a completed one (a retry)."""
     run = latest_run(ctx, kind, step_index)
-    if run is None or (fresh and is_completed(run)):
+    if run is None or (is_completed(run) and (fresh or run.get("superseded"))):
         base = run_name(ctx.name, ctx.state.current_hash, ctx.state.revision, kind=kind, step_index=step_index)
         attempt = 0 if run is None else _attempt(run["name"], base) + 1
         run = lifecycle.start_analysis_run(
@@ -75,11 +75,21 @@ def ensure_run(ctx: Context, kind: str, analysis: dict, *, step_index: int | Non
             step_index=step_index,
             attempt=attempt,
         )
+        if not is_completed(run):
+            run = apply_measurements(run, [], ctx.now)  # Running from the start, as Argo shows it
         ctx.state.analysis[run["name"]] = run
         _status_event(ctx, run, "")
         ctx.note(f"start AnalysisRun {run['name']}" + (f" ({run['message']})" if run.get("message") else ""))
     ctx.wanted_runs.add(run["name"])
     return run
+
+
+def supersede_runs(ctx: Context) -> None:
+    """A retry: the current revision's unsuccessful runs stay in the history, and the analyses
+    that produced them start a new attempt when they are next needed (Argo's `.1`, `.2`)."""
+    for name, run in ctx.state.analysis.items():
+        if run.get("revision") == ctx.state.revision and is_completed(run) and run.get("status") != SUCCESSFUL:
+            ctx.state.analysis[name] = {**run, "superseded": True}
 
 
 def decision(run: dict) -> str:
@@ -96,6 +106,7 @@ def abort_rollout(ctx: Context, message: str) -> None:
     state = ctx.state
     state.aborted = True
     state.aborted_message = message
+    state.aborted_at = iso(ctx.now)
     state.step_index = 0
     state.pause_started_at = None
     state.pause_reason = ""
@@ -115,7 +126,10 @@ def pause_inconclusive(ctx: Context, run: dict) -> None:
 
 
 def finish(ctx: Context) -> None:
-    """Terminate the runs no strategy asked for this invocation; keep Argo's history limits."""
+    """Terminate the runs no strategy asked for this invocation (all of them once the update
+    completed or was aborted in it); keep Argo's history limits."""
+    if ctx.state.aborted or ctx.state.current_hash == ctx.state.stable_hash:
+        ctx.wanted_runs.clear()
     for name, run in list(ctx.state.analysis.items()):
         if name in ctx.wanted_runs or is_completed(run):
             continue

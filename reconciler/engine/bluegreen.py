@@ -12,6 +12,7 @@ from reconciler.engine import analysis
 from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, Context, iso, parse_iso, rs_available, rs_spec_replicas
 
 DEFAULT_SCALE_DOWN_DELAY = 30
+DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
 DEFAULT_PROGRESS_DEADLINE = 600
 
 
@@ -169,7 +170,22 @@ def _aborted(ctx: Context, active: str | None, preview: str | None) -> str:
     _ensure(ctx, state.stable_hash, ctx.replicas)
     ctx.point_service(active, state.stable_hash)
     ctx.point_service(preview, state.stable_hash)
-    _scale_down_old(ctx, keep={state.stable_hash})
+    keep = {state.stable_hash}
+    aborted_rs = ctx.rs(state.current_hash) if state.current_hash != state.stable_hash else None
+    if aborted_rs is not None and rs_spec_replicas(aborted_rs) > 0:
+        # abortScaleDownDelaySeconds (default 30; 0 keeps it): the aborted revision stays up a while,
+        # as in seed 001 where the failed revision still runs its pods right after the switch back.
+        delay = bluegreen_spec(ctx).get("abortScaleDownDelaySeconds")
+        delay = DEFAULT_ABORT_SCALE_DOWN_DELAY if delay is None else int(delay)
+        aborted_at = parse_iso(state.aborted_at)
+        if delay == 0:
+            keep.add(state.current_hash)
+        elif aborted_at is not None and ctx.now < aborted_at + timedelta(seconds=delay):
+            keep.add(state.current_hash)
+            ctx.set_annotation(aborted_rs, SCALE_DOWN_DEADLINE_ANNOTATION, iso(aborted_at + timedelta(seconds=delay)))
+    _scale_down_old(ctx, keep=keep)
+    if state.current_hash not in keep and ctx.rs(state.current_hash) is not None:
+        ctx.set_annotation(ctx.rs(state.current_hash), SCALE_DOWN_DEADLINE_ANNOTATION, None)
     return f"aborted: active stays on revision {state.revisions.get(state.stable_hash, 0)}"
 
 

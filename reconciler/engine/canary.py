@@ -287,6 +287,7 @@ def plan_canary(ctx: Context) -> str:
             state.pause_started_at = None
             state.pause_reason = ""
             state.step_started_at = iso(ctx.now)
+            ensure_background(ctx, index)  # reaching startingStep starts it in this run
             if index < total:
                 handler_for(steps[index]).enter(ctx, steps[index])
             else:
@@ -329,6 +330,17 @@ def _promote_for(ctx: Context, index: int) -> dict | None:
     return None
 
 
+def ensure_background(ctx: Context, index: int, promote: dict | None = None) -> dict | None:
+    """The background run (`strategy.canary.analysis`) once the rollout reached `startingStep`;
+    a new attempt after a retry, or after a person promoted past an inconclusive one."""
+    background = canary_spec(ctx).get("analysis")
+    if not background or index < int(background.get("startingStep") or 0):
+        return None
+    latest = analysis.latest_run(ctx, "background")
+    acknowledged = latest is not None and latest.get("status") == "Inconclusive" and promote is not None
+    return analysis.ensure_run(ctx, "background", background, fresh=ctx.restart_steps or acknowledged)
+
+
 def canary_analysis(ctx: Context, steps: list[dict]) -> None:
     """Background analysis (`strategy.canary.analysis`, from `startingStep`) and the current
     analysis step's run: Failed or Error aborts the update, Inconclusive pauses it for a person
@@ -337,11 +349,9 @@ def canary_analysis(ctx: Context, steps: list[dict]) -> None:
     index = min(state.step_index, len(steps))
     promote = _promote_for(ctx, index)
     runs = []
-    background = canary_spec(ctx).get("analysis")
-    if background and index >= int(background.get("startingStep") or 0):
-        latest = analysis.latest_run(ctx, "background")
-        acknowledged = latest is not None and latest.get("status") == "Inconclusive" and promote is not None
-        runs.append(analysis.ensure_run(ctx, "background", background, fresh=ctx.restart_steps or acknowledged))
+    background = ensure_background(ctx, index, promote)
+    if background is not None:
+        runs.append(background)
     if index < len(steps) and step_kind(steps[index]) == "analysis" and not ctx.restart_steps:
         runs.append(analysis.ensure_run(ctx, "step", steps[index].get("analysis") or {}, step_index=index))
     for run in runs:

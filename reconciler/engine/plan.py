@@ -131,6 +131,7 @@ def _track_revision(ctx: Context) -> None:
     state.pause_reason = ""
     state.aborted = False
     state.aborted_message = ""
+    state.aborted_at = None
     state.timed_out_message = ""
     state.promote = state.abort = state.retry = None
     state.promoted_at = None
@@ -164,6 +165,8 @@ def _apply_gates(ctx: Context) -> None:
         if state.aborted:
             state.aborted = False
             state.aborted_message = ""
+            state.aborted_at = None
+            analysis.supersede_runs(ctx)
             state.step_index = 0
             state.pause_started_at = None
             state.pause_reason = ""

@@ -32,6 +32,7 @@ class RolloutState:
     # Abort: the rollout went back to stable; a retry (or a new template) clears it.
     aborted: bool = False
     aborted_message: str = ""
+    aborted_at: str | None = None  # when; blue-green keeps the aborted revision abortScaleDownDelaySeconds
     # ProgressDeadlineExceeded: set when a ReplicaSet does not become available in time.
     timed_out_message: str = ""
     # Manual gates recorded by `promote` / `abort` / `retry` (CLI) or read from Git annotations.

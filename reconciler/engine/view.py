@@ -69,7 +69,7 @@ def _tags(summary: Mapping, state: RolloutState, pod_hash: str, services: Mappin
         preview = _selected(services, summary.get("previewService")) or state.current_hash
         if pod_hash == active:
             tags.append("active")
-        elif pod_hash == preview and pod_hash == state.current_hash:
+        elif pod_hash == preview and pod_hash == state.current_hash and not state.aborted:
             tags.append("preview")
     elif pod_hash == state.current_hash and pod_hash != state.stable_hash:
         tags.append("canary")

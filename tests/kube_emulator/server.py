@@ -379,6 +379,12 @@ class KubeEmulator:
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
+        for index, owner in enumerate(meta.get("ownerReferences") or []):
+            for field in ("apiVersion", "kind", "name", "uid"):
+                if not (owner or {}).get(field):
+                    # as the API server's validation: an owner is named by its uid, not only its name
+                    raise _ApiError(422, "Invalid", f"{info.kind} is invalid: metadata.ownerReferences[{index}].{field}: "
+                                                    f"Invalid value: \"\": {field} must not be empty")
         obj["metadata"] = meta
         return obj
 
