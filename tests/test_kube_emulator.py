@@ -170,11 +170,12 @@ def test_patch_helpers():
 
 
 def test_an_owner_reference_without_uid_is_invalid_as_on_a_real_server(api_client):
-    apps = client.AppsV1Api(api_client)
+    # the dynamic client sends the body as it is (the typed models would refuse it client-side)
+    replicasets = dynamic.DynamicClient(api_client).resources.get(api_version="apps/v1", kind="ReplicaSet")
     body = rs_body("owned", {"app": "owned"})
     body["metadata"]["ownerReferences"] = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "web"}]
     with pytest.raises(ApiException) as raised:
-        apps.create_namespaced_replica_set("default", body)
+        replicasets.create(body=body, namespace="default")
     assert raised.value.status == 422 and "ownerReferences[0].uid" in json.loads(raised.value.body)["message"]
     body["metadata"]["ownerReferences"][0]["uid"] = "6f1c1f4e-0000-4e55-9a57-0b9d3a1f2c11"
-    assert apps.create_namespaced_replica_set("default", body).metadata.owner_references[0].name == "web"
+    assert replicasets.create(body=body, namespace="default").metadata.ownerReferences[0].name == "web"
