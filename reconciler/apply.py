@@ -167,15 +167,34 @@ class _Observed:
         for namespace in sorted(namespaces):
             for kind in kinds:
                 self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
+        self._owned: dict[tuple[str, str], list[dict]] | None = None
 
     def objects(self, kind: str, namespace: str) -> list[dict]:
         return self.by_kind.get((kind, namespace), [])
 
     def live_for(self, desired: Desired) -> Live:
+        """The rollout's ReplicaSets and the Services it names (indexed once, not scanned per rollout)."""
         ns = desired.namespace
-        replicasets = [rs for rs in self.objects("ReplicaSet", ns) if _owned_by(rs) == desired.name]
-        services = {(s.get("metadata") or {}).get("name"): s for s in self.objects("Service", ns)}
-        return Live(replicasets=replicasets, services=services)
+        if self._owned is None:
+            self._owned = {}
+            for (kind, namespace), objs in self.by_kind.items():
+                if kind == "ReplicaSet":
+                    for rs in objs:
+                        self._owned.setdefault((namespace, _owned_by(rs)), []).append(rs)
+        named = _service_names(desired.rollout)
+        services = {name: s for s in self.objects("Service", ns) if (name := (s.get("metadata") or {}).get("name")) in named}
+        return Live(replicasets=list(self._owned.get((ns, desired.name), [])), services=services)
+
+    def service_changed(self, namespace: str, service: dict) -> None:
+        services = self.by_kind.setdefault(("Service", namespace), [])
+        services[:] = [s for s in services if s["metadata"]["name"] != service["metadata"]["name"]] + [service]
+
+
+def _service_names(rollout: dict) -> set[str]:
+    strategy = ((rollout.get("spec") or {}).get("strategy")) or {}
+    canary, bluegreen = strategy.get("canary") or {}, strategy.get("blueGreen") or {}
+    names = {canary.get("canaryService"), canary.get("stableService"), bluegreen.get("activeService"), bluegreen.get("previewService")}
+    return {str(name) for name in names if name}
 
 
 def _apply_action(cluster, action: Action, written: dict | None = None) -> dict | None:
@@ -239,15 +258,11 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
             for action in report.manifest_actions:
                 stored = _apply_action(cluster, action)
                 if stored is not None and action.kind == "Service":
-                    # The engine plans Service selectors against what is live now.
-                    ns = action.namespace
-                    services = observed.by_kind.setdefault(("Service", ns), [])
-                    services[:] = [s for s in services if s["metadata"]["name"] != action.name] + [stored]
+                    observed.service_changed(action.namespace, stored)  # plan selectors against what is live now
         elif report.manifest_actions:
             for action in report.manifest_actions:
                 if action.kind == "Service":
-                    services = observed.by_kind.setdefault(("Service", action.namespace), [])
-                    services[:] = [s for s in services if s["metadata"]["name"] != action.name] + [action.after]
+                    observed.service_changed(action.namespace, action.after)
 
         results: dict[tuple[str, str], RolloutResult] = {}
         desired_by_key = {}
