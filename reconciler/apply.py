@@ -17,9 +17,9 @@ from reconciler.engine.context import ROLLOUT_LABEL
 from reconciler.engine.model import Action, Desired, Live
 from reconciler.engine.plan import plan as plan_rollout
 from reconciler.engine.state import RolloutState
-from reconciler.errors import ClusterError, Conflict
+from reconciler.errors import ClusterError, Conflict, Forbidden
 from reconciler.findings import Finding, Severity
-from reconciler.kinds import KINDS, object_key
+from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, object_key
 from reconciler.runner import RolloutResult, RunReport
 
 log = logging.getLogger("reconciler")
@@ -29,7 +29,7 @@ LEASE_NAME = "reconciler"
 LEASE_SECONDS = 300
 MAX_SAVE_ATTEMPTS = 4
 # Plain manifests go first, in this order, so a Rollout never sees its Service missing.
-_APPLY_ORDER = ["Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
+_APPLY_ORDER = ["ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
 
 
 def _plain(value):
@@ -62,14 +62,15 @@ def _bad_refs(findings) -> set[str]:
     return {f.object for f in findings if f.severity is Severity.ERROR and f.object}
 
 
-def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[Action]:
-    """Create or replace plain manifests whose content changed since the reconciler last applied
-    them (tracked by an annotation, so server defaults never cause a write). The selector hash the
-    engine sets on Services is kept."""
+def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[tuple]:
+    """(manifest, Action) to create or replace the plain manifests whose content changed since the
+    reconciler last applied them (tracked by an annotation, so server defaults never cause a write).
+    Only kinds in APPLIED_FROM_SOURCE; validation reported the others. The selector hash the engine
+    sets on Services is kept."""
     actions = []
     ordered = sorted(manifests, key=lambda m: _APPLY_ORDER.index(m.kind) if m.kind in _APPLY_ORDER else len(_APPLY_ORDER))
     for manifest in ordered:
-        if manifest.kind == "Rollout" or manifest.kind not in KINDS or manifest.ref in bad:
+        if manifest.kind not in APPLIED_FROM_SOURCE or manifest.ref in bad:
             continue
         desired = _plain(manifest.obj)
         digest = _content_hash(desired)
@@ -87,8 +88,19 @@ def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[Action]:
             live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL)
             if manifest.kind == "Service" and live_hash:
                 after.setdefault("spec", {}).setdefault("selector", {})[POD_TEMPLATE_HASH_LABEL] = live_hash
-        actions.append(Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, f"apply {manifest.file}"))
+        actions.append((manifest, Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, f"apply {manifest.file}")))
     return actions
+
+
+def _refused(manifest, err: Exception) -> Finding:
+    """A manifest the cluster would not take (RBAC, a 409): an error at its place; the run goes on."""
+    info = KINDS.get(manifest.kind)
+    where = f"{manifest.namespace}/{manifest.name}" if info is None or info.namespaced else manifest.name
+    if isinstance(err, Conflict):
+        message, hint = f"could not apply {manifest.kind} {where}: {err}", "the next run re-reads it and applies it again"
+    else:
+        message, hint = f"cannot apply {manifest.kind} {where}: {err.message}", err.hint
+    return manifest.finding(("kind",), message, hint=hint, rule="forbidden" if isinstance(err, Forbidden) else "conflict")
 
 
 def _owned_by(rs: dict) -> str:
@@ -160,13 +172,18 @@ def _measure(states: dict, keys, cluster, now: datetime, *, dry_run: bool) -> di
 
 
 class _Observed:
-    """Everything observe read, one list per kind per namespace."""
+    """Everything observe read, one list per kind per namespace. A namespace the reconciler may not
+    read (no RoleBinding there) is recorded in `denied`; its objects are reported, not acted on."""
 
     def __init__(self, cluster, namespaces: set[str], kinds: tuple[str, ...] = ("ReplicaSet", "Service")):
         self.by_kind: dict[tuple[str, str], list[dict]] = {}
+        self.denied: dict[str, Forbidden] = {}
         for namespace in sorted(namespaces):
-            for kind in kinds:
-                self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
+            try:
+                for kind in kinds:
+                    self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
+            except Forbidden as err:
+                self.denied[namespace] = err
         self._owned: dict[tuple[str, str], list[dict]] | None = None
 
     def objects(self, kind: str, namespace: str) -> list[dict]:
@@ -228,35 +245,51 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
     rollouts = [m for m in manifests if m.kind == "Rollout"]
     if only:
         rollouts = [m for m in rollouts if (m.namespace, m.name) in only]
-    rollout_refs = {m.ref for m in rollouts}
-    report.findings = [f for f in findings if f.object not in rollout_refs]
+    applied = [m for m in manifests if m.kind in APPLIED_FROM_SOURCE and m.ref not in bad]
 
-    namespaces = {m.namespace for m in manifests if KINDS.get(m.kind, None) is None or KINDS[m.kind].namespaced}
-    namespaces |= {m.namespace for m in rollouts}
-    plain_kinds = sorted({m.kind for m in manifests if m.kind != "Rollout" and m.kind in KINDS} - {"ReplicaSet", "Service"})
+    namespaces = {m.namespace for m in applied if KINDS[m.kind].namespaced} | {m.namespace for m in rollouts}
     observed = _Observed(cluster, namespaces)
+    for manifest in applied + rollouts:
+        if manifest.namespace in observed.denied and KINDS[manifest.kind].namespaced and manifest.ref not in bad:
+            findings.append(_refused(manifest, observed.denied[manifest.namespace]))
+            bad.add(manifest.ref)
     live_by_key = {}
     for (kind, namespace), objs in observed.by_kind.items():
         for obj in objs:
             live_by_key[object_key(obj)] = obj
-    for kind in plain_kinds:
-        if KINDS[kind].namespaced:
-            for namespace in sorted({m.namespace for m in manifests if m.kind == kind}):
-                for obj in cluster.list(kind, namespace):
-                    live_by_key[object_key(obj)] = obj
-        else:
-            for obj in cluster.list(kind, None):
+    for kind in sorted({m.kind for m in applied if m.ref not in bad} - {"ReplicaSet", "Service"}):
+        mine = [m for m in applied if m.kind == kind and m.ref not in bad]
+        scopes = sorted({m.namespace for m in mine}) if KINDS[kind].namespaced else [None]
+        for namespace in scopes:
+            try:
+                live = cluster.list(kind, namespace)
+            except Forbidden as err:  # e.g. the Role does not cover Ingresses: those are reported, the rest goes on
+                for manifest in mine:
+                    if namespace is None or manifest.namespace == namespace:
+                        findings.append(_refused(manifest, err))
+                        bad.add(manifest.ref)
+                continue
+            for obj in live:
                 live_by_key[object_key(obj)] = obj
+    rollout_refs = {m.ref for m in rollouts}
+    report.findings = [f for f in findings if f.object not in rollout_refs]
 
     states = store.load() if store is not None else {}
-    report.manifest_actions = _plain_actions(manifests, live_by_key, bad)
+    plain = _plain_actions(applied, live_by_key, bad)
+    report.manifest_actions = [action for _, action in plain]
+    refused = 0
 
     holder = f"{socket.gethostname()}-{os.getpid()}"
     lease = cluster.lease(LEASE_NAME, "default", holder, duration_seconds=LEASE_SECONDS, now=now) if not dry_run else _NullLease()
     with lease:
         if not dry_run:
-            for action in report.manifest_actions:
-                stored = _apply_action(cluster, action)
+            for manifest, action in plain:
+                try:
+                    stored = _apply_action(cluster, action)
+                except (Forbidden, Conflict) as err:
+                    report.findings.append(_refused(manifest, err))
+                    refused += 1
+                    continue
                 if stored is not None and action.kind == "Service":
                     observed.service_changed(action.namespace, stored)  # plan selectors against what is live now
         elif report.manifest_actions:
@@ -335,7 +368,7 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
     report.reads = getattr(cluster, "reads", 0) - reads_before
     # Object writes this run (the run's own Lease bookkeeping is not counted).
     report.writes = 0 if dry_run else (
-        len(report.manifest_actions)
+        len(report.manifest_actions) - refused
         + sum(len(r.plan.actions) + len(r.plan.events) for r in report.results if r.plan)
         + saved
     )

@@ -33,6 +33,11 @@ class ClusterError(ReconcilerError):
     """Cannot reach the cluster, credentials expired, missing RBAC permission."""
 
 
+class Forbidden(ClusterError):
+    """The cluster (RBAC, 403) or the backend's declared calls do not allow this call. A run turns it
+    into a finding on the objects it concerns and goes on with the others."""
+
+
 class Conflict(Exception):
     """An optimistic-concurrency write lost: the object changed since it was read (HTTP 409)."""
 

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from typing import Iterator, Mapping
 from urllib.parse import quote, urlencode
 
-from reconciler.errors import ClusterError, Conflict
+from reconciler.errors import ClusterError, Conflict, Forbidden
 from reconciler.kinds import KindInfo, kind_info, object_key
 
 log = logging.getLogger("reconciler")
@@ -228,7 +228,7 @@ class KubeCluster:
         if verb not in API_CALLS.get(key, ()) or (everywhere and info.kind not in CLUSTER_WIDE_LISTS):
             # deploy/rbac.yaml grants exactly API_CALLS: say so now rather than get a 403 later.
             resource = info.plural + (f"/{sub}" if sub else "")
-            raise ClusterError(
+            raise Forbidden(
                 f"the reconciler does not {verb} {resource}{' across all namespaces' if everywhere else ''} "
                 f"(not among the calls its RBAC in deploy/rbac.yaml grants)",
                 hint=f"keep {info.kind} objects out of the reconciler's source and apply them another way, or add the call "
@@ -240,9 +240,11 @@ class KubeCluster:
             where = f" in namespace {namespace!r}" if info.namespaced and namespace else (" in all namespaces" if info.namespaced else "")
             group = info.group or '""'
             resource = info.plural + (f"/{sub}" if sub else "")
-            raise ClusterError(
+            raise Forbidden(
                 f"missing permission: cannot {verb} {resource} (apiGroup {group}){where} (403 Forbidden)",
-                hint=f"grant verb {verb!r} on {resource!r} in the reconciler's Role; deploy/rbac.yaml lists every permission it needs",
+                hint=f"grant verb {verb!r} on {resource!r} in the reconciler's "
+                + (f"Role and bind it in namespace {namespace!r} (a RoleBinding there)" if info.namespaced and namespace else "ClusterRole")
+                + "; deploy/rbac.yaml lists every permission it needs",
             )
         return status, payload
 

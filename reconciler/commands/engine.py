@@ -92,7 +92,7 @@ def _plan_text(report, *, markdown: bool, source_label: str) -> str:
 def _run_text(report) -> str:
     lines = []
     for finding in report.findings:
-        lines.append(f"{finding.location()}: {finding.severity.value}: {finding.path}: {finding.message}")
+        lines.append(_finding_line(finding))
     for result in report.results:
         view = result.view or {}
         where = f"{view.get('status', '?')}"
@@ -105,9 +105,13 @@ def _run_text(report) -> str:
         if result.error:
             line += f"; error: {result.error}"
         for finding in result.findings:
-            lines.append(f"{finding.location()}: {finding.severity.value}: {finding.path}: {finding.message}")
+            lines.append(_finding_line(finding))
         lines.append(line)
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _finding_line(finding) -> str:
+    return f"{finding.location()}: {finding.severity.value}: {finding.path}: {finding.message}" + (f" (hint: {finding.hint})" if finding.hint else "")
 
 
 def _gate(name: str, namespace: str, cluster: str, context, status: str, source, gate: str, full: bool = False) -> None:

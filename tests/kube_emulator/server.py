@@ -112,7 +112,8 @@ class KubeEmulator:
         self._now = now
         self.kubelet_config: dict = dict(kubelet_config or {})
         # RBAC rules: (group, resource, verb) allowed everywhere, or (group, resource, verb, scope)
-        # with scope "namespace" (a Role bound in every namespace) or "cluster" (a ClusterRole).
+        # with scope "namespace" (a Role bound in every namespace), "namespace:NAME" (a Role bound in
+        # namespace NAME only) or "cluster" (a ClusterRole).
         self.rbac = None if rbac is None else {(r[0], r[1], r[2], r[3] if len(r) > 3 else "cluster") for r in rbac}
         self.served_groups = None if served_groups is None else set(served_groups)
         self.user = user
@@ -317,7 +318,7 @@ class KubeEmulator:
         if self.rbac is None:
             return
         resource = route.info.plural + (f"/{route.sub}" if route.sub else "")
-        scopes = {"cluster"} if (not route.info.namespaced or route.namespace is None) else {"cluster", "namespace"}
+        scopes = {"cluster"} if (not route.info.namespaced or route.namespace is None) else {"cluster", "namespace", f"namespace:{route.namespace}"}
         if any((route.info.group, resource, verb, scope) in self.rbac for scope in scopes):
             return
         scope = f' in the namespace "{route.namespace}"' if route.namespace else " at the cluster scope"
