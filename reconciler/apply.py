@@ -274,7 +274,9 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
     rollout_refs = {m.ref for m in rollouts}
     report.findings = [f for f in findings if f.object not in rollout_refs]
 
-    states = store.load() if store is not None else {}
+    # The state of the rollouts in this run only: one list per namespace they live in.
+    state_namespaces = sorted({m.namespace for m in rollouts} - set(observed.denied))
+    states = store.load(namespaces=state_namespaces) if store is not None else {}
     plain = _plain_actions(applied, live_by_key, bad)
     report.manifest_actions = [action for _, action in plain]
     refused = 0
@@ -332,7 +334,7 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
                 break
             except Conflict as err:
                 log.warning(f"state changed while planning ({err}); re-loading and re-planning", extra={"action": "retry", "reason": "conflict"})
-                fresh = store.load()
+                fresh = store.load(namespaces=state_namespaces)
                 for key in list(plans):
                     if fresh.get(key) != states.get(key):
                         plans.pop(key)

@@ -381,9 +381,11 @@ def test_declared_calls_use_only_known_verbs_and_kinds():
     rules = rbac_rules()
     assert rules and all(set(verbs) <= {"get", "list", "create", "update", "delete"} for _, _, _, verbs in rules)
     assert ("Role", "coordination.k8s.io", "leases", ("create", "get", "update")) in rules
-    assert ("ClusterRole", "", "configmaps", ("list",)) in rules
+    # The state ConfigMaps are listed per namespace: no namespaced kind needs a ClusterRole.
+    assert [r for r in rules if r[0] == "ClusterRole"] == [("ClusterRole", "argoproj.io", "clusteranalysistemplates", ("create", "get", "list", "update"))]
     assert all("*" not in (g + r + "".join(v)) for _, g, r, v in rules)
-    assert len(rules) == len(API_CALLS) + len(CLUSTER_WIDE_LISTS)
+    assert len(rules) == len(API_CALLS)
+    assert CLUSTER_WIDE_LISTS == {"ConfigMap"}  # `list rollouts -A` only, with the person's own credentials
 
 
 def test_in_cluster_configuration_when_there_is_no_kubeconfig(tmp_path, monkeypatch):

@@ -71,8 +71,10 @@ API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
     "Event": ("create",),
     "Lease": ("get", "create", "update"),
 }
-# Namespaced kinds the code lists across all namespaces in one call (the `annotations` status
-# store loads every rollout's state at once): these need a ClusterRole `list`, not just a Role.
+# Namespaced kinds the code may list across all namespaces in one call: only `list rollouts -A`
+# (the `annotations` status store's ConfigMaps), a command a person runs with their own credentials
+# (the built-in `view` ClusterRole covers it). `reconciler run` lists per namespace, so the RBAC in
+# deploy/ has no ClusterRole rule for them.
 CLUSTER_WIDE_LISTS = frozenset({"ConfigMap"})
 
 # Kinds whose status is a subresource on a real API server: a PUT of the object ignores status.
@@ -86,8 +88,9 @@ _HTTP_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch"
 def rbac_rules() -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(role kind, apiGroup, resource, sorted verbs) for every call in API_CALLS.
 
-    Role: namespaced kinds, in the namespaces the reconciler manages. ClusterRole: cluster-scoped
-    kinds, and `list` across all namespaces for CLUSTER_WIDE_LISTS. resource is `plural[/sub]`.
+    Role: namespaced kinds, bound in each namespace the reconciler manages. ClusterRole:
+    cluster-scoped kinds only. resource is `plural[/sub]`. (CLUSTER_WIDE_LISTS are not here: a run
+    never sends them.)
     """
     rules = []
     for key, verbs in API_CALLS.items():
@@ -96,8 +99,6 @@ def rbac_rules() -> list[tuple[str, str, str, tuple[str, ...]]]:
         resource = info.plural + (f"/{sub}" if sub else "")
         role = "Role" if info.namespaced else "ClusterRole"
         rules.append((role, info.group, resource, tuple(sorted(set(verbs)))))
-        if info.namespaced and kind in CLUSTER_WIDE_LISTS and not sub:
-            rules.append(("ClusterRole", info.group, resource, ("list",)))
     return sorted(rules)
 
 

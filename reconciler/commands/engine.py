@@ -26,13 +26,14 @@ SourceOpt = Annotated[
 ]
 
 
-def open_store(status: str, cluster, checkout=None):
+def open_store(status: str, cluster, checkout=None, namespaces=None):
+    """The StatusStore for --status. `namespaces`: where `load()` looks when not told (None: all)."""
     from reconciler.errors import UsageError
 
     if status == "annotations":
         from reconciler.status.annotations import AnnotationsStatusStore
 
-        return AnnotationsStatusStore(cluster)
+        return AnnotationsStatusStore(cluster, namespaces=namespaces)
     if status == "commit":
         if checkout is None:
             raise UsageError("--status commit needs the repository", hint="pass --source (a Git URL or a checkout) or use --status annotations")
@@ -128,11 +129,11 @@ def _gate(name: str, namespace: str, cluster: str, context, status: str, source,
         checkout_cm = open_source(source)
         checkout = checkout_cm.__enter__()
     try:
-        store = open_store(status, live, checkout)
+        store = open_store(status, live, checkout, namespaces=[namespace])
         from reconciler.errors import Conflict
 
         for attempt in range(5):  # someone wrote first (a pushed commit, a newer resourceVersion): re-read, re-apply
-            states = store.load()
+            states = store.load(namespaces=[namespace])
             key = (namespace, name)
             if key not in states:
                 raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster / --status")

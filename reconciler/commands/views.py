@@ -71,7 +71,7 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         from reconciler.errors import ReconcilerError
 
         moment, live, store = _open(cluster, context, now, status, source)
-        views = build_views(live, store.load(), moment, namespace, {name})
+        views = build_views(live, store.load(namespaces=[namespace]), moment, namespace, {name})
         if not views:
             raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster")
         if output == "json":
@@ -98,8 +98,21 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         """A table of the rollouts (as `kubectl argo rollouts list rollouts`)."""
         import json
 
+        from reconciler.errors import Forbidden
+
         moment, live, store = _open(cluster, context, now, status, source)
-        views = build_views(live, store.load(), moment, None if all_namespaces else namespace)
+        scope = None if all_namespaces else [namespace]  # -A: the one list across all namespaces
+        try:
+            states = store.load(namespaces=scope)
+        except Forbidden as err:
+            if not all_namespaces:
+                raise
+            raise Forbidden(
+                err.message,
+                hint="`list rollouts -A` reads the rollouts' state in every namespace: use credentials that may list "
+                "configmaps cluster-wide (e.g. the built-in `view` ClusterRole), or pass -n NAMESPACE",
+            ) from None
+        views = build_views(live, states, moment, None if all_namespaces else namespace)
         if output == "json":
             typer.echo(json.dumps(views, indent=2, default=str))
             return

@@ -20,7 +20,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from reconciler.errors import Conflict, ReconcilerError, SourceError
 from reconciler.status.base import RolloutKey
@@ -254,13 +254,16 @@ class CommitStatusStore:
 
     # -- StatusStore ---------------------------------------------------------------------------
 
-    def load(self) -> dict[RolloutKey, dict]:
+    def load(self, namespaces: Iterable[str] | None = None) -> dict[RolloutKey, dict]:
         states: dict[RolloutKey, dict] = {}
         base = self.repo_dir / self.status_dir
         if not base.is_dir():
             return states
         self._refuse_symlinks(base)
+        wanted = None if namespaces is None else set(namespaces)
         for path in sorted(base.glob("*/*.yaml")):
+            if wanted is not None and path.parent.name not in wanted:
+                continue
             self._refuse_symlinks(path)
             key = (path.parent.name, path.stem)
             states[key] = self._read_state(path)
