@@ -11,8 +11,10 @@ import os
 import socket
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
+from reconciler.cluster.lease import LEASE_NAME, LEASE_SECONDS, LeaseKeeper, run_clock
 from reconciler.engine.context import ROLLOUT_LABEL
 from reconciler.engine.model import Action, Desired, Live
 from reconciler.engine.plan import plan as plan_rollout
@@ -25,8 +27,6 @@ from reconciler.runner import RolloutResult, RunReport
 log = logging.getLogger("reconciler")
 
 APPLIED_HASH_ANNOTATION = f"{PREFIX}/applied-hash"
-LEASE_NAME = "reconciler"
-LEASE_SECONDS = 300
 MAX_SAVE_ATTEMPTS = 4
 # Plain manifests go first, in this order, so a Rollout never sees its Service missing.
 _APPLY_ORDER = ["ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
@@ -237,7 +237,20 @@ def _apply_action(cluster, action: Action, written: dict | None = None) -> dict 
     return None
 
 
-def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, source_label: str = "", only=None) -> RunReport:
+def apply_run(
+    root: Path,
+    cluster,
+    store,
+    now: datetime,
+    *,
+    dry_run: bool,
+    source_label: str = "",
+    only=None,
+    lease_namespace: str = "default",
+    clock: Callable[[], datetime] | None = None,
+) -> RunReport:
+    """`now` is the time every plan is made for; `clock` (default: `now` plus the time elapsed) is
+    only for keeping the run's Lease renewed while it acts."""
     report = RunReport(dry_run=dry_run)
     reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
     manifests, findings = _load(root)
@@ -282,10 +295,12 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
     refused = 0
 
     holder = f"{socket.gethostname()}-{os.getpid()}"
-    lease = cluster.lease(LEASE_NAME, "default", holder, duration_seconds=LEASE_SECONDS, now=now) if not dry_run else _NullLease()
-    with lease:
+    lease = cluster.lease(LEASE_NAME, lease_namespace, holder, duration_seconds=LEASE_SECONDS, now=now) if not dry_run else _NullLease()
+    with lease as held:
+        keeper = LeaseKeeper(cluster, held, clock or run_clock(now))
         if not dry_run:
             for manifest, action in plain:
+                keeper.keep()
                 try:
                     stored = _apply_action(cluster, action)
                 except (Forbidden, Conflict) as err:
@@ -328,6 +343,7 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
             changed = {key: p.state.to_dict() for key, (previous, p) in plans.items() if not p.state.progress_equal(previous)}
             if dry_run or not changed or store is None:
                 break
+            keeper.keep()
             try:
                 store.save(changed, message=f"reconciler run{(' of ' + source_label) if source_label else ''}: " + ", ".join(f"{ns}/{n}" for ns, n in sorted(changed)))
                 saved = len(changed)
@@ -350,6 +366,7 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
             result.plan = the_plan
             result.view = the_plan.view
             if not dry_run:
+                keeper.keep()  # between rollouts: a long run keeps its lease
                 replicasets = {rs["metadata"]["name"]: rs for rs in observed.live_for(desired_by_key[key]).replicasets}
                 written: dict = {}
                 try:

@@ -10,6 +10,7 @@ from reconciler.commands.common import (
     DEFAULT_CLUSTER,
     ClusterOpt,
     ContextOpt,
+    LeaseNamespaceOpt,
     LogFormatOpt,
     NamespaceOpt,
     NowOpt,
@@ -43,20 +44,22 @@ def open_store(status: str, cluster, checkout=None, namespaces=None):
     raise UsageError(f"unknown --status {status!r}", hint="use annotations or commit")
 
 
-def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool) -> int:
+def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None) -> int:
     import json
 
     from reconciler.cluster import open_cluster
+    from reconciler.cluster.lease import lease_namespace
     from reconciler.logs import configure_logging
     from reconciler.runner import run_once
     from reconciler.source import open_source
 
     configure_logging(log_format)
     moment = parse_now(now)
+    lease_ns = lease_namespace(lease_ns)
     live = open_cluster(cluster, now=moment, context=context)
     with open_source(source, ref=ref, path=path) as checkout:
         store = open_store(status, live, checkout)
-        report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source)
+        report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source, lease_namespace=lease_ns)
     if output == "json":
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif dry_run:
@@ -188,9 +191,10 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         status: StatusOpt = "annotations",
         output: OutputOpt = "text",
         log_format: LogFormatOpt = None,
+        lease_ns: LeaseNamespaceOpt = None,
     ) -> None:
         """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""
-        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False))
+        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns))
 
     @app.command("promote")
     def promote_command(

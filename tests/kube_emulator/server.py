@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterable
@@ -50,7 +50,9 @@ VERBS = ["create", "delete", "get", "list", "patch", "update"]
 
 @dataclass
 class Fault:
-    """Answer `status` (or hang `hang` seconds) to the next `times` calls matching method and path."""
+    """Answer `status` (or hang `hang` seconds) to the next `times` calls matching method and path.
+    `advance`: the call takes that many seconds on the emulator's clock (a slow API server, without
+    sleeping); it is then served normally unless `status` is also given."""
 
     method: str | None = None
     path: str | None = None  # a regular expression searched in the request path
@@ -58,6 +60,7 @@ class Fault:
     hang: float | None = None
     times: int = 1
     retry_after: int | None = None
+    advance: float | None = None
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -75,6 +78,7 @@ class Request:
     query: dict
     verb: str = ""
     status: int = 0
+    body: object = None  # the decoded JSON body of a write, for tests that check what was sent
 
 
 @dataclass
@@ -171,8 +175,8 @@ class KubeEmulator:
             self._now = moment
 
     def fail(self, *, method: str | None = None, path: str | None = None, status: int | None = None,
-             hang: float | None = None, times: int = 1, retry_after: int | None = None) -> Fault:
-        fault = Fault(method=method, path=path, status=status, hang=hang, times=times, retry_after=retry_after)
+             hang: float | None = None, times: int = 1, retry_after: int | None = None, advance: float | None = None) -> Fault:
+        fault = Fault(method=method, path=path, status=status, hang=hang, times=times, retry_after=retry_after, advance=advance)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -569,6 +573,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         record = Request(method, url.path, query)
+        if body and "json" in (self.headers.get("Content-Type") or "application/json"):
+            try:
+                record.body = json.loads(body)
+            except ValueError:
+                pass
         api = self.api
         with api.lock:
             api.requests.append(record)
@@ -576,6 +585,8 @@ class _Handler(BaseHTTPRequestHandler):
             if fault:
                 fault.times -= 1
                 fault.hits += 1
+                if fault.advance:
+                    api._now = api.now + timedelta(seconds=fault.advance)
         try:
             if fault and fault.hang:
                 time.sleep(fault.hang)
