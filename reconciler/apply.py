@@ -19,7 +19,7 @@ from reconciler.engine.context import ROLLOUT_LABEL
 from reconciler.engine.model import Action, Desired, Live
 from reconciler.engine.plan import plan as plan_rollout
 from reconciler.engine.state import RolloutState
-from reconciler.errors import ClusterError, Conflict, Forbidden
+from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
 from reconciler.findings import Finding, Severity
 from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, object_key
 from reconciler.runner import RolloutResult, RunReport
@@ -93,14 +93,16 @@ def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[tuple]:
 
 
 def _refused(manifest, err: Exception) -> Finding:
-    """A manifest the cluster would not take (RBAC, a 409): an error at its place; the run goes on."""
+    """A manifest the cluster would not take (RBAC, a kind it does not serve, a namespace that does
+    not exist, a 409): an error at its place; the run goes on."""
     info = KINDS.get(manifest.kind)
     where = f"{manifest.namespace}/{manifest.name}" if info is None or info.namespaced else manifest.name
     if isinstance(err, Conflict):
         message, hint = f"could not apply {manifest.kind} {where}: {err}", "the next run re-reads it and applies it again"
     else:
         message, hint = f"cannot apply {manifest.kind} {where}: {err.message}", err.hint
-    return manifest.finding(("kind",), message, hint=hint, rule="forbidden" if isinstance(err, Forbidden) else "conflict")
+    rule = "conflict" if isinstance(err, Conflict) else "forbidden" if isinstance(err, Forbidden) else "refused"
+    return manifest.finding(("kind",), message, hint=hint, rule=rule)
 
 
 def _owned_by(rs: dict) -> str:
@@ -276,7 +278,7 @@ def apply_run(
         for namespace in scopes:
             try:
                 live = cluster.list(kind, namespace)
-            except Forbidden as err:  # e.g. the Role does not cover Ingresses: those are reported, the rest goes on
+            except Refused as err:  # the Role does not cover Ingresses, Istio is not installed: reported, the rest goes on
                 for manifest in mine:
                     if namespace is None or manifest.namespace == namespace:
                         findings.append(_refused(manifest, err))
@@ -303,7 +305,7 @@ def apply_run(
                 keeper.keep()
                 try:
                     stored = _apply_action(cluster, action)
-                except (Forbidden, Conflict) as err:
+                except (Refused, Conflict) as err:  # e.g. its namespace does not exist
                     report.findings.append(_refused(manifest, err))
                     refused += 1
                     continue

@@ -196,3 +196,44 @@ def test_a_namespace_without_the_role_is_reported_and_the_others_progress(tmp_pa
         assert len(api.objects("ReplicaSet", "default")) == 1 and api.objects("ReplicaSet", "shop") == []
         # Nothing was even attempted in `shop` after the first refusal.
         assert {r.path.split("/")[-1] for r in api.calls() if "/namespaces/shop/" in r.path} == {"replicasets"}
+
+
+DESTINATION_RULE = """\
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata:
+  name: web
+spec:
+  host: web
+"""
+
+
+def test_a_kind_the_cluster_does_not_serve_is_a_finding_at_its_place(tmp_path):
+    from tests.kube_emulator import KubeEmulator
+    from tests.kube_emulator.backend import rbac_from_manifests
+
+    repo = repo_with_extra(tmp_path, DESTINATION_RULE)
+    without_istio = {"apps", "batch", "coordination.k8s.io", "networking.k8s.io", "argoproj.io"}
+    with KubeEmulator(rbac=rbac_from_manifests(), served_groups=without_istio) as api:
+        proc = run_kube(api, tmp_path, repo)
+        assert proc.returncode == 1, proc.stderr
+        [finding] = json.loads(proc.stdout)["findings"]
+        assert (finding["file"], finding["line"], finding["rule"]) == ("extra.yaml", 2, "refused")
+        assert "does not serve destinationrules.networking.istio.io" in finding["message"]
+        assert "Istio" in finding["hint"]
+        assert len(api.objects("ReplicaSet", "default")) == 1
+
+
+def test_an_object_in_a_namespace_that_does_not_exist_is_a_finding_at_its_place(tmp_path):
+    from tests.kube_emulator import KubeEmulator
+    from tests.kube_emulator.backend import rbac_from_manifests
+
+    repo = repo_with_extra(tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: nowhere\ndata: {a: b}\n")
+    with KubeEmulator(rbac=rbac_from_manifests()) as api:
+        proc = run_kube(api, tmp_path, repo)
+        assert proc.returncode == 1, proc.stderr
+        [finding] = json.loads(proc.stdout)["findings"]
+        assert (finding["file"], finding["line"], finding["rule"]) == ("extra.yaml", 2, "refused")
+        assert "namespace 'nowhere' does not exist" in finding["message"]
+        assert finding["hint"] == "create it first: kubectl create namespace nowhere"
+        assert len(api.objects("ReplicaSet", "default")) == 1 and api.objects("ConfigMap", "default")

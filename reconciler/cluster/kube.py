@@ -30,7 +30,7 @@ from typing import Iterator, Mapping
 from urllib.parse import quote, urlencode
 
 from reconciler.cluster.base import HeldLease
-from reconciler.errors import ClusterError, Conflict, Forbidden
+from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
 from reconciler.kinds import KindInfo, kind_info, object_key
 
 log = logging.getLogger("reconciler")
@@ -336,7 +336,7 @@ class KubeCluster:
         self.reads += 1
         status, payload = self._request("GET", info, namespace if info.namespaced else None, query=query)
         if status == 404:
-            raise ClusterError(
+            raise Refused(
                 f"the Kubernetes API at {self.host} does not serve {info.plural}.{info.group or 'core'}/{info.version}",
                 hint=_missing_api_hint(info),
             )
@@ -367,7 +367,7 @@ class KubeCluster:
         if status == 409:
             raise Conflict(kind, namespace, name, "it already exists")
         if status == 404:
-            raise ClusterError(
+            raise Refused(
                 f"cannot create {kind} {namespace}/{name}: namespace {namespace!r} does not exist",
                 hint=f"create it first: kubectl create namespace {namespace}",
             )
