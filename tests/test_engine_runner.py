@@ -56,3 +56,20 @@ def test_conflict_on_save_reloads_and_retries(tmp_path):
     report = run_once(repo, cluster, store, NOW, dry_run=False)
     assert report.exit_code == 1 and "could not record" in report.results[0].error
     assert len(cluster.list("ReplicaSet", "default")) == 1  # nothing applied without a recorded state
+
+
+def test_an_invalid_analysis_template_skips_its_rollouts_whole_and_others_progress(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "invalid" / "analysis-bad-expression", repo)
+    shutil.copy(FIXTURES / "canary-nginx" / "nginx.yaml", repo / "nginx.yaml")
+    cluster = LocalCluster(tmp_path / "cluster", now=NOW)
+    report = run_once(repo, cluster, AnnotationsStatusStore(cluster), NOW, dry_run=False)
+    assert report.exit_code == 1
+    by_name = {r.name: r for r in report.results}
+    demo = by_name["demo"]
+    assert demo.plan is None and [f.rule for f in demo.findings] == ["analysis-template"]
+    assert [f.rule for f in report.findings] == ["analysis-expression"]  # the template's own, reported once
+    assert cluster.get("AnalysisTemplate", "default", "success-rate") is None  # the invalid template is not applied
+    replicasets = [rs["metadata"]["name"] for rs in cluster.list("ReplicaSet", "default")]
+    assert not [name for name in replicasets if name.startswith("demo-")]
+    assert by_name["rollout-test-canary-nginx"].view["status"] == "Healthy" and replicasets

@@ -32,6 +32,15 @@ INVALID = {
     "yaml-syntax-error": ("yaml-syntax", "rollout.yaml:30:11", ""),
     "non-utf8": ("encoding", "nginx.yaml:1:4", ""),
     "symlink-escape": ("symlink-escape", "outside.yaml:1:1", ""),
+    "analysis-missing-arg": ("analysis-args", "rollout.yaml:48:9", "spec.strategy.canary.steps[1].analysis"),
+    "analysis-indefinite-step": ("analysis-indefinite", "rollout.yaml:50:13", "spec.strategy.canary.steps[1].analysis.templates[0].templateName"),
+}
+
+# A mistake in an AnalysisTemplate: its own finding, and one on each Rollout that names it (skipped too).
+TEMPLATE_REF = ("analysis-template", "rollout.yaml:50:13", "spec.strategy.canary.steps[1].analysis.templates[0].templateName")
+INVALID_TEMPLATE = {
+    "analysis-bad-expression": [("analysis-expression", "analysis-template.yaml:12:5", "spec.metrics[0].successCondition"), TEMPLATE_REF],
+    "analysis-unsupported-provider": [("analysis-provider", "analysis-template.yaml:15:7", "spec.metrics[0].provider.newRelic"), TEMPLATE_REF],
 }
 
 
@@ -54,9 +63,29 @@ def test_each_mistake_gives_exactly_one_located_error(case):
     assert findings[0].is_error and findings[0].hint
 
 
+@pytest.mark.parametrize("case", sorted(INVALID_TEMPLATE))
+def test_a_template_mistake_is_located_and_skips_the_rollouts_naming_it(case):
+    _, findings = _check(FIXTURES / "invalid" / case)
+    findings = sorted(findings, key=lambda f: (f.file, f.line))
+    assert [(f.rule, f.location(), f.path) for f in findings] == INVALID_TEMPLATE[case], findings
+    assert all(f.is_error and f.hint for f in findings)
+    template, rollout = findings
+    assert errors_by_object(findings) == {"AnalysisTemplate/default/success-rate", "Rollout/default/demo"}
+    assert rollout.message == (f"AnalysisTemplate success-rate is invalid (1 error at {template.location()} {template.path}), "
+                               "so this Rollout is skipped: nothing of it is applied")
+
+
 def test_every_invalid_fixture_is_covered():
     cases = {p.name for p in (FIXTURES / "invalid").iterdir() if p.is_dir()}
-    assert cases - set(INVALID) == {"warning-non-kubernetes-document"}
+    assert cases - set(INVALID) - set(INVALID_TEMPLATE) == {"warning-non-kubernetes-document"}
+
+
+def test_every_valid_fixture_is_checked_and_stays_free_of_errors_at_a_cron_period():
+    found = {p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name != "invalid"}
+    assert found == set(VALID)
+    for name in VALID:
+        loaded = load_directory(FIXTURES / name)
+        assert not [f for f in validate(loaded.manifests, period_seconds=300) if f.is_error], name
 
 
 def test_did_you_mean_and_finding_object():
@@ -236,3 +265,75 @@ def test_int_or_string_and_strictness_agree_on_both_paths():
     obj = copy.deepcopy(base)
     obj["spec"][7] = 1  # a non-string key cannot be read by the fast path: jsonschema decides
     assert not _surely_valid("Rollout", obj)
+
+
+# -- analysis on the validation path ------------------------------------------------------------------------
+
+def _copy(tmp_path, fixture):
+    import shutil
+
+    shutil.copytree(FIXTURES / fixture, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def test_template_findings_never_repeat_what_the_schema_says(tmp_path):
+    (tmp_path / "t.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n"
+        "  - name: misspelt\n    provider:\n      prometheuss: {address: x, query: y}\n"
+        "  - name: no-url\n    provider:\n      web: {}\n"
+        "  - name: no-pod\n    provider:\n      job: {spec: {}}\n"
+    )
+    _, findings = _check(tmp_path)
+    assert sorted((f.rule, f.path) for f in findings) == [
+        ("required", "spec.metrics[1].provider.web"),
+        ("required", "spec.metrics[2].provider.job.spec"),
+        ("unknown-field", "spec.metrics[0].provider.prometheuss"),
+    ], findings
+
+
+def test_any_error_on_a_template_skips_every_rollout_naming_it(tmp_path):
+    _copy(tmp_path, "bluegreen-analysis")
+    # ClusterAnalysisTemplate through clusterScope, as a pre-promotion analysis; a schema error this time.
+    rollout = (tmp_path / "rollout-bg-test-analysis.yml").read_text()
+    (tmp_path / "rollout-bg-test-analysis.yml").write_text(rollout.replace(
+        "      postPromotionAnalysis:\n", "      prePromotionAnalysis:\n        templates:\n        - {templateName: shared, clusterScope: true}\n"
+        "      postPromotionAnalysis:\n"))
+    (tmp_path / "shared.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: ClusterAnalysisTemplate\nmetadata: {name: shared}\nspec:\n  metrics:\n"
+        "  - name: m\n    intervall: 30s\n    provider:\n      web: {url: 'http://x'}\n"
+    )
+    _, findings = _check(tmp_path)
+    by_object = {(f.object, f.rule, f.path) for f in findings}
+    assert by_object == {
+        ("ClusterAnalysisTemplate/default/shared", "unknown-field", "spec.metrics[0].intervall"),
+        ("Rollout/default/rollout-bg-test-analysis", "analysis-template", "spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName"),
+    }
+    [skip] = [f for f in findings if f.rule == "analysis-template"]
+    assert skip.message.startswith("ClusterAnalysisTemplate shared is invalid (1 error at shared.yaml:7:5 spec.metrics[0].intervall)")
+    assert (skip.file, skip.line, skip.col) == ("rollout-bg-test-analysis.yml", 26, 12)
+    # The other Rollout of the repository names a valid template: untouched.
+    assert "Rollout/default/rollout-bg-analysis" not in errors_by_object(findings)
+
+
+def test_the_run_period_reaches_the_analysis_timing_rules(tmp_path):
+    _copy(tmp_path, "prometheus-analysis")
+    loaded = load_directory(tmp_path)
+    assert validate(loaded.manifests) == []
+    [warning] = validate(loaded.manifests, period_seconds=300)
+    assert (warning.rule, warning.severity.value, warning.path) == ("analysis-duration", "warning", "spec.strategy.canary.steps[2].analysis.templates[0].templateName")
+    assert warning.message == "metric 'success-rate' of success-rate wants a measurement every 30s, but the reconciler runs every 5m"
+    name = next(tmp_path.glob("*.yaml"))
+    name.write_text(name.read_text().replace("  replicas: 5\n", "  replicas: 5\n  progressDeadlineSeconds: 300\n", 1))
+    loaded = load_directory(tmp_path)
+    assert sorted(f.message for f in validate(loaded.manifests, period_seconds=300)) == [
+        "metric 'success-rate' of success-rate needs at least 10m (3 measurements, 5m apart), longer than progressDeadlineSeconds (300s)",
+        "metric 'success-rate' of success-rate wants a measurement every 30s, but the reconciler runs every 5m",
+    ]
+
+
+def test_a_live_template_is_checked_against_the_rollouts_args(tmp_path):
+    (tmp_path / "r.yaml").write_text((FIXTURES / "invalid" / "analysis-missing-arg" / "rollout.yaml").read_text())
+    template = load_directory(FIXTURES / "invalid" / "analysis-missing-arg").manifests
+    template = next(m.obj for m in template if m.kind == "AnalysisTemplate")
+    _, findings = _check(tmp_path, live={("AnalysisTemplate", "default", "success-rate"): template})
+    assert [(f.rule, f.path) for f in findings] == [("analysis-args", "spec.strategy.canary.steps[1].analysis")]

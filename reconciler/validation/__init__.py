@@ -1,16 +1,20 @@
 """Validation: strict schemas for the CRD kinds, then the rules Argo Rollouts enforces itself.
 
-    validate(manifests, live=None) -> list[Finding]
+    validate(manifests, live=None, period_seconds=None) -> list[Finding]
 
 `live` is optional: a callable `(kind, namespace, name) -> object | None`, or a mapping keyed by
 `(kind, namespace, name)` (namespace None for cluster-scoped kinds). When given, a referenced
 object missing from the repository is looked up there before it is reported.
+`period_seconds` is how often the reconciler runs (the CronJob schedule, `--period`), when known:
+analysis measurements cannot be closer together than that, which the analysis rules warn about.
 Each finding's `object` is the `Manifest.ref` it is about, so callers can skip exactly the
-rollouts that have errors.
+rollouts that have errors. A Rollout that names an analysis template with errors gets an error
+of its own (`analysis-template`), so it is skipped too.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable, Mapping, Union
 
 from reconciler.findings import Finding, Severity
@@ -24,7 +28,8 @@ _CLUSTER_SCOPED = {"ClusterAnalysisTemplate", "Namespace"}
 class Context:
     """Answers "does KIND ns/name exist?" from the repository, then from the live cluster."""
 
-    def __init__(self, manifests: Iterable[Manifest], live: Live | None = None):
+    def __init__(self, manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None):
+        self.period_seconds = period_seconds
         self.index: dict[tuple, dict] = {}
         for m in manifests:
             key = (m.kind, None if m.kind in _CLUSTER_SCOPED else m.namespace, m.name)
@@ -58,25 +63,42 @@ class Context:
         return manifest.finding(path, message, hint=hint, rule="reference")
 
 
-def validate(manifests: Iterable[Manifest], live: Live | None = None) -> list[Finding]:
-    from reconciler.validation.rules import MANIFEST_RULES, ROLLOUT_RULES
+def validate(manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None) -> list[Finding]:
+    from reconciler.validation.rules import MANIFEST_RULES, ROLLOUT_RULES, TEMPLATE_RULES
+    from reconciler.validation.rules.analysis import invalid_template_references
     from reconciler.validation.schema import schema_findings
 
     manifests = list(manifests)
-    ctx = Context(manifests, live)
+    ctx = Context(manifests, live, period_seconds)
     findings: list[Finding] = []
     for manifest in manifests:
         problems = schema_findings(manifest)
         for rule in MANIFEST_RULES:
             problems.extend(rule(manifest, ctx))
-        if manifest.kind == "Rollout" and not any(f.rule == "api-version" for f in problems):
-            seen = {(f.path, f.line) for f in problems}
-            for rule in ROLLOUT_RULES:
+        rules = ROLLOUT_RULES if manifest.kind == "Rollout" else TEMPLATE_RULES.get(manifest.kind, ())
+        if rules and not any(f.rule == "api-version" for f in problems):
+            seen = _reported_fields(problems)
+            for rule in rules:
                 for finding in rule(manifest, ctx):
-                    if (finding.path, finding.line) not in seen:
+                    if (finding.path, finding.line) not in seen and finding.path not in seen:
                         problems.append(finding)
         findings.extend(problems)
+    findings.extend(invalid_template_references(manifests, findings))
     return findings
+
+
+_REQUIRED = re.compile(r"`([^`]+)` is required here")
+
+
+def _reported_fields(schema_problems: list[Finding]) -> set:
+    """Where the schema already said something: a rule's finding there adds nothing. A missing
+    required field is reported at its parent, so the field's own path counts as reported too."""
+    seen: set = {(f.path, f.line) for f in schema_problems}
+    for f in schema_problems:
+        missing = _REQUIRED.fullmatch(f.message) if f.rule == "required" else None
+        if missing:
+            seen.add(f"{f.path}.{missing.group(1)}" if f.path else missing.group(1))
+    return seen
 
 
 def errors_by_object(findings: Iterable[Finding]) -> set[str]:

@@ -1,13 +1,15 @@
 """Rules a schema cannot express, learnt from Argo Rollouts' own validation. One concern per file.
 
-Each rule is `check(manifest, ctx) -> list[Finding]`. ROLLOUT_RULES only look at Rollouts; `ctx`
-answers "does this object exist?" from the repository first, then from the live cluster when one
-is given. MANIFEST_RULES look at every object in the source.
+Each rule is `check(manifest, ctx) -> list[Finding]`. ROLLOUT_RULES look at Rollouts,
+TEMPLATE_RULES at analysis templates (by kind), MANIFEST_RULES at every object in the source.
+`ctx` answers "does this object exist?" from the repository first, then from the live cluster when
+one is given, and carries `period_seconds` (how often the reconciler runs, when known).
 """
 
-from reconciler.validation.rules import applied_kinds, references, selector, strategy
+from reconciler.validation.rules import analysis, applied_kinds, references, selector, strategy
 
-ROLLOUT_RULES = (strategy.check, selector.check, references.check)
+ROLLOUT_RULES = (strategy.check, selector.check, references.check, analysis.check)
+TEMPLATE_RULES = {kind: (analysis.check_template,) for kind in analysis.TEMPLATE_KINDS}
 MANIFEST_RULES = (applied_kinds.check,)
 
-__all__ = ["ROLLOUT_RULES", "MANIFEST_RULES"]
+__all__ = ["ROLLOUT_RULES", "TEMPLATE_RULES", "MANIFEST_RULES"]
