@@ -44,7 +44,7 @@ def _content_hash(obj: dict) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _load(root: Path):
+def _load(root: Path, period_seconds: float | None = None):
     from reconciler.manifests.loader import load_directory
 
     result = load_directory(root)
@@ -54,7 +54,7 @@ def _load(root: Path):
     except ImportError:  # intake not there yet
         validate = None
     if validate is not None:
-        findings.extend(validate(result.manifests))
+        findings.extend(validate(result.manifests, period_seconds=period_seconds))
     return result.manifests, findings
 
 
@@ -250,12 +250,14 @@ def apply_run(
     only=None,
     lease_namespace: str = "default",
     clock: Callable[[], datetime] | None = None,
+    period_seconds: float | None = None,
 ) -> RunReport:
     """`now` is the time every plan is made for; `clock` (default: `now` plus the time elapsed) is
-    only for keeping the run's Lease renewed while it acts."""
+    only for keeping the run's Lease renewed while it acts. `period_seconds`: how often runs happen
+    (`--period`), for the analysis timing warnings."""
     report = RunReport(dry_run=dry_run)
     reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
-    manifests, findings = _load(root)
+    manifests, findings = _load(root, period_seconds)
     bad = _bad_refs(findings)
     rollouts = [m for m in manifests if m.kind == "Rollout"]
     if only:

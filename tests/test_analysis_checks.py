@@ -159,3 +159,35 @@ def test_a_long_cron_period_stretches_the_analysis(tmp_path):
 )
 def test_metric_duration(metric, period, seconds):
     assert metric_duration(metric, period) == seconds
+
+
+BACKGROUND = """\
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: error-rate
+spec:
+  metrics:
+  - name: error-rate
+    interval: 1m
+    successCondition: result < 0.05
+    provider:
+      web: {url: 'http://x'}
+"""
+
+
+def test_a_background_metric_measured_until_terminated_warns_about_a_longer_period(tmp_path):
+    (tmp_path / "template.yaml").write_text(TEMPLATE.format(extra="") + "---\n" + BACKGROUND)
+    rollout = ROLLOUT.format(args=GOOD_ARGS, deadline="").replace(
+        "    canary:\n", "    canary:\n      analysis:\n        templates:\n        - templateName: error-rate\n", 1)
+    (tmp_path / "rollout.yaml").write_text(rollout)
+    loaded = load_directory(tmp_path)
+
+    def about_error_rate(period):
+        return [f for f in check_manifests(loaded.manifests, Context(loaded.manifests), period_seconds=period) if "'error-rate'" in f.message]
+
+    assert about_error_rate(60) == []
+    [finding] = about_error_rate(300)
+    assert finding.path == "spec.strategy.canary.analysis.templates[0].templateName"
+    assert finding.message == "metric 'error-rate' of error-rate wants a measurement every 1m, but the reconciler runs every 5m"
+    assert finding.hint == "measurements will be 5m apart for as long as the analysis runs"

@@ -18,7 +18,7 @@ Rules:
 - analysis-indefinite  a metric without count but with interval in a step / pre / post analysis
                        (it would never finish; Argo rejects it too)
 - analysis-duration    (warning) count x interval (stretched to the run period) longer than the
-                       Rollout's progressDeadlineSeconds
+                       Rollout's progressDeadlineSeconds; an interval shorter than the run period
 """
 
 from __future__ import annotations
@@ -260,11 +260,15 @@ def _check_timing(manifest, path, index, template, metric, kind, deadline, perio
         )]
     out = []
     interval = _duration(metric.get("interval"))
-    if period_seconds and interval and interval < period_seconds and (_int(metric.get("count")) or 0) > 1:
+    count = _int(metric.get("count"))
+    repeats = count > 1 if count is not None else metric.get("count") is None  # no count: until terminated
+    if period_seconds and interval and interval < period_seconds and repeats:
+        needed = metric_duration(metric, period_seconds)
+        hint = f"measurements will be {_fmt(period_seconds)} apart"
+        hint += f"; the analysis takes about {_fmt(needed)}" if needed is not None else " for as long as the analysis runs"
         out.append(manifest.finding(
             where, f"metric {name!r} of {template} wants a measurement every {_fmt(interval)}, but the reconciler runs every {_fmt(period_seconds)}",
-            hint=f"measurements will be {_fmt(period_seconds)} apart; the analysis takes about {_fmt(metric_duration(metric, period_seconds) or 0)}",
-            rule="analysis-duration", severity=Severity.WARNING,
+            hint=hint, rule="analysis-duration", severity=Severity.WARNING,
         ))
     if kind == "background":
         return out

@@ -23,6 +23,15 @@ NowOpt = Annotated[
     Optional[str],
     typer.Option("--now", envvar="RECONCILER_NOW", help="The time this run believes it is (RFC 3339, e.g. 2026-01-01T00:00:00Z)."),
 ]
+PeriodOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--period",
+        envvar="RECONCILER_PERIOD",
+        help="How often the reconciler runs (e.g. 5m, the CronJob schedule): warns where an analysis wants measurements "
+        "closer together than that, or cannot finish within progressDeadlineSeconds at that pace.",
+    ),
+]
 NamespaceOpt = Annotated[str, typer.Option("--namespace", "-n", envvar="RECONCILER_NAMESPACE", help="Namespace of the rollout.")]
 StatusOpt = Annotated[
     str,
@@ -60,3 +69,17 @@ def parse_now(value: str | None) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def parse_period(value: str | None) -> float | None:
+    """--period as seconds (bare seconds or a Go duration such as 5m, 1h30m); None when not given."""
+    if value is None or not str(value).strip():
+        return None
+    from reconciler.errors import UsageError
+    from reconciler.validation.durations import parse_duration
+
+    seconds = parse_duration(str(value))
+    if seconds is None or seconds <= 0:
+        raise UsageError(f"--period {value!r} is not a positive duration",
+                         hint="write how often the reconciler runs, e.g. --period 5m for a CronJob every 5 minutes (or 300)")
+    return seconds

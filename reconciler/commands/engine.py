@@ -16,10 +16,12 @@ from reconciler.commands.common import (
     NowOpt,
     OutputOpt,
     PathOpt,
+    PeriodOpt,
     RefOpt,
     SourceArg,
     StatusOpt,
     parse_now,
+    parse_period,
 )
 
 SourceOpt = Annotated[
@@ -44,7 +46,8 @@ def open_store(status: str, cluster, checkout=None, namespaces=None):
     raise UsageError(f"unknown --status {status!r}", hint="use annotations or commit")
 
 
-def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None) -> int:
+def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None,
+         period=None) -> int:
     import json
 
     from reconciler.cluster import open_cluster
@@ -56,10 +59,12 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
     configure_logging(log_format)
     moment = parse_now(now)
     lease_ns = lease_namespace(lease_ns)
+    period_seconds = parse_period(period)
     live = open_cluster(cluster, now=moment, context=context)
     with open_source(source, ref=ref, path=path) as checkout:
         store = open_store(status, live, checkout)
-        report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source, lease_namespace=lease_ns)
+        report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source, lease_namespace=lease_ns,
+                          period_seconds=period_seconds)
     if output == "json":
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif dry_run:
@@ -176,9 +181,10 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         status: StatusOpt = "annotations",
         output: OutputOpt = "text",
         log_format: LogFormatOpt = None,
+        period: PeriodOpt = None,
     ) -> None:
         """Dry run: per rollout where it is and what the next run would do, with the object diffs."""
-        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=True))
+        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=True, period=period))
 
     @app.command("run")
     def run_command(
@@ -192,9 +198,11 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         output: OutputOpt = "text",
         log_format: LogFormatOpt = None,
         lease_ns: LeaseNamespaceOpt = None,
+        period: PeriodOpt = None,
     ) -> None:
         """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""
-        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns))
+        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns,
+                              period=period))
 
     @app.command("promote")
     def promote_command(

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from reconciler.commands.common import ContextOpt, PathOpt, RefOpt, SourceArg
+from reconciler.commands.common import ContextOpt, PathOpt, PeriodOpt, RefOpt, SourceArg, parse_period
 
 FORMATS = ("text", "json", "github")
 
@@ -29,17 +29,19 @@ def register(app, get_app, list_app) -> None:
             ),
         ] = None,
         context: ContextOpt = None,
+        period: PeriodOpt = None,
     ) -> None:
         """Check manifests: strict CRD schemas, Argo Rollouts' rules, references. Exit 0 valid, 1 findings, 2 error."""
         from reconciler.errors import UsageError
 
         if output_format not in FORMATS:
             raise UsageError(f"--format {output_format!r} is not one of {', '.join(FORMATS)}", hint="use --format text, json or github")
-        code = run_validate(source, ref=ref, path=path, output_format=output_format, cluster=cluster, context=context, echo=typer.echo)
+        code = run_validate(source, ref=ref, path=path, output_format=output_format, cluster=cluster, context=context, echo=typer.echo,
+                            period_seconds=parse_period(period))
         raise typer.Exit(code)
 
 
-def run_validate(source, *, ref=None, path=None, output_format="text", cluster=None, context=None, echo=print) -> int:
+def run_validate(source, *, ref=None, path=None, output_format="text", cluster=None, context=None, echo=print, period_seconds=None) -> int:
     from reconciler.errors import EXIT_FINDINGS, EXIT_OK
     from reconciler.findings import has_errors
     from reconciler.manifests.loader import load_directory
@@ -55,7 +57,7 @@ def run_validate(source, *, ref=None, path=None, output_format="text", cluster=N
         live = backend.get
     with open_source(source, ref=ref, path=path) as checkout:
         loaded = load_directory(checkout.root)
-        findings = list(loaded.findings) + validate(loaded.manifests, live=live)
+        findings = list(loaded.findings) + validate(loaded.manifests, live=live, period_seconds=period_seconds)
         prefix = _prefix(checkout)
         echo(render(findings, output_format, files_read=loaded.files_read, objects=len(loaded.manifests), source=checkout.display_url,
                     commit=checkout.commit, prefix=prefix))
