@@ -153,3 +153,49 @@ def test_cli_plan_markdown_for_a_fixture(tmp_path):
     assert "| 1/4 | pause: 60s | 20% | 1 | 4 | 60s |" in md
     assert "### Other objects" in md and "create ConfigMap default/rollout-test-canary-nginx-conf" in md
     assert "+++ b/default/ReplicaSet/rollout-test-canary-nginx-" in md
+
+
+def test_cli_plan_text_shows_the_diffs_of_plain_manifests(tmp_path):
+    """Plain `plan` shows the same unified diffs of ConfigMaps and Services as `-o markdown`: a
+    changed line of a config file is one changed diff line, and the selector the engine set stays."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from reconciler.cli import app
+
+    repo = tmp_path / "repo"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures" / "bluegreen-nginx", repo)
+    common = ["--cluster", f"local:{tmp_path / 'cluster'}", "--now", "2026-01-01T00:00:00Z", "--log-format", "json"]
+
+    def plan(*extra):
+        result = CliRunner().invoke(app, ["plan", str(repo), *common, *extra])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    first = plan()
+    assert first.startswith("Other objects:\n  create ConfigMap default/rollout-test-bluegreen-nginx-conf: apply nginx_blue-green.yaml\n")
+    assert "--- /dev/null\n+++ b/default/ConfigMap/rollout-test-bluegreen-nginx-conf\n" in first
+    assert "+  nginx.conf: |\n+    user nginx;\n" in first  # the file as lines, not one escaped string
+    assert "--- /dev/null\n+++ b/default/Service/rollout-test-bluegreen-active\n" in first
+    assert CliRunner().invoke(app, ["run", str(repo), *common]).exit_code == 0
+
+    manifest = repo / "nginx_blue-green.yaml"
+    manifest.write_text(manifest.read_text().replace("worker_connections  1024;", "worker_connections  2048;")
+                        .replace("    port: 80\n    targetPort: 80\n", "    port: 80\n    targetPort: 8080\n", 1))
+    text = plan()
+    assert "  replace ConfigMap default/rollout-test-bluegreen-nginx-conf: apply nginx_blue-green.yaml" in text
+    assert "  replace Service default/rollout-test-bluegreen-active: apply nginx_blue-green.yaml" in text
+    config = text[text.index("--- a/default/ConfigMap/rollout-test-bluegreen-nginx-conf\n+++ b/default/ConfigMap/"):]
+    assert "\n-      worker_connections  1024;\n+      worker_connections  2048;\n" in config
+    service = text[text.index("--- a/default/Service/rollout-test-bluegreen-active\n+++ b/default/Service/"):]
+    service = service[: service.index("\nRollout ")] if "\nRollout " in service else service
+    assert "\n-    targetPort: 80\n+    targetPort: 8080\n" in service
+    assert not re.search(r"^[-+] +rollouts-pod-template-hash", service, re.M)  # the live selector is kept, not diffed away
+    assert "resourceVersion" not in text
+    # Every diff the text shows is in the markdown comment too.
+    markdown = plan("-o", "markdown")
+    for diff in re.findall(r"^--- .*?(?=^--- |^Rollout |\Z)", text, re.M | re.S):
+        assert diff.rstrip("\n") in markdown

@@ -75,27 +75,11 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
 
 
 def _plan_text(report, *, markdown: bool, source_label: str) -> str:
-    try:
-        from reconciler.render.plan import RolloutPlan, render_plan_markdown, render_plan_text
-    except ImportError:
-        import json
+    """One renderer for both forms, so text shows what markdown shows: findings not tied to a
+    rollout, plain manifests that would change with their diffs, then each rollout."""
+    from reconciler.render.plan import render_report
 
-        return json.dumps(report.to_dict(), indent=2, default=str) + "\n"
-    plans = []
-    for result in report.results:
-        actions = result.plan.actions if result.plan else []
-        next_step = result.plan.next if result.plan else (result.error or "invalid: nothing is applied")
-        rollout = result.rollout
-        plans.append(RolloutPlan(view=result.view or {"name": result.name, "namespace": result.namespace}, next_step=next_step, actions=actions, rollout=rollout, findings=result.findings))
-    head = ""
-    if report.manifest_actions:
-        head = "".join(f"apply {a.verb} {a.kind} {a.namespace or ''}/{a.name}\n" for a in report.manifest_actions)
-    if markdown:  # the report-level renderer also shows plain manifests' diffs and general findings
-        from reconciler.render.plan import render_report
-
-        return render_report(report, "markdown", source_label=source_label)
-    findings = "".join(f"{f.location()}: {f.severity.value}: {f.path}: {f.message}{(' (hint: ' + f.hint + ')') if f.hint else ''}\n" for f in report.findings)
-    return findings + head + render_plan_text(plans)
+    return render_report(report, "markdown" if markdown else "text", source_label=source_label)
 
 
 def _run_text(report) -> str:

@@ -62,6 +62,14 @@ def _without_noise(obj: Mapping | None) -> dict | None:
     return clean
 
 
+def _block_str(representer, value: str):
+    # A multi-line value (a ConfigMap's config file) as a literal block, one source line per diff
+    # line; the emitter falls back to quoting when a value cannot be a block.
+    if "\n" in value:
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return representer.represent_str(value)
+
+
 def to_yaml(obj: Mapping | None) -> str:
     if obj is None:
         return ""
@@ -70,6 +78,7 @@ def to_yaml(obj: Mapping | None) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.allow_unicode = True
+    yaml.representer.add_representer(str, _block_str)
     out = io.StringIO()
     yaml.dump(obj, out)
     return out.getvalue()
@@ -230,11 +239,15 @@ def _where(view: Mapping) -> str:
 def _finding_text(finding: Any) -> str:
     if isinstance(finding, str):
         return finding
-    place = ":".join(str(p) for p in (_get(finding, "file"), _get(finding, "line")) if p)
+    place = ":".join(str(p) for p in (_get(finding, "file"), _get(finding, "line"), _get(finding, "col")) if p)
     path = _get(finding, "path")
     path_text = ".".join(str(p) for p in path) if isinstance(path, (list, tuple)) else (path or "")
     hint = _get(finding, "hint")
+    severity = _get(finding, "severity")
+    severity = getattr(severity, "value", severity)  # a Finding's enum, or the string of its JSON form
     text = f"{place} {path_text}: {_get(finding, 'message', '')}".strip()
+    if severity:
+        text = f"{severity}: {text}"
     return f"{text} (hint: {hint})" if hint else text
 
 
