@@ -7,7 +7,8 @@
 make_bare_repo(tmp, files={"a.yaml": "..."} or fixture="canary-nginx", branch="main", tags=[...])
 returns a BareRepo with .path, .url (file://), .commits (list of shas, oldest first) and
 .commit(files, message) to add a commit. git_daemon(base_dir) is a context manager serving every
-bare repo under base_dir at git://127.0.0.1:PORT/<name> (read-only), stopped on exit.
+bare repo under base_dir at git://127.0.0.1:PORT/<name> (read-only, `git daemon --inetd` behind a
+socket bound before the URL is handed out), stopped on exit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import shutil
 import socket
 import subprocess
-import time
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,38 +104,53 @@ def make_bare_repo(base: Path, name: str = "manifests", files: dict | None = Non
 
 
 def free_port() -> int:
+    """A port nothing listened on a moment ago. Only for "unreachable" URLs: a server must bind its
+    own socket (another process may take this port before it does)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 @contextmanager
-def git_daemon(base_dir: Path, timeout: float = 10.0):
-    """Serve every repository under base_dir at git://127.0.0.1:PORT/ ; yields the base URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        ["git", "daemon", "--reuseaddr", "--export-all", "--informative-errors", f"--base-path={base_dir}",
-         "--listen=127.0.0.1", f"--port={port}", str(base_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + timeout
+def git_daemon(base_dir: Path):
+    """Serve every repository under base_dir at git://127.0.0.1:PORT/ ; yields the base URL.
+
+    The listening socket is ours, bound to a port the kernel picks and listening before the URL is
+    handed out; each connection is served by a real `git daemon --inetd`. Letting `git daemon
+    --port=N` bind a port chosen beforehand raced with every other process on a busy machine (another
+    server could take N in between, and a readiness probe would then talk to it), and a daemon
+    slow to start under load made the probe time out."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    command = ["git", "daemon", "--inetd", "--export-all", "--informative-errors", f"--base-path={base_dir}", str(base_dir)]
+    children: list[subprocess.Popen] = []
+
+    def serve() -> None:
         while True:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
+                conn, _ = listener.accept()
             except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"git daemon did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-                time.sleep(0.05)
+                return  # the listener was shut down
+            with conn:  # the child has its own copy of the connection
+                children.append(subprocess.Popen(command, stdin=conn, stdout=conn, stderr=subprocess.DEVNULL))
+            children[:] = [c for c in children if c.poll() is None]
+
+    thread = threading.Thread(target=serve, name=f"git-daemon-{port}", daemon=True)
+    thread.start()
+    try:
         yield f"git://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        listener.close()
+        thread.join(timeout=10)
+        for child in list(children):
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=5)
 
 
 @pytest.fixture

@@ -16,10 +16,21 @@ from tests.gitserver import bare_repo_factory, git, git_daemon_server, make_bare
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
-def _tmp_leftovers():
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """The clone's temporary directories go to a directory of this test's own: the system one is
+    shared with every other process on the machine (other test runs clone too), so "nothing left
+    behind" can only be checked where no one else writes."""
     import tempfile
 
-    return {p.name for p in Path(tempfile.gettempdir()).glob("reconciler-src-*")}
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    return private
+
+
+def _leftovers(private: Path) -> list[str]:
+    return sorted(p.name for p in private.iterdir())
 
 
 def test_url_forms():
@@ -49,11 +60,11 @@ def test_local_rejects_ref_and_escaping_path():
             pass
 
 
-def test_clone_default_branch_is_shallow_real_clone_and_removed(bare_repo_factory):
+def test_clone_default_branch_is_shallow_real_clone_and_removed(bare_repo_factory, private_tmp):
     repo = bare_repo_factory(fixture="canary-nginx")
     repo.commit({"extra.yaml": "a: 1\n"}, message="second")
-    before = _tmp_leftovers()
     with open_source(repo.url) as co:
+        assert co.repo_dir.is_relative_to(private_tmp)
         assert co.is_git and co.commit == repo.head()
         assert (co.root / "nginx.yaml").is_file()
         assert co.branch == "main"
@@ -62,7 +73,7 @@ def test_clone_default_branch_is_shallow_real_clone_and_removed(bare_repo_factor
         assert git("rev-list", "--count", "HEAD", cwd=co.repo_dir) == "1"
         kept = co.repo_dir
     assert not kept.exists()
-    assert _tmp_leftovers() == before
+    assert _leftovers(private_tmp) == []
 
 
 def test_clone_branch_tag_and_sha(bare_repo_factory):
@@ -92,12 +103,12 @@ def test_path_inside_clone(bare_repo_factory):
             pass
 
 
-def test_git_daemon_clone_and_errors(git_daemon_server):
+def test_git_daemon_clone_and_errors(git_daemon_server, private_tmp):
     base, url = git_daemon_server
     make_bare_repo(base, name="served", fixture="bluegreen-nginx")
-    before = _tmp_leftovers()
     with open_source(f"{url}/served.git") as co:
-        assert (co.root / "nginx_blue-green.yaml").is_file()
+        assert (co.root / "nginx_blue-green.yaml").is_file() and co.repo_dir.is_relative_to(private_tmp)
+        assert co.commit == git("rev-parse", "refs/heads/main", cwd=base / "served.git")
     with pytest.raises(SourceError, match="not found") as err:
         with open_source(f"{url}/missing.git"):
             pass
@@ -105,7 +116,24 @@ def test_git_daemon_clone_and_errors(git_daemon_server):
     with pytest.raises(SourceError, match="ref 'no-such-branch' not found"):
         with open_source(f"{url}/served.git", ref="no-such-branch"):
             pass
-    assert _tmp_leftovers() == before
+    assert _leftovers(private_tmp) == []  # failed clones leave nothing behind either
+
+
+def test_git_daemon_helper_serves_at_once_and_stops_on_exit(tmp_path):
+    """The helper's socket listens before the URL is handed out (no start-up wait to race), each
+    connection gets its own `git daemon --inetd`, and the server is gone after the block."""
+    import threading
+
+    from tests.gitserver import git_daemon
+
+    make_bare_repo(tmp_path, name="r", fixture="canary-nginx")
+    with git_daemon(tmp_path) as url:
+        port = int(url.rsplit(":", 1)[1])
+        for _ in range(2):
+            assert "refs/heads/main" in git("ls-remote", f"{url}/r.git")
+        assert f"git-daemon-{port}" in {t.name for t in threading.enumerate()}
+    # The accept loop ended (its socket is closed); the port is not probed, another process may own it by now.
+    assert f"git-daemon-{port}" not in {t.name for t in threading.enumerate()}
 
 
 def test_unreachable():
