@@ -153,6 +153,8 @@ def test_a_long_cron_period_stretches_the_analysis(tmp_path):
         ({"count": 3, "interval": "30s"}, None, 60),
         ({"count": 3, "interval": "30s"}, 300, 600),
         ({"count": 3, "interval": "30s", "initialDelay": "1m"}, 300, 900),
+        ({"count": 3, "interval": "90s"}, 60, 240),  # each next run at or after 90s is 120s later
+        ({"count": 3, "interval": "2m"}, 60, 240),
         ({"interval": "30s"}, None, None),
         ({"count": "{{args.n}}", "interval": "30s"}, None, None),
     ],

@@ -189,7 +189,16 @@ def metric_duration(metric: dict, period_seconds: float | None = None) -> float 
     period = float(period_seconds or 0.0)
     if period:
         delay = math.ceil(delay / period) * period
-    return delay + (count - 1) * max(interval or 0.0, period)
+    return delay + (count - 1) * measurement_gap(interval, period_seconds)
+
+
+def measurement_gap(interval: float | None, period_seconds: float | None = None) -> float:
+    """Time between two measurements of a metric: its interval, or with runs every `period_seconds`
+    the first run at or after it (a 90s interval under a 60s period is 120s)."""
+    interval = interval or 0.0
+    if not period_seconds:
+        return interval
+    return max(1, math.ceil(interval / period_seconds)) * float(period_seconds)
 
 
 def check_rollout(manifest: Manifest, ctx, period_seconds: float | None = None) -> list[Finding]:
@@ -276,7 +285,7 @@ def _check_timing(manifest, path, index, template, metric, kind, deadline, perio
     if needed is not None and needed > deadline:
         out.append(manifest.finding(
             where, f"metric {name!r} of {template} needs at least {_fmt(needed)} ({metric.get('count')} measurements, "
-                   f"{_fmt(max(interval or 0, period_seconds or 0))} apart), longer than progressDeadlineSeconds ({deadline}s)",
+                   f"{_fmt(measurement_gap(interval, period_seconds))} apart), longer than progressDeadlineSeconds ({deadline}s)",
             hint="lower count or interval, or raise spec.progressDeadlineSeconds", rule="analysis-duration", severity=Severity.WARNING,
         ))
     return out
