@@ -11,25 +11,25 @@ import os
 import socket
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
+from reconciler.cluster.lease import LEASE_NAME, LEASE_SECONDS, LeaseKeeper, run_clock
 from reconciler.engine.context import ROLLOUT_LABEL
 from reconciler.engine.model import Action, Desired, Live
 from reconciler.engine.plan import plan as plan_rollout
 from reconciler.engine.state import RolloutState
-from reconciler.errors import ClusterError, Conflict
+from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
 from reconciler.findings import Finding, Severity
-from reconciler.kinds import KINDS, object_key
+from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, object_key
 from reconciler.runner import RolloutResult, RunReport
 
 log = logging.getLogger("reconciler")
 
 APPLIED_HASH_ANNOTATION = f"{PREFIX}/applied-hash"
-LEASE_NAME = "reconciler"
-LEASE_SECONDS = 300
 MAX_SAVE_ATTEMPTS = 4
 # Plain manifests go first, in this order, so a Rollout never sees its Service missing.
-_APPLY_ORDER = ["Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
+_APPLY_ORDER = ["ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
 
 
 def _plain(value):
@@ -62,14 +62,15 @@ def _bad_refs(findings) -> set[str]:
     return {f.object for f in findings if f.severity is Severity.ERROR and f.object}
 
 
-def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[Action]:
-    """Create or replace plain manifests whose content changed since the reconciler last applied
-    them (tracked by an annotation, so server defaults never cause a write). The selector hash the
-    engine sets on Services is kept."""
+def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[tuple]:
+    """(manifest, Action) to create or replace the plain manifests whose content changed since the
+    reconciler last applied them (tracked by an annotation, so server defaults never cause a write).
+    Only kinds in APPLIED_FROM_SOURCE; validation reported the others. The selector hash the engine
+    sets on Services is kept."""
     actions = []
     ordered = sorted(manifests, key=lambda m: _APPLY_ORDER.index(m.kind) if m.kind in _APPLY_ORDER else len(_APPLY_ORDER))
     for manifest in ordered:
-        if manifest.kind == "Rollout" or manifest.kind not in KINDS or manifest.ref in bad:
+        if manifest.kind not in APPLIED_FROM_SOURCE or manifest.ref in bad:
             continue
         desired = _plain(manifest.obj)
         digest = _content_hash(desired)
@@ -87,8 +88,21 @@ def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[Action]:
             live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL)
             if manifest.kind == "Service" and live_hash:
                 after.setdefault("spec", {}).setdefault("selector", {})[POD_TEMPLATE_HASH_LABEL] = live_hash
-        actions.append(Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, f"apply {manifest.file}"))
+        actions.append((manifest, Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, f"apply {manifest.file}")))
     return actions
+
+
+def _refused(manifest, err: Exception) -> Finding:
+    """A manifest the cluster would not take (RBAC, a kind it does not serve, a namespace that does
+    not exist, a 409): an error at its place; the run goes on."""
+    info = KINDS.get(manifest.kind)
+    where = f"{manifest.namespace}/{manifest.name}" if info is None or info.namespaced else manifest.name
+    if isinstance(err, Conflict):
+        message, hint = f"could not apply {manifest.kind} {where}: {err}", "the next run re-reads it and applies it again"
+    else:
+        message, hint = f"cannot apply {manifest.kind} {where}: {err.message}", err.hint
+    rule = "conflict" if isinstance(err, Conflict) else "forbidden" if isinstance(err, Forbidden) else "refused"
+    return manifest.finding(("kind",), message, hint=hint, rule=rule)
 
 
 def _owned_by(rs: dict) -> str:
@@ -99,23 +113,107 @@ def _owned_by(rs: dict) -> str:
     return (meta.get("labels") or {}).get(ROLLOUT_LABEL, "")
 
 
+_TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
+
+
+def _template_refs(rollout: dict):
+    """(kind, name) of every analysis template a Rollout names (steps, background, blue-green)."""
+    strategy = ((rollout.get("spec") or {}).get("strategy")) or {}
+    canary, bluegreen = strategy.get("canary") or {}, strategy.get("blueGreen") or {}
+    analyses = [canary.get("analysis"), bluegreen.get("prePromotionAnalysis"), bluegreen.get("postPromotionAnalysis")]
+    analyses += [step.get("analysis") for step in canary.get("steps") or [] if isinstance(step, dict)]
+    for spec in analyses:
+        for ref in (spec or {}).get("templates") or []:
+            if isinstance(ref, dict) and ref.get("templateName"):
+                yield ("ClusterAnalysisTemplate" if ref.get("clusterScope") else "AnalysisTemplate"), str(ref["templateName"])
+
+
+def _templates(manifests, desired_by_key: dict, cluster) -> dict:
+    """Templates from the repository; one that is only live is read with one list per kind and
+    namespace, and only when a rollout names a template the repository lacks."""
+    found = {}
+    for m in manifests:
+        if m.kind in _TEMPLATE_KINDS:
+            found[(m.kind, None if m.kind == "ClusterAnalysisTemplate" else m.namespace, m.name)] = _plain(m.obj)
+    missing = set()
+    for (namespace, _), desired in desired_by_key.items():
+        for kind, name in _template_refs(desired.rollout):
+            key = (kind, None if kind == "ClusterAnalysisTemplate" else namespace, name)
+            if key not in found:
+                missing.add((kind, key[1]))
+    for kind, namespace in sorted(missing, key=str):
+        for obj in cluster.list(kind, namespace):
+            meta = obj.get("metadata") or {}
+            found.setdefault((kind, namespace, meta.get("name", "")), obj)
+    return found
+
+
+def _measure(states: dict, keys, cluster, now: datetime, *, dry_run: bool) -> dict:
+    """Take the analysis measurements that are due, for every rollout at once (one Job list per
+    namespace, one HTTP session). A dry run only reads: it starts and deletes no Job."""
+    from reconciler.analysis.measure import provider_key, take_measurements
+    from reconciler.analysis.run import due_measurements
+
+    wanted = []
+    for key in keys:
+        for name, run in ((states.get(key) or {}).get("analysis") or {}).items():
+            for request in due_measurements(run, now):
+                if dry_run and provider_key(request.metric) == "job" and request.action != "resume":
+                    continue
+                wanted.append((key, name, request))
+    if not wanted:
+        return {}
+    import requests
+
+    with requests.Session() as http:
+        taken = take_measurements([request for _, _, request in wanted], cluster=cluster, now=now, http=http)
+    measured: dict = {}
+    for (key, name, _), measurement in zip(wanted, taken):
+        measured.setdefault(key, {}).setdefault(name, []).append(measurement.as_record())
+    return measured
+
+
 class _Observed:
-    """Everything observe read, one list per kind per namespace."""
+    """Everything observe read, one list per kind per namespace. A namespace the reconciler may not
+    read (no RoleBinding there) is recorded in `denied`; its objects are reported, not acted on."""
 
     def __init__(self, cluster, namespaces: set[str], kinds: tuple[str, ...] = ("ReplicaSet", "Service")):
         self.by_kind: dict[tuple[str, str], list[dict]] = {}
+        self.denied: dict[str, Forbidden] = {}
         for namespace in sorted(namespaces):
-            for kind in kinds:
-                self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
+            try:
+                for kind in kinds:
+                    self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
+            except Forbidden as err:
+                self.denied[namespace] = err
+        self._owned: dict[tuple[str, str], list[dict]] | None = None
 
     def objects(self, kind: str, namespace: str) -> list[dict]:
         return self.by_kind.get((kind, namespace), [])
 
     def live_for(self, desired: Desired) -> Live:
+        """The rollout's ReplicaSets and the Services it names (indexed once, not scanned per rollout)."""
         ns = desired.namespace
-        replicasets = [rs for rs in self.objects("ReplicaSet", ns) if _owned_by(rs) == desired.name]
-        services = {(s.get("metadata") or {}).get("name"): s for s in self.objects("Service", ns)}
-        return Live(replicasets=replicasets, services=services)
+        if self._owned is None:
+            self._owned = {}
+            for (kind, namespace), objs in self.by_kind.items():
+                if kind == "ReplicaSet":
+                    for rs in objs:
+                        self._owned.setdefault((namespace, _owned_by(rs)), []).append(rs)
+        named = _service_names(desired.rollout)
+        services = {name: s for s in self.objects("Service", ns) if (name := (s.get("metadata") or {}).get("name")) in named}
+        return Live(replicasets=list(self._owned.get((ns, desired.name), [])), services=services)
+
+    def service_changed(self, namespace: str, service: dict) -> None:
+        services = self.by_kind.setdefault(("Service", namespace), [])
+        services[:] = [s for s in services if s["metadata"]["name"] != service["metadata"]["name"]] + [service]
+
+
+def _service_names(rollout: dict) -> set[str]:
+    strategy = ((rollout.get("spec") or {}).get("strategy")) or {}
+    canary, bluegreen = strategy.get("canary") or {}, strategy.get("blueGreen") or {}
+    names = {canary.get("canaryService"), canary.get("stableService"), bluegreen.get("activeService"), bluegreen.get("previewService")}
+    return {str(name) for name in names if name}
 
 
 def _apply_action(cluster, action: Action, written: dict | None = None) -> dict | None:
@@ -141,7 +239,20 @@ def _apply_action(cluster, action: Action, written: dict | None = None) -> dict 
     return None
 
 
-def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, source_label: str = "", only=None) -> RunReport:
+def apply_run(
+    root: Path,
+    cluster,
+    store,
+    now: datetime,
+    *,
+    dry_run: bool,
+    source_label: str = "",
+    only=None,
+    lease_namespace: str = "default",
+    clock: Callable[[], datetime] | None = None,
+) -> RunReport:
+    """`now` is the time every plan is made for; `clock` (default: `now` plus the time elapsed) is
+    only for keeping the run's Lease renewed while it acts."""
     report = RunReport(dry_run=dry_run)
     reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
     manifests, findings = _load(root)
@@ -149,45 +260,61 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
     rollouts = [m for m in manifests if m.kind == "Rollout"]
     if only:
         rollouts = [m for m in rollouts if (m.namespace, m.name) in only]
-    rollout_refs = {m.ref for m in rollouts}
-    report.findings = [f for f in findings if f.object not in rollout_refs]
+    applied = [m for m in manifests if m.kind in APPLIED_FROM_SOURCE and m.ref not in bad]
 
-    namespaces = {m.namespace for m in manifests if KINDS.get(m.kind, None) is None or KINDS[m.kind].namespaced}
-    namespaces |= {m.namespace for m in rollouts}
-    plain_kinds = sorted({m.kind for m in manifests if m.kind != "Rollout" and m.kind in KINDS} - {"ReplicaSet", "Service"})
+    namespaces = {m.namespace for m in applied if KINDS[m.kind].namespaced} | {m.namespace for m in rollouts}
     observed = _Observed(cluster, namespaces)
+    for manifest in applied + rollouts:
+        if manifest.namespace in observed.denied and KINDS[manifest.kind].namespaced and manifest.ref not in bad:
+            findings.append(_refused(manifest, observed.denied[manifest.namespace]))
+            bad.add(manifest.ref)
     live_by_key = {}
     for (kind, namespace), objs in observed.by_kind.items():
         for obj in objs:
             live_by_key[object_key(obj)] = obj
-    for kind in plain_kinds:
-        if KINDS[kind].namespaced:
-            for namespace in sorted({m.namespace for m in manifests if m.kind == kind}):
-                for obj in cluster.list(kind, namespace):
-                    live_by_key[object_key(obj)] = obj
-        else:
-            for obj in cluster.list(kind, None):
+    for kind in sorted({m.kind for m in applied if m.ref not in bad} - {"ReplicaSet", "Service"}):
+        mine = [m for m in applied if m.kind == kind and m.ref not in bad]
+        scopes = sorted({m.namespace for m in mine}) if KINDS[kind].namespaced else [None]
+        for namespace in scopes:
+            try:
+                live = cluster.list(kind, namespace)
+            except Refused as err:  # the Role does not cover Ingresses, Istio is not installed: reported, the rest goes on
+                for manifest in mine:
+                    if namespace is None or manifest.namespace == namespace:
+                        findings.append(_refused(manifest, err))
+                        bad.add(manifest.ref)
+                continue
+            for obj in live:
                 live_by_key[object_key(obj)] = obj
+    rollout_refs = {m.ref for m in rollouts}
+    report.findings = [f for f in findings if f.object not in rollout_refs]
 
-    states = store.load() if store is not None else {}
-    report.manifest_actions = _plain_actions(manifests, live_by_key, bad)
+    # The state of the rollouts in this run only: one list per namespace they live in.
+    state_namespaces = sorted({m.namespace for m in rollouts} - set(observed.denied))
+    states = store.load(namespaces=state_namespaces) if store is not None else {}
+    plain = _plain_actions(applied, live_by_key, bad)
+    report.manifest_actions = [action for _, action in plain]
+    refused = 0
 
     holder = f"{socket.gethostname()}-{os.getpid()}"
-    lease = cluster.lease(LEASE_NAME, "default", holder, duration_seconds=LEASE_SECONDS, now=now) if not dry_run else _NullLease()
-    with lease:
+    lease = cluster.lease(LEASE_NAME, lease_namespace, holder, duration_seconds=LEASE_SECONDS, now=now) if not dry_run else _NullLease()
+    with lease as held:
+        keeper = LeaseKeeper(cluster, held, clock or run_clock(now))
         if not dry_run:
-            for action in report.manifest_actions:
-                stored = _apply_action(cluster, action)
+            for manifest, action in plain:
+                keeper.keep()
+                try:
+                    stored = _apply_action(cluster, action)
+                except (Refused, Conflict) as err:  # e.g. its namespace does not exist
+                    report.findings.append(_refused(manifest, err))
+                    refused += 1
+                    continue
                 if stored is not None and action.kind == "Service":
-                    # The engine plans Service selectors against what is live now.
-                    ns = action.namespace
-                    services = observed.by_kind.setdefault(("Service", ns), [])
-                    services[:] = [s for s in services if s["metadata"]["name"] != action.name] + [stored]
+                    observed.service_changed(action.namespace, stored)  # plan selectors against what is live now
         elif report.manifest_actions:
             for action in report.manifest_actions:
                 if action.kind == "Service":
-                    services = observed.by_kind.setdefault(("Service", action.namespace), [])
-                    services[:] = [s for s in services if s["metadata"]["name"] != action.name] + [action.after]
+                    observed.service_changed(action.namespace, action.after)
 
         results: dict[tuple[str, str], RolloutResult] = {}
         desired_by_key = {}
@@ -200,6 +327,10 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
                 continue
             desired_by_key[key] = Desired(_plain(manifest.obj), file=manifest.file, line=manifest.line)
             result.rollout = desired_by_key[key].rollout
+        templates = _templates(manifests, desired_by_key, cluster) if desired_by_key else {}
+        for desired in desired_by_key.values():
+            desired.templates = templates
+        measured = _measure(states, desired_by_key, cluster, now, dry_run=dry_run)
 
         plans = {}
         saved = 0
@@ -208,20 +339,24 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
                 if key in plans:
                     continue
                 previous = RolloutState.from_dict(states.get(key))
-                plans[key] = (previous, plan_rollout(desired, observed.live_for(desired), previous, now))
+                live = observed.live_for(desired)
+                live.measurements = measured.get(key, {})
+                plans[key] = (previous, plan_rollout(desired, live, previous, now))
             changed = {key: p.state.to_dict() for key, (previous, p) in plans.items() if not p.state.progress_equal(previous)}
             if dry_run or not changed or store is None:
                 break
+            keeper.keep()
             try:
                 store.save(changed, message=f"reconciler run{(' of ' + source_label) if source_label else ''}: " + ", ".join(f"{ns}/{n}" for ns, n in sorted(changed)))
                 saved = len(changed)
                 break
             except Conflict as err:
                 log.warning(f"state changed while planning ({err}); re-loading and re-planning", extra={"action": "retry", "reason": "conflict"})
-                fresh = store.load()
+                fresh = store.load(namespaces=state_namespaces)
                 for key in list(plans):
                     if fresh.get(key) != states.get(key):
                         plans.pop(key)
+                        measured.pop(key, None)  # taken against a state another writer replaced
                 states = fresh
         else:
             for key in changed:
@@ -233,6 +368,7 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
             result.plan = the_plan
             result.view = the_plan.view
             if not dry_run:
+                keeper.keep()  # between rollouts: a long run keeps its lease
                 replicasets = {rs["metadata"]["name"]: rs for rs in observed.live_for(desired_by_key[key]).replicasets}
                 written: dict = {}
                 try:
@@ -253,7 +389,7 @@ def apply_run(root: Path, cluster, store, now: datetime, *, dry_run: bool, sourc
     report.reads = getattr(cluster, "reads", 0) - reads_before
     # Object writes this run (the run's own Lease bookkeeping is not counted).
     report.writes = 0 if dry_run else (
-        len(report.manifest_actions)
+        len(report.manifest_actions) - refused
         + sum(len(r.plan.actions) + len(r.plan.events) for r in report.results if r.plan)
         + saved
     )

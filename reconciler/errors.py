@@ -33,6 +33,16 @@ class ClusterError(ReconcilerError):
     """Cannot reach the cluster, credentials expired, missing RBAC permission."""
 
 
+class Refused(ClusterError):
+    """The cluster will not take this one call while it answers others: a kind it does not serve
+    (a CRD not installed), a namespace that does not exist, or (Forbidden) RBAC. A run turns it into
+    a finding on the objects it concerns and goes on with the others."""
+
+
+class Forbidden(Refused):
+    """The cluster (RBAC, 403) or the backend's declared calls do not allow this call."""
+
+
 class Conflict(Exception):
     """An optimistic-concurrency write lost: the object changed since it was read (HTTP 409)."""
 

@@ -47,6 +47,51 @@ _KINDS = [
 KINDS: dict[str, KindInfo] = {k.kind: k for k in _KINDS}
 
 
+# What the reconciler applies from the Git source, on every backend (the Rollouts themselves are
+# planned, not applied). Everything else in the source is a finding at its file:line and is left
+# alone; the other objects and Rollouts still progress. The kube backend's RBAC (API_CALLS in
+# reconciler/cluster/kube.py, deploy/rbac.yaml) grants create/update on exactly these.
+APPLIED_FROM_SOURCE = frozenset(
+    {"ConfigMap", "Service", "Deployment", "Ingress", "VirtualService", "DestinationRule", "AnalysisTemplate", "ClusterAnalysisTemplate"}
+)
+# Kinds the reconciler creates, scales and deletes itself (or that only exist live).
+_OWNED_BY_RECONCILER = frozenset({"ReplicaSet", "Pod", "AnalysisRun", "Job", "Event", "Lease"})
+# Cluster set-up: whoever may create these can grant themselves more rights, so the reconciler's
+# service account never gets them.
+_CLUSTER_SETUP = frozenset({
+    "Namespace", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+    "CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+})
+_ELSEWHERE = "apply it another way (kubectl apply, your cluster's GitOps tool) and keep it out of the folder the reconciler reads (--path)"
+
+
+def not_applied(kind: str) -> tuple[str, str] | None:
+    """(why, hint) when the reconciler will not apply objects of `kind` from the source; None when it will."""
+    if kind == "Rollout" or kind in APPLIED_FROM_SOURCE:
+        return None
+    if kind == "Secret":
+        return (
+            "Secrets are not applied by the reconciler, and secret values do not belong in Git",
+            "remove it from the repository and rotate the values it exposed; commit a SealedSecret (Sealed Secrets) or an "
+            "ExternalSecret (External Secrets Operator) instead, outside the folder the reconciler reads (--path), and let "
+            "that controller create the Secret",
+        )
+    if kind in _CLUSTER_SETUP:
+        return (
+            f"{kind} objects are cluster set-up, which the reconciler does not apply (its service account must not be able to grant itself rights)",
+            "create it once with kubectl or your cluster bootstrap, and keep it out of the folder the reconciler reads (--path)",
+        )
+    if kind in _OWNED_BY_RECONCILER:
+        return (
+            f"{kind} objects are created and deleted by the reconciler itself, not applied from the source",
+            "remove it: Rollouts own their ReplicaSets and pods; AnalysisTemplates produce the AnalysisRuns and Jobs",
+        )
+    if kind == "Experiment":
+        return ("Argo Experiments are not run by the reconciler", "run it with Argo Rollouts' controller, and keep it out of the folder the reconciler reads (--path)")
+    applied = ", ".join(sorted(APPLIED_FROM_SOURCE))
+    return (f"the reconciler does not apply {kind} objects (it applies Rollouts and {applied})", _ELSEWHERE)
+
+
 def kind_info(kind: str) -> KindInfo:
     try:
         return KINDS[kind]

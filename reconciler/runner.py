@@ -85,8 +85,12 @@ def run_once(
     dry_run: bool,
     source_label: str = "",
     only: set[RolloutKey] | None = None,
+    lease_namespace: str = "default",
+    clock=None,
 ) -> RunReport:
-    """One pass over every Rollout under `root`. `plan` is dry_run=True: nothing is written."""
+    """One pass over every Rollout under `root`. `plan` is dry_run=True: nothing is written.
+    A run that writes holds Lease `lease_namespace`/reconciler, renewed as `clock` passes."""
     from reconciler.apply import apply_run
 
-    return apply_run(Path(root), cluster, store, now, dry_run=dry_run, source_label=source_label, only=only)
+    return apply_run(Path(root), cluster, store, now, dry_run=dry_run, source_label=source_label, only=only,
+                     lease_namespace=lease_namespace, clock=clock)

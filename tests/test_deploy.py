@@ -57,13 +57,19 @@ def expected(role: str) -> set[tuple[str, str, str]]:
     return {(group, resource, verb) for kind, group, resource, verbs in rbac_rules() if kind == role for verb in verbs}
 
 
+# Each role of deploy/rbac.yaml, and the name rbac_rules() gives its rules.
+ROLES = {("Role", "reconciler"): "Role", ("Role", "reconciler-lease"): "LeaseRole", ("ClusterRole", "reconciler"): "ClusterRole"}
+
+
+def roles(docs) -> dict[str, dict]:
+    found = {ROLES[(d["kind"], d["metadata"]["name"])]: d for d in docs if d["kind"] in ("Role", "ClusterRole")}
+    assert len(found) == len([d for d in docs if d["kind"] in ("Role", "ClusterRole")]) == len(ROLES)
+    return found
+
+
 def deploy_rbac() -> list[tuple[str, str, str, str]]:
-    """Every (group, resource, verb, scope) deploy/ grants, for the emulator's RBAC enforcement.
-    scope "namespace": the Role, bound in the namespaces the tests use; "cluster": the ClusterRole."""
-    docs = load_all("rbac.yaml")
-    namespaced = {(*rule, "namespace") for rule in granted(by_kind(docs, "Role")[0]["rules"])}
-    cluster = {(*rule, "cluster") for rule in granted(by_kind(docs, "ClusterRole")[0]["rules"])}
-    return sorted(namespaced | cluster)
+    """Every (group, resource, verb, scope) deploy/ grants."""
+    return sorted({(*rule, role) for role, doc in roles(load_all("rbac.yaml")).items() for rule in granted(doc["rules"])})
 
 
 def test_every_manifest_parses_and_the_kustomization_lists_them():
@@ -78,14 +84,14 @@ def test_every_manifest_parses_and_the_kustomization_lists_them():
 
 
 def test_rbac_grants_exactly_what_the_kube_backend_calls():
-    docs = load_all("rbac.yaml")
-    [role], [cluster_role] = by_kind(docs, "Role"), by_kind(docs, "ClusterRole")
-    assert granted(role["rules"]) == expected("Role")
-    assert granted(cluster_role["rules"]) == expected("ClusterRole")
-    # Namespaced kinds appear in the ClusterRole only as the cluster-wide lists the code declares.
-    for group, resource, verb in granted(cluster_role["rules"]):
-        if _BY_PLURAL[resource.split("/")[0]].namespaced:
-            assert verb == "list"
+    found = roles(load_all("rbac.yaml"))
+    for role, doc in found.items():
+        assert granted(doc["rules"]) == expected(role), role
+    # Namespaced kinds are never in the ClusterRole: a run reads and writes them one namespace at a time.
+    assert not [resource for _, resource, _ in granted(found["ClusterRole"]["rules"]) if _BY_PLURAL[resource.split("/")[0]].namespaced]
+    # The Lease is in a Role of its own (bound where the CronJob runs), not in the Role copied to every namespace.
+    assert {resource for _, resource, _ in granted(found["LeaseRole"]["rules"])} == {"leases"}
+    assert "leases" not in {resource for _, resource, _ in granted(found["Role"]["rules"])}
 
 
 def test_rbac_has_no_wildcards_and_no_secrets():
@@ -102,9 +108,27 @@ def test_bindings_tie_the_roles_to_the_cronjob_service_account():
     pod = load_all("cronjob.yaml")[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == service_account["metadata"]["name"]
     kustomize_ns = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())["namespace"]
-    for binding, role_kind in ((by_kind(docs, "RoleBinding")[0], "Role"), (by_kind(docs, "ClusterRoleBinding")[0], "ClusterRole")):
-        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": by_kind(docs, role_kind)[0]["metadata"]["name"]}
+    bindings = by_kind(docs, "RoleBinding") + by_kind(docs, "ClusterRoleBinding")
+    bound = {(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in bindings}
+    assert bound == set(ROLES)  # every role is bound, once
+    for binding in bindings:
+        assert binding["roleRef"]["apiGroup"] == "rbac.authorization.k8s.io"
+        assert binding["kind"] == ("RoleBinding" if binding["roleRef"]["kind"] == "Role" else "ClusterRoleBinding")
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": service_account["metadata"]["name"], "namespace": kustomize_ns}]
+
+
+def test_the_lease_role_is_bound_where_the_cronjob_runs_and_holds_its_lease():
+    """The run's Lease lives in the pod's own namespace (no --lease-namespace in the CronJob); the
+    kustomization puts the CronJob, the lease Role and its binding in that one namespace."""
+    docs = load_all("rbac.yaml")
+    [cronjob] = load_all("cronjob.yaml")
+    lease_docs = [d for d in docs if d["metadata"]["name"] == "reconciler-lease"]
+    assert {d["kind"] for d in lease_docs} == {"Role", "RoleBinding"}
+    assert all("namespace" not in d["metadata"] for d in lease_docs + [cronjob])  # all take the kustomization's
+    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert "--lease-namespace" not in " ".join(container["args"])
+    assert "RECONCILER_LEASE_NAMESPACE" not in {e["name"] for e in container["env"]}
+    assert cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"].get("automountServiceAccountToken", True)
 
 
 def test_cronjob_runs_one_pass_at_a_time_safely():

@@ -88,14 +88,26 @@ def test_one_step_per_invocation_and_indefinite_pause():
     assert promoted.state.step_index == 2 and promoted.state.promote is None
 
 
-def test_analysis_step_is_an_explicit_pause_not_a_pass():
+def test_experiment_step_is_an_explicit_pause_not_a_pass():
+    steps = [{"setWeight": 20}, {"experiment": {"templates": [{"name": "x", "specRef": "canary"}]}}, {"setWeight": 50}]
+    first, replicasets = drive(rollout(steps=steps), RolloutState(), [], T0)
+    update, replicasets = drive(rollout("app:2", steps=steps), first.state, replicasets, T0 + timedelta(seconds=1))
+    at_experiment, replicasets = drive(rollout("app:2", steps=steps), update.state, replicasets, T0 + timedelta(seconds=2))
+    assert at_experiment.status == "Paused" and "not supported yet" in at_experiment.message
+    later, _ = drive(rollout("app:2", steps=steps), at_experiment.state, replicasets, T0 + timedelta(hours=1))
+    assert later.state.step_index == 1
+
+
+def test_analysis_step_with_a_missing_template_aborts_and_says_why():
     steps = [{"setWeight": 20}, {"analysis": {"templates": [{"templateName": "x"}]}}, {"setWeight": 50}]
     first, replicasets = drive(rollout(steps=steps), RolloutState(), [], T0)
     update, replicasets = drive(rollout("app:2", steps=steps), first.state, replicasets, T0 + timedelta(seconds=1))
     at_analysis, replicasets = drive(rollout("app:2", steps=steps), update.state, replicasets, T0 + timedelta(seconds=2))
-    assert at_analysis.status == "Paused" and "not supported yet" in at_analysis.message
-    later, _ = drive(rollout("app:2", steps=steps), at_analysis.state, replicasets, T0 + timedelta(hours=1))
-    assert later.state.step_index == 1
+    assert at_analysis.state.step_index == 1 and at_analysis.status == "Progressing"
+    aborted, _ = drive(rollout("app:2", steps=steps), at_analysis.state, replicasets, T0 + timedelta(seconds=3))
+    assert aborted.status == "Degraded" and aborted.degraded_now
+    assert aborted.message.startswith("RolloutAborted: Rollout aborted update to revision 2: Unable to resolve")
+    assert "'x'" in aborted.message or '"x"' in aborted.message or " x " in aborted.message
 
 
 def test_traffic_routed_canary_keeps_stable_whole():

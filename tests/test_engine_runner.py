@@ -33,9 +33,9 @@ class FlakyStore(AnnotationsStatusStore):
         self.failures = failures
         self.loads = 0
 
-    def load(self):
+    def load(self, namespaces=None):
         self.loads += 1
-        return super().load()
+        return super().load(namespaces=namespaces)
 
     def save(self, changed, *, message):
         if self.failures:

@@ -345,14 +345,14 @@ def test_a_lost_event_does_not_fail_the_run(kube, api):
 def test_lease_excludes_a_second_live_holder_and_is_released(kubeconfig, api):
     first, second = make_cluster(kubeconfig), make_cluster(kubeconfig)
     with first.lease("reconciler", "default", "run-a", duration_seconds=60, now=T0) as held:
-        assert held["spec"]["holderIdentity"] == "run-a"
+        assert held.obj["spec"]["holderIdentity"] == "run-a"
         with pytest.raises(ClusterError, match="another run holds the lease default/reconciler"):
             with second.lease("reconciler", "default", "run-b", duration_seconds=60, now=T0 + timedelta(seconds=30)):
                 pass
     [lease] = api.objects("Lease", "default")
     assert "holderIdentity" not in lease["spec"]
     with second.lease("reconciler", "default", "run-b", duration_seconds=60, now=T0 + timedelta(seconds=31)) as held:
-        assert held["spec"]["holderIdentity"] == "run-b"
+        assert held.obj["spec"]["holderIdentity"] == "run-b"
 
 
 def test_an_expired_lease_of_a_crashed_holder_is_taken_over(kube, api):
@@ -362,8 +362,8 @@ def test_an_expired_lease_of_a_crashed_holder_is_taken_over(kube, api):
         with kube.lease("reconciler", "default", "me", duration_seconds=60, now=T0 + timedelta(seconds=59)):
             pass
     with kube.lease("reconciler", "default", "me", duration_seconds=60, now=T0 + timedelta(seconds=61)) as held:
-        assert held["spec"]["holderIdentity"] == "me"
-        assert held["spec"]["leaseTransitions"] == 1
+        assert held.obj["spec"]["holderIdentity"] == "me"
+        assert held.obj["spec"]["leaseTransitions"] == 1
 
 
 def test_two_runs_racing_for_a_lease_cannot_both_win(kube, api):
@@ -380,10 +380,12 @@ def test_two_runs_racing_for_a_lease_cannot_both_win(kube, api):
 def test_declared_calls_use_only_known_verbs_and_kinds():
     rules = rbac_rules()
     assert rules and all(set(verbs) <= {"get", "list", "create", "update", "delete"} for _, _, _, verbs in rules)
-    assert ("Role", "coordination.k8s.io", "leases", ("create", "get", "update")) in rules
-    assert ("ClusterRole", "", "configmaps", ("list",)) in rules
+    assert ("LeaseRole", "coordination.k8s.io", "leases", ("create", "get", "update")) in rules  # bound in the Lease's namespace only
+    # The state ConfigMaps are listed per namespace: no namespaced kind needs a ClusterRole.
+    assert [r for r in rules if r[0] == "ClusterRole"] == [("ClusterRole", "argoproj.io", "clusteranalysistemplates", ("create", "get", "list", "update"))]
     assert all("*" not in (g + r + "".join(v)) for _, g, r, v in rules)
-    assert len(rules) == len(API_CALLS) + len(CLUSTER_WIDE_LISTS)
+    assert len(rules) == len(API_CALLS)
+    assert CLUSTER_WIDE_LISTS == {"ConfigMap"}  # `list rollouts -A` only, with the person's own credentials
 
 
 def test_in_cluster_configuration_when_there_is_no_kubeconfig(tmp_path, monkeypatch):

@@ -167,3 +167,15 @@ def test_patch_helpers():
         json_patch(doc, [{"op": "replace", "path": "/missing", "value": 1}])
     match = parse_selector("a=1,b in (x, y),!c")
     assert match({"a": "1", "b": "y"}) and not match({"a": "1", "b": "y", "c": ""}) and not match({"a": "2", "b": "x"})
+
+
+def test_an_owner_reference_without_uid_is_invalid_as_on_a_real_server(api_client):
+    # the dynamic client sends the body as it is (the typed models would refuse it client-side)
+    replicasets = dynamic.DynamicClient(api_client).resources.get(api_version="apps/v1", kind="ReplicaSet")
+    body = rs_body("owned", {"app": "owned"})
+    body["metadata"]["ownerReferences"] = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "web"}]
+    with pytest.raises(ApiException) as raised:
+        replicasets.create(body=body, namespace="default")
+    assert raised.value.status == 422 and "ownerReferences[0].uid" in json.loads(raised.value.body)["message"]
+    body["metadata"]["ownerReferences"][0]["uid"] = "6f1c1f4e-0000-4e55-9a57-0b9d3a1f2c11"
+    assert replicasets.create(body=body, namespace="default").metadata.ownerReferences[0].name == "web"

@@ -41,8 +41,12 @@ def run(kubeconfig, *args, source="fixtures/canary-nginx"):
 def test_one_list_per_kind_per_namespace_and_no_read_per_object(api, kubeconfig):
     proc = run(kubeconfig)
     assert proc.returncode == 0, proc.stderr
-    lists = Counter(r.path for r in api.calls("list"))
+    # One list per kind per namespace; the state store's ConfigMaps are their own (labelled) list,
+    # in the rollouts' namespaces only: never a list across all namespaces.
+    lists = Counter((r.path, tuple(r.query.get("labelSelector", []))) for r in api.calls("list"))
     assert lists and max(lists.values()) == 1, lists
+    assert ("/api/v1/namespaces/default/configmaps", ("reconciler.rollouts.io/managed-by=reconciler",)) in lists
+    assert all("/namespaces/" in path for path, _ in lists), lists
     gets = [r.path for r in api.calls("get")]
     assert all("/leases/" in path for path in gets), gets  # the Lease is the only object read by name
     # What the run created: the applied ConfigMap, the first ReplicaSet, the state, events.

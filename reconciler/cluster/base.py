@@ -14,8 +14,23 @@ status). Kinds are those of `reconciler.kinds`. Every backend honours the same r
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping, Protocol, runtime_checkable
+
+
+@dataclass
+class HeldLease:
+    """A coordination.k8s.io Lease this process holds. `obj` is the stored Lease (its
+    resourceVersion is what the next renewal or the release sends); `renewed_at` is the renewTime
+    last written."""
+
+    name: str
+    namespace: str
+    holder: str
+    duration_seconds: int
+    renewed_at: datetime
+    obj: dict = field(default_factory=dict, repr=False)
 
 
 @runtime_checkable
@@ -42,5 +57,10 @@ class Cluster(Protocol):
     def emit_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal", now: datetime) -> None:
         """Record a Kubernetes Event about `involved` (RolloutUpdated, ScalingReplicaSet, ...)."""
 
-    def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> AbstractContextManager:
-        """Hold a coordination.k8s.io Lease while acting. Raises ClusterError if another live holder has it."""
+    def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> AbstractContextManager[HeldLease]:
+        """Hold a coordination.k8s.io Lease while acting (released on exit). Raises ClusterError if
+        another live holder has it; an expired one is taken over."""
+
+    def renew_lease(self, lease: HeldLease, *, now: datetime) -> None:
+        """Write renewTime = now on a held lease (updating `lease` in place). Raises ClusterError when
+        it was lost meanwhile (someone took over an expired lease): the caller must stop acting."""

@@ -29,7 +29,8 @@ from datetime import datetime, timezone
 from typing import Iterator, Mapping
 from urllib.parse import quote, urlencode
 
-from reconciler.errors import ClusterError, Conflict
+from reconciler.cluster.base import HeldLease
+from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
 from reconciler.kinds import KindInfo, kind_info, object_key
 
 log = logging.getLogger("reconciler")
@@ -71,8 +72,10 @@ API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
     "Event": ("create",),
     "Lease": ("get", "create", "update"),
 }
-# Namespaced kinds the code lists across all namespaces in one call (the `annotations` status
-# store loads every rollout's state at once): these need a ClusterRole `list`, not just a Role.
+# Namespaced kinds the code may list across all namespaces in one call: only `list rollouts -A`
+# (the `annotations` status store's ConfigMaps), a command a person runs with their own credentials
+# (the built-in `view` ClusterRole covers it). `reconciler run` lists per namespace, so the RBAC in
+# deploy/ has no ClusterRole rule for them.
 CLUSTER_WIDE_LISTS = frozenset({"ConfigMap"})
 
 # Kinds whose status is a subresource on a real API server: a PUT of the object ignores status.
@@ -83,21 +86,26 @@ STATUS_SUBRESOURCE_KINDS = frozenset(
 _HTTP_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
-def rbac_rules() -> list[tuple[str, str, str, tuple[str, ...]]]:
-    """(role kind, apiGroup, resource, sorted verbs) for every call in API_CALLS.
+# The run's Lease lives in one namespace (by default the CronJob's own), not in every namespace the
+# reconciler manages: its verbs are a Role of their own (deploy/rbac.yaml `reconciler-lease`), bound
+# there only.
+LEASE_ROLE_KINDS = frozenset({"Lease"})
 
-    Role: namespaced kinds, in the namespaces the reconciler manages. ClusterRole: cluster-scoped
-    kinds, and `list` across all namespaces for CLUSTER_WIDE_LISTS. resource is `plural[/sub]`.
+
+def rbac_rules() -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(role, apiGroup, resource, sorted verbs) for every call in API_CALLS.
+
+    role "Role": namespaced kinds, bound in each namespace the reconciler manages. "LeaseRole": a
+    Role bound in the Lease's namespace only. "ClusterRole": cluster-scoped kinds only. resource is
+    `plural[/sub]`. (CLUSTER_WIDE_LISTS are not here: a run never sends them.)
     """
     rules = []
     for key, verbs in API_CALLS.items():
         kind, sub = (key, None) if isinstance(key, str) else key
         info = kind_info(kind)
         resource = info.plural + (f"/{sub}" if sub else "")
-        role = "Role" if info.namespaced else "ClusterRole"
+        role = ("LeaseRole" if kind in LEASE_ROLE_KINDS else "Role") if info.namespaced else "ClusterRole"
         rules.append((role, info.group, resource, tuple(sorted(set(verbs)))))
-        if info.namespaced and kind in CLUSTER_WIDE_LISTS and not sub:
-            rules.append(("ClusterRole", info.group, resource, ("list",)))
     return sorted(rules)
 
 
@@ -228,7 +236,7 @@ class KubeCluster:
         if verb not in API_CALLS.get(key, ()) or (everywhere and info.kind not in CLUSTER_WIDE_LISTS):
             # deploy/rbac.yaml grants exactly API_CALLS: say so now rather than get a 403 later.
             resource = info.plural + (f"/{sub}" if sub else "")
-            raise ClusterError(
+            raise Forbidden(
                 f"the reconciler does not {verb} {resource}{' across all namespaces' if everywhere else ''} "
                 f"(not among the calls its RBAC in deploy/rbac.yaml grants)",
                 hint=f"keep {info.kind} objects out of the reconciler's source and apply them another way, or add the call "
@@ -240,9 +248,11 @@ class KubeCluster:
             where = f" in namespace {namespace!r}" if info.namespaced and namespace else (" in all namespaces" if info.namespaced else "")
             group = info.group or '""'
             resource = info.plural + (f"/{sub}" if sub else "")
-            raise ClusterError(
+            raise Forbidden(
                 f"missing permission: cannot {verb} {resource} (apiGroup {group}){where} (403 Forbidden)",
-                hint=f"grant verb {verb!r} on {resource!r} in the reconciler's Role; deploy/rbac.yaml lists every permission it needs",
+                hint=f"grant verb {verb!r} on {resource!r} in the reconciler's "
+                + (f"Role and bind it in namespace {namespace!r} (a RoleBinding there)" if info.namespaced and namespace else "ClusterRole")
+                + "; deploy/rbac.yaml lists every permission it needs",
             )
         return status, payload
 
@@ -326,7 +336,7 @@ class KubeCluster:
         self.reads += 1
         status, payload = self._request("GET", info, namespace if info.namespaced else None, query=query)
         if status == 404:
-            raise ClusterError(
+            raise Refused(
                 f"the Kubernetes API at {self.host} does not serve {info.plural}.{info.group or 'core'}/{info.version}",
                 hint=_missing_api_hint(info),
             )
@@ -357,7 +367,7 @@ class KubeCluster:
         if status == 409:
             raise Conflict(kind, namespace, name, "it already exists")
         if status == 404:
-            raise ClusterError(
+            raise Refused(
                 f"cannot create {kind} {namespace}/{name}: namespace {namespace!r} does not exist",
                 hint=f"create it first: kubectl create namespace {namespace}",
             )
@@ -449,7 +459,7 @@ class KubeCluster:
             log.warning("could not record event %s on %s/%s: %s", reason, event_ns, name, _message(payload))
 
     @contextmanager
-    def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> Iterator[dict]:
+    def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> Iterator[HeldLease]:
         """Hold Lease NAMESPACE/NAME while acting. A live holder -> ClusterError; an expired one is taken over."""
         info = kind_info("Lease")
         self.reads += 1
@@ -488,30 +498,44 @@ class KubeCluster:
                 raise _lease_held(name, namespace, None)
         if status == 404:
             raise ClusterError(f"cannot create Lease {namespace}/{name}: namespace {namespace!r} does not exist",
-                               hint=f"create it first: kubectl create namespace {namespace}")
+                               hint=f"create it first (kubectl create namespace {namespace}), or pick the Lease's namespace with --lease-namespace")
         _raise_unexpected(status, stored, "update", info, namespace, name)
+        lease = HeldLease(name, namespace, holder, int(duration_seconds), now, _with_type(stored, info))
         try:
-            yield stored
+            yield lease
         finally:
-            self._release(info, stored, holder)
+            self._release(info, lease)
 
-    def _release(self, info: KindInfo, stored: dict, holder: str) -> None:
+    def renew_lease(self, lease: HeldLease, *, now: datetime) -> None:
+        """renewTime = now, with the resourceVersion last written: a 409 means someone took the lease over."""
+        info = kind_info("Lease")
+        body = dict(lease.obj, spec=dict(lease.obj.get("spec") or {}, renewTime=_micro(now)))
+        self.writes += 1
+        status, stored = self._request("PUT", info, lease.namespace, lease.name, body=body)
+        if status in (404, 409):
+            self.reads += 1
+            _, current = self._request("GET", info, lease.namespace, lease.name)
+            raise _lease_lost(lease, ((current or {}).get("spec") or {}).get("holderIdentity"))
+        _raise_unexpected(status, stored, "update", info, lease.namespace, lease.name)
+        lease.obj, lease.renewed_at = _with_type(stored, info), now
+
+    def _release(self, info: KindInfo, lease: HeldLease) -> None:
         """Give the lease back (as client-go does: empty holder), so the next run need not wait it out."""
-        meta = stored.get("metadata") or {}
+        stored = lease.obj
         spec = dict(stored.get("spec") or {})
-        if spec.get("holderIdentity") != holder:
+        if spec.get("holderIdentity") != lease.holder:
             return
         spec.pop("holderIdentity", None)
         spec["leaseDurationSeconds"] = 1
         body = dict(stored, spec=spec)
         self.writes += 1
         try:
-            status, payload = self._request("PUT", info, meta.get("namespace"), meta.get("name"), body=body)
+            status, payload = self._request("PUT", info, lease.namespace, lease.name, body=body)
         except ClusterError as err:
-            log.warning("could not release lease %s/%s: %s; it expires on its own", meta.get("namespace"), meta.get("name"), err.message)
+            log.warning("could not release lease %s/%s: %s; it expires on its own", lease.namespace, lease.name, err.message)
             return
         if status >= 300:
-            log.warning("could not release lease %s/%s (%s); it expires on its own", meta.get("namespace"), meta.get("name"), status)
+            log.warning("could not release lease %s/%s (%s); it expires on its own", lease.namespace, lease.name, status)
 
 
 def _lease_held(name: str, namespace: str, other: str | None, renewed: datetime | None = None, duration: int = 0) -> ClusterError:
@@ -519,6 +543,15 @@ def _lease_held(name: str, namespace: str, other: str | None, renewed: datetime 
     return ClusterError(
         f"another run holds the lease {namespace}/{name}{who}",
         hint="a reconciler run is already acting (a CronJob tick or a manual run); try again when it ends or the lease expires",
+    )
+
+
+def _lease_lost(lease: HeldLease, other: str | None) -> ClusterError:
+    return ClusterError(
+        f"lost the lease {lease.namespace}/{lease.name}{(' to ' + other) if other and other != lease.holder else ''}: "
+        f"it was not renewed within {lease.duration_seconds}s and another run took it over; stopped before acting further",
+        hint="a single step took longer than the lease's duration (a slow API server?); the next run re-reads "
+        "everything and continues where this one stopped",
     )
 
 

@@ -23,6 +23,7 @@ from typing import Iterator, Mapping
 import yaml
 
 from reconciler.cluster import kubelet
+from reconciler.cluster.base import HeldLease
 from reconciler.errors import ClusterError, Conflict
 from reconciler.kinds import KINDS, object_key
 
@@ -249,7 +250,7 @@ class LocalCluster:
         self._write(self._path("Event", namespace or "default", event_name), event)
 
     @contextmanager
-    def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> Iterator[dict]:
+    def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> Iterator[HeldLease]:
         path = self._path("Lease", namespace, name)
         previous = _load(path) if path.is_file() else None
         if previous:
@@ -276,8 +277,9 @@ class LocalCluster:
                 stored = self.replace(lease)
             except Conflict:
                 raise ClusterError(f"another run took the lease {namespace}/{name} at the same moment", hint="try again") from None
+        held = HeldLease(name, namespace, holder, int(duration_seconds), now, stored)
         try:
-            yield stored
+            yield held
         finally:
             current = _load(path) if path.is_file() else None
             if current and ((current.get("spec") or {}).get("holderIdentity") == holder):
@@ -287,6 +289,21 @@ class LocalCluster:
                     self.replace(current)
                 except Conflict:
                     pass
+
+    def renew_lease(self, lease: HeldLease, *, now: datetime) -> None:
+        renewed = copy.deepcopy(lease.obj)
+        renewed.setdefault("spec", {})["renewTime"] = kubelet.iso(now)
+        try:
+            stored = self.replace(renewed)  # with the resourceVersion last written: anyone else's write is a Conflict
+        except Conflict:
+            path = self._path("Lease", lease.namespace, lease.name)
+            other = (((_load(path) if path.is_file() else None) or {}).get("spec") or {}).get("holderIdentity")
+            raise ClusterError(
+                f"lost the lease {lease.namespace}/{lease.name}{(' to ' + other) if other else ''}: it was not renewed within "
+                f"{lease.duration_seconds}s and another run took it over; stopped before acting further",
+                hint="the next run re-reads everything and continues where this one stopped",
+            ) from None
+        lease.obj, lease.renewed_at = stored, now
 
     # -- helpers for tests and the benchmark ----------------------------------------------------------
 

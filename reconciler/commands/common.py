@@ -29,6 +29,14 @@ StatusOpt = Annotated[
     typer.Option("--status", envvar="RECONCILER_STATUS", help="Where progress is kept between runs: annotations or commit."),
 ]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output format.")]
+LeaseNamespaceOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--lease-namespace",
+        envvar="RECONCILER_LEASE_NAMESPACE",
+        help="Namespace of the Lease a run holds while acting (default: the pod's own namespace in-cluster, else default).",
+    ),
+]
 LogFormatOpt = Annotated[
     Optional[str], typer.Option("--log-format", envvar="RECONCILER_LOG_FORMAT", help="text or json (default: text on a terminal, json otherwise).")
 ]

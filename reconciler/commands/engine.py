@@ -10,6 +10,7 @@ from reconciler.commands.common import (
     DEFAULT_CLUSTER,
     ClusterOpt,
     ContextOpt,
+    LeaseNamespaceOpt,
     LogFormatOpt,
     NamespaceOpt,
     NowOpt,
@@ -26,13 +27,14 @@ SourceOpt = Annotated[
 ]
 
 
-def open_store(status: str, cluster, checkout=None):
+def open_store(status: str, cluster, checkout=None, namespaces=None):
+    """The StatusStore for --status. `namespaces`: where `load()` looks when not told (None: all)."""
     from reconciler.errors import UsageError
 
     if status == "annotations":
         from reconciler.status.annotations import AnnotationsStatusStore
 
-        return AnnotationsStatusStore(cluster)
+        return AnnotationsStatusStore(cluster, namespaces=namespaces)
     if status == "commit":
         if checkout is None:
             raise UsageError("--status commit needs the repository", hint="pass --source (a Git URL or a checkout) or use --status annotations")
@@ -42,20 +44,22 @@ def open_store(status: str, cluster, checkout=None):
     raise UsageError(f"unknown --status {status!r}", hint="use annotations or commit")
 
 
-def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool) -> int:
+def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None) -> int:
     import json
 
     from reconciler.cluster import open_cluster
+    from reconciler.cluster.lease import lease_namespace
     from reconciler.logs import configure_logging
     from reconciler.runner import run_once
     from reconciler.source import open_source
 
     configure_logging(log_format)
     moment = parse_now(now)
+    lease_ns = lease_namespace(lease_ns)
     live = open_cluster(cluster, now=moment, context=context)
     with open_source(source, ref=ref, path=path) as checkout:
         store = open_store(status, live, checkout)
-        report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source)
+        report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source, lease_namespace=lease_ns)
     if output == "json":
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif dry_run:
@@ -92,7 +96,7 @@ def _plan_text(report, *, markdown: bool, source_label: str) -> str:
 def _run_text(report) -> str:
     lines = []
     for finding in report.findings:
-        lines.append(f"{finding.location()}: {finding.severity.value}: {finding.path}: {finding.message}")
+        lines.append(_finding_line(finding))
     for result in report.results:
         view = result.view or {}
         where = f"{view.get('status', '?')}"
@@ -105,9 +109,13 @@ def _run_text(report) -> str:
         if result.error:
             line += f"; error: {result.error}"
         for finding in result.findings:
-            lines.append(f"{finding.location()}: {finding.severity.value}: {finding.path}: {finding.message}")
+            lines.append(_finding_line(finding))
         lines.append(line)
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _finding_line(finding) -> str:
+    return f"{finding.location()}: {finding.severity.value}: {finding.path}: {finding.message}" + (f" (hint: {finding.hint})" if finding.hint else "")
 
 
 def _gate(name: str, namespace: str, cluster: str, context, status: str, source, gate: str, full: bool = False) -> None:
@@ -124,11 +132,11 @@ def _gate(name: str, namespace: str, cluster: str, context, status: str, source,
         checkout_cm = open_source(source)
         checkout = checkout_cm.__enter__()
     try:
-        store = open_store(status, live, checkout)
+        store = open_store(status, live, checkout, namespaces=[namespace])
         from reconciler.errors import Conflict
 
         for attempt in range(5):  # someone wrote first (a pushed commit, a newer resourceVersion): re-read, re-apply
-            states = store.load()
+            states = store.load(namespaces=[namespace])
             key = (namespace, name)
             if key not in states:
                 raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster / --status")
@@ -183,9 +191,10 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         status: StatusOpt = "annotations",
         output: OutputOpt = "text",
         log_format: LogFormatOpt = None,
+        lease_ns: LeaseNamespaceOpt = None,
     ) -> None:
         """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""
-        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False))
+        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns))
 
     @app.command("promote")
     def promote_command(

@@ -160,7 +160,12 @@ def _revision(rs: dict) -> int:
 
 
 def _owned_by(rs: dict, rollout: str) -> bool:
+    from reconciler.engine.context import ROLLOUT_LABEL
+
     metadata = rs.get("metadata") or {}
+    labelled = (metadata.get("labels") or {}).get(ROLLOUT_LABEL)
+    if labelled:
+        return labelled == rollout
     owners = metadata.get("ownerReferences") or []
     if owners:
         return any(o.get("kind") == "Rollout" and o.get("name") == rollout for o in owners)

@@ -6,9 +6,23 @@ from typing import Annotated, Optional
 
 import typer
 
-from reconciler.commands.common import DEFAULT_CLUSTER, ClusterOpt, ContextOpt, NamespaceOpt, NowOpt, OutputOpt, StatusOpt, parse_now
+from reconciler.commands.common import (
+    DEFAULT_CLUSTER,
+    ClusterOpt,
+    ContextOpt,
+    NamespaceOpt,
+    NowOpt,
+    OutputOpt,
+    PathOpt,
+    RefOpt,
+    StatusOpt,
+    parse_now,
+)
 
-SourceOpt = Annotated[Optional[str], typer.Option("--source", envvar="RECONCILER_SOURCE", help="With --status commit: the repository holding the status files.")]
+SourceOpt = Annotated[
+    Optional[str],
+    typer.Option("--source", envvar="RECONCILER_SOURCE", help="With --status commit: the repository holding the status files (a checkout or a Git URL; --ref, --path)."),
+]
 
 
 def build_views(cluster, states: dict, now, namespace: str | None = None, names: set[str] | None = None) -> list[dict]:
@@ -38,19 +52,28 @@ def build_views(cluster, states: dict, now, namespace: str | None = None, names:
     return views
 
 
-def _open(cluster, context, now, status, source):
+def _load(cluster, context, now, status, source, ref, path, namespaces):
+    """(now, cluster, recorded states). With --status commit, SOURCE (a checkout or a Git URL with
+    --ref/--path) is opened by the same source stage a run uses, read only, and a clone is removed
+    as soon as the states are read."""
     from reconciler.cluster import open_cluster
     from reconciler.commands.engine import open_store
 
     moment = parse_now(now)
     live = open_cluster(cluster, now=moment, context=context)
-    checkout = None
-    if status == "commit" and source:
-        from reconciler.source.local import open_local
-        from pathlib import Path
+    if status != "commit":
+        return moment, live, open_store(status, live, namespaces=namespaces).load(namespaces=namespaces)
+    if not source:
+        from reconciler.errors import UsageError
 
-        checkout = open_local(Path(source))
-    return moment, live, open_store(status, live, checkout)
+        raise UsageError("--status commit needs the repository holding the status files",
+                         hint="pass --source (a Git URL with --ref, or a local checkout), or use --status annotations")
+    from reconciler.source import open_source
+    from reconciler.status.commit import CommitStatusStore
+
+    with open_source(source, ref=ref, path=path) as checkout:
+        states = CommitStatusStore.from_checkout(checkout, read_only=True).load(namespaces=namespaces)
+    return moment, live, states
 
 
 def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> None:
@@ -64,16 +87,19 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         status: StatusOpt = "annotations",
         output: OutputOpt = "text",
         source: SourceOpt = None,
+        ref: RefOpt = None,
+        path: PathOpt = None,
     ) -> None:
         """The rollout's status and its revisions, ReplicaSets and pods (as `kubectl argo rollouts get rollout`)."""
         import json
 
         from reconciler.errors import ReconcilerError
 
-        moment, live, store = _open(cluster, context, now, status, source)
-        views = build_views(live, store.load(), moment, namespace, {name})
+        moment, live, states = _load(cluster, context, now, status, source, ref, path, [namespace])
+        views = build_views(live, states, moment, namespace, {name})
         if not views:
-            raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster")
+            raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster"
+                                  + (" / --source / --ref" if status == "commit" else ""))
         if output == "json":
             typer.echo(json.dumps(views[0], indent=2, default=str))
             return
@@ -94,12 +120,26 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         status: StatusOpt = "annotations",
         output: OutputOpt = "text",
         source: SourceOpt = None,
+        ref: RefOpt = None,
+        path: PathOpt = None,
     ) -> None:
         """A table of the rollouts (as `kubectl argo rollouts list rollouts`)."""
         import json
 
-        moment, live, store = _open(cluster, context, now, status, source)
-        views = build_views(live, store.load(), moment, None if all_namespaces else namespace)
+        from reconciler.errors import Forbidden
+
+        scope = None if all_namespaces else [namespace]  # -A: the one list across all namespaces
+        try:
+            moment, live, states = _load(cluster, context, now, status, source, ref, path, scope)
+        except Forbidden as err:
+            if not all_namespaces:
+                raise
+            raise Forbidden(
+                err.message,
+                hint="`list rollouts -A` reads the rollouts' state in every namespace: use credentials that may list "
+                "configmaps cluster-wide (e.g. the built-in `view` ClusterRole), or pass -n NAMESPACE",
+            ) from None
+        views = build_views(live, states, moment, None if all_namespaces else namespace)
         if output == "json":
             typer.echo(json.dumps(views, indent=2, default=str))
             return

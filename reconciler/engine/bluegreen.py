@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from reconciler.engine import analysis
 from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, Context, iso, parse_iso, rs_available, rs_spec_replicas
 
 DEFAULT_SCALE_DOWN_DELAY = 30
+DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
 DEFAULT_PROGRESS_DEADLINE = 600
 
 
@@ -63,6 +65,8 @@ def _check_progress(ctx: Context, paused: bool) -> None:
         state.last_progress_at = iso(ctx.now)
         state.timed_out_message = ""
         return
+    if new_rs is not None and rs_spec_replicas(new_rs) > 0 and rs_available(new_rs) >= rs_spec_replicas(new_rs):
+        return  # waiting with every pod available (a pause, an analysis) is not a stalled rollout
     deadline = ctx.spec.get("progressDeadlineSeconds")
     deadline = DEFAULT_PROGRESS_DEADLINE if deadline is None else int(deadline)
     if not state.timed_out_message and ctx.after_seconds(state.last_progress_at, deadline):
@@ -82,12 +86,11 @@ def plan_bluegreen(ctx: Context) -> str:
     if not state.stable_hash:
         state.stable_hash = state.current_hash
 
+    if not state.aborted and state.current_hash != state.stable_hash and state.promoted_at:
+        _post_promotion(ctx, spec)
+
     if state.aborted:
-        _ensure(ctx, state.stable_hash, replicas)
-        ctx.point_service(active, state.stable_hash)
-        ctx.point_service(preview, state.stable_hash)
-        _scale_down_old(ctx, keep={state.stable_hash})
-        return f"aborted: active stays on revision {state.revisions.get(state.stable_hash, 0)}"
+        return _aborted(ctx, active, preview)
 
     if state.current_hash == state.stable_hash:
         state.pause_started_at = None
@@ -97,6 +100,15 @@ def plan_bluegreen(ctx: Context) -> str:
         ctx.point_service(preview, state.current_hash)
         _scale_down_old(ctx, keep={state.current_hash})
         return f"revision {state.revision} is active"
+
+    if state.promoted_at:
+        # Switched; the post-promotion analysis decides whether the switch stands. The previous
+        # revision stays up (it is still the stable one) so a failure can switch straight back.
+        _ensure(ctx, state.current_hash, replicas)
+        ctx.point_service(active, state.current_hash)
+        ctx.point_service(preview, state.current_hash)
+        _scale_down_old(ctx, keep={state.current_hash, state.stable_hash} | set(state.scale_down_at))
+        return f"revision {state.revision} is active, post-promotion analysis running"
 
     # In progress: the new revision behind the preview Service, the stable one still active.
     promoting = bool(state.extra.get("bluegreenPromoting"))
@@ -108,25 +120,32 @@ def plan_bluegreen(ctx: Context) -> str:
     ready = rs_spec_replicas(new_rs) == target and rs_available(new_rs) >= target
 
     promote = state.promote if state.promote and state.promote.get("revision") == state.revision else None
-    state.promote = None if promote else state.promote
+    full = bool(promote and promote.get("full"))
     auto = spec.get("autoPromotionEnabled", True) is not False
     auto_seconds = spec.get("autoPromotionSeconds")
+    analysis_passed = True
+    if ready and not promoting and spec.get("prePromotionAnalysis") and not full:
+        analysis_passed = _pre_promotion(ctx, spec, promote)
+        if state.aborted:
+            return _aborted(ctx, active, preview)
     go = False
-    if ready:
+    if ready and promoting:
+        go = True  # promotion was decided at preview size; the revision is now at full size
+    elif ready and analysis_passed:
         if promote:
             go = True
         elif auto and auto_seconds is None:
             go = True
         else:
-            if not state.pause_reason:
+            if state.pause_reason != "BlueGreenPause":
                 state.pause_started_at = iso(ctx.now)
                 state.pause_reason = "BlueGreenPause"
                 ctx.event("RolloutPaused", "Rollout is paused (BlueGreenPause)")
                 ctx.note("pause before switching the active Service" + (f" ({int(auto_seconds)}s)" if auto and auto_seconds is not None else ": `reconciler promote` to switch"))
             elif auto and auto_seconds is not None and ctx.after_seconds(state.pause_started_at, float(auto_seconds)):
                 go = True
-    elif promote:
-        state.promote = promote  # keep the gate until the preview is ready
+    if promote and (go or (ready and analysis_passed)):
+        state.promote = None  # used; otherwise kept until the preview is ready and its analysis passed
     if go and preview_count < replicas and not promoting:
         state.extra["bluegreenPromoting"] = True
         state.pause_started_at = None
@@ -135,23 +154,122 @@ def plan_bluegreen(ctx: Context) -> str:
         ctx.note(f"promote: scale revision {state.revision} to {replicas} before switching")
         return f"revision {state.revision} preview, scaling to full size"
     if go:
-        old = state.stable_hash
-        delay = spec.get("scaleDownDelaySeconds")
-        delay = DEFAULT_SCALE_DOWN_DELAY if delay is None else int(delay)
-        ctx.point_service(active, state.current_hash)
-        state.stable_hash = state.current_hash
-        state.promoted_at = iso(ctx.now)
-        state.pause_started_at = None
-        state.pause_reason = ""
-        state.extra.pop("bluegreenPromoting", None)
-        if old and ctx.rs(old) is not None and rs_spec_replicas(ctx.rs(old)) > 0:
-            deadline = iso(ctx.now + timedelta(seconds=delay))
-            state.scale_down_at[old] = deadline
-            ctx.set_annotation(ctx.rs(old), SCALE_DOWN_DEADLINE_ANNOTATION, deadline)
-        ctx.event("RolloutCompleted", f"Rollout completed update to revision {state.revision} ({state.current_hash}): Completed blue-green update")
-        ctx.note(f"switch the active Service to revision {state.revision}; scale the old one down after {delay}s")
-        return f"revision {state.revision} is active"
+        return _switch(ctx, spec, active)
     _check_progress(ctx, bool(state.pause_reason))
     if not ready:
         ctx.note(f"bring revision {state.revision} up to {target} pods behind the preview Service")
     return f"revision {state.revision} in preview"
+
+
+def _aborted(ctx: Context, active: str | None, preview: str | None) -> str:
+    state = ctx.state
+    if state.stable_hash in state.scale_down_at:
+        # It was about to be scaled down after a switch that did not stand: it is active again.
+        state.scale_down_at.pop(state.stable_hash)
+        ctx.set_annotation(ctx.rs(state.stable_hash), SCALE_DOWN_DEADLINE_ANNOTATION, None)
+    _ensure(ctx, state.stable_hash, ctx.replicas)
+    ctx.point_service(active, state.stable_hash)
+    ctx.point_service(preview, state.stable_hash)
+    keep = {state.stable_hash}
+    aborted_rs = ctx.rs(state.current_hash) if state.current_hash != state.stable_hash else None
+    if aborted_rs is not None and rs_spec_replicas(aborted_rs) > 0:
+        # abortScaleDownDelaySeconds (default 30; 0 keeps it): the aborted revision stays up a while,
+        # as in seed 001 where the failed revision still runs its pods right after the switch back.
+        delay = bluegreen_spec(ctx).get("abortScaleDownDelaySeconds")
+        delay = DEFAULT_ABORT_SCALE_DOWN_DELAY if delay is None else int(delay)
+        aborted_at = parse_iso(state.aborted_at)
+        if delay == 0:
+            keep.add(state.current_hash)
+        elif aborted_at is not None and ctx.now < aborted_at + timedelta(seconds=delay):
+            keep.add(state.current_hash)
+            ctx.set_annotation(aborted_rs, SCALE_DOWN_DEADLINE_ANNOTATION, iso(aborted_at + timedelta(seconds=delay)))
+    _scale_down_old(ctx, keep=keep)
+    if state.current_hash not in keep and ctx.rs(state.current_hash) is not None:
+        ctx.set_annotation(ctx.rs(state.current_hash), SCALE_DOWN_DEADLINE_ANNOTATION, None)
+    return f"aborted: active stays on revision {state.revisions.get(state.stable_hash, 0)}"
+
+
+def _delay(spec: dict) -> int:
+    delay = spec.get("scaleDownDelaySeconds")
+    return DEFAULT_SCALE_DOWN_DELAY if delay is None else int(delay)
+
+
+def _switch(ctx: Context, spec: dict, active: str | None) -> str:
+    """Point the active Service at the new revision. Without post-promotion analysis the update is
+    complete; with it, the previous revision stays stable until the analysis passes."""
+    state = ctx.state
+    old = state.stable_hash
+    delay = _delay(spec)
+    ctx.point_service(active, state.current_hash)
+    state.promoted_at = iso(ctx.now)
+    state.pause_started_at = None
+    state.pause_reason = ""
+    state.extra.pop("bluegreenPromoting", None)
+    if old and ctx.rs(old) is not None and rs_spec_replicas(ctx.rs(old)) > 0:
+        deadline = iso(ctx.now + timedelta(seconds=delay))
+        state.scale_down_at[old] = deadline
+        ctx.set_annotation(ctx.rs(old), SCALE_DOWN_DEADLINE_ANNOTATION, deadline)
+    post = spec.get("postPromotionAnalysis")
+    if post:
+        analysis.ensure_run(ctx, "post", post)
+        ctx.note(f"switch the active Service to revision {state.revision}; post-promotion analysis decides whether it stands")
+        return f"revision {state.revision} is active, post-promotion analysis started"
+    _complete(ctx)
+    ctx.note(f"switch the active Service to revision {state.revision}; scale the old one down after {delay}s")
+    return f"revision {state.revision} is active"
+
+
+def _complete(ctx: Context) -> None:
+    state = ctx.state
+    state.stable_hash = state.current_hash
+    ctx.event("RolloutCompleted", f"Rollout completed update to revision {state.revision} ({state.current_hash}): Completed blue-green update")
+
+
+def _pre_promotion(ctx: Context, spec: dict, promote: dict | None) -> bool:
+    """prePromotionAnalysis on the preview: True once it passed (or a person promoted past an
+    inconclusive run). Failed aborts the update; the active Service never moved."""
+    run = analysis.ensure_run(ctx, "pre", spec["prePromotionAnalysis"])
+    verdict = analysis.decision(run)
+    if verdict == analysis.ABORT:
+        analysis.abort_rollout(ctx, analysis.abort_message(ctx, run))
+        ctx.note(f"pre-promotion AnalysisRun {run['name']} {run.get('status')}: abort, the active Service stays")
+        return False
+    if verdict == analysis.PAUSE:
+        if promote:
+            return True
+        analysis.pause_inconclusive(ctx, run)
+        return False
+    if verdict == analysis.WAIT:
+        ctx.note(f"waiting for pre-promotion AnalysisRun {run['name']} ({run.get('status')})")
+        return False
+    if ctx.state.pause_reason == analysis.INCONCLUSIVE_PAUSE:
+        ctx.state.pause_reason = ""
+        ctx.state.pause_started_at = None
+    return True
+
+
+def _post_promotion(ctx: Context, spec: dict) -> None:
+    """After the switch: Successful completes the update; Failed switches the active Service back
+    to the previous revision and marks the rollout Degraded (seed 001); Inconclusive pauses."""
+    state = ctx.state
+    post = spec.get("postPromotionAnalysis")
+    promote = state.promote if state.promote and state.promote.get("revision") == state.revision else None
+    if not post or (promote and promote.get("full")):
+        state.promote = None
+        _complete(ctx)
+        return
+    run = analysis.ensure_run(ctx, "post", post)
+    verdict = analysis.decision(run)
+    if verdict == analysis.CONTINUE or (verdict == analysis.PAUSE and promote):
+        state.promote = None
+        state.pause_started_at = None
+        state.pause_reason = ""
+        _complete(ctx)
+        ctx.note(f"post-promotion AnalysisRun {run['name']} {run.get('status')}: revision {state.revision} is stable")
+    elif verdict == analysis.ABORT:
+        analysis.abort_rollout(ctx, analysis.abort_message(ctx, run))
+        ctx.note(f"post-promotion AnalysisRun {run['name']} {run.get('status')}: switch the active Service back")
+    elif verdict == analysis.PAUSE:
+        analysis.pause_inconclusive(ctx, run)
+    else:
+        ctx.note(f"waiting for post-promotion AnalysisRun {run['name']} ({run.get('status')})")

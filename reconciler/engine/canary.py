@@ -9,6 +9,7 @@ canary becomes stable (weight 100, then promotion once it is fully available).
 
 from __future__ import annotations
 
+from reconciler.engine import analysis
 from reconciler.engine.context import Context, iso, rs_available, rs_spec_replicas, seconds
 from reconciler.engine.replicas import canary_split, step_toward, surge_and_unavailable
 
@@ -77,7 +78,7 @@ class PauseStep:
 
 
 class NotSupportedStep:
-    """`analysis` / `experiment` until issue 5 wires them in: an explicit pause, never a pass."""
+    """`experiment` (and any step kind the engine does not implement): an explicit pause, never a pass."""
 
     def __init__(self, kind: str):
         self.kind = kind
@@ -89,6 +90,22 @@ class NotSupportedStep:
         ctx.note(f"{self.kind} step: not supported yet, paused until promoted")
 
     def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
+        return False
+
+
+class AnalysisStep:
+    """`analysis`: an AnalysisRun for this step; the step is done when the run is Successful.
+    A failed run aborts and an inconclusive one pauses (`canary_analysis`, before the steps)."""
+
+    def enter(self, ctx: Context, step: dict) -> None:
+        analysis.ensure_run(ctx, "step", step.get("analysis") or {}, step_index=ctx.state.step_index, fresh=True)
+
+    def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
+        run = analysis.ensure_run(ctx, "step", step.get("analysis") or {}, step_index=ctx.state.step_index)
+        if analysis.decision(run) == analysis.CONTINUE:
+            return True
+        if analysis.decision(run) == analysis.WAIT:
+            ctx.note(f"waiting for AnalysisRun {run['name']} ({run.get('status')})")
         return False
 
 
@@ -106,7 +123,7 @@ STEP_HANDLERS = {
     "setWeight": SetWeightStep(),
     "pause": PauseStep(),
     "setCanaryScale": SetWeightStep(),
-    "analysis": NotSupportedStep("analysis"),
+    "analysis": AnalysisStep(),
     "experiment": NotSupportedStep("experiment"),
     "setHeaderRoute": RouteStep(),
     "setMirrorRoute": RouteStep(),
@@ -190,6 +207,8 @@ def _check_progress(ctx: Context, paused: bool) -> None:
         state.last_progress_at = iso(ctx.now)
         state.timed_out_message = ""
         return
+    if _fully_available(new_rs):
+        return  # waiting with every pod available (e.g. on an analysis) is not a stalled rollout
     deadline = ctx.spec.get("progressDeadlineSeconds")
     deadline = DEFAULT_PROGRESS_DEADLINE if deadline is None else int(deadline)
     if not state.timed_out_message and ctx.after_seconds(state.last_progress_at, deadline):
@@ -205,6 +224,9 @@ def plan_canary(ctx: Context) -> str:
 
     if not state.stable_hash:
         state.stable_hash = state.current_hash  # the first revision is stable at once (Argo does the same)
+
+    if not state.aborted and state.current_hash != state.stable_hash:
+        canary_analysis(ctx, steps)
 
     if state.aborted:
         _move(ctx, 0, ctx.replicas)
@@ -252,6 +274,8 @@ def plan_canary(ctx: Context) -> str:
     elif index < total:
         step = steps[index]
         done = handler_for(step).complete(ctx, step, targets_reached)
+        if state.pause_reason == analysis.INCONCLUSIVE_PAUSE:
+            done = False  # an inconclusive background analysis holds every step until a person decides
         if promote:
             done = True
             state.promote = None
@@ -263,11 +287,12 @@ def plan_canary(ctx: Context) -> str:
             state.pause_started_at = None
             state.pause_reason = ""
             state.step_started_at = iso(ctx.now)
+            ensure_background(ctx, index)  # reaching startingStep starts it in this run
             if index < total:
                 handler_for(steps[index]).enter(ctx, steps[index])
             else:
                 ctx.note("all steps done: scale the canary to 100% before it becomes stable")
-    elif targets_reached:
+    elif targets_reached and state.pause_reason != analysis.INCONCLUSIVE_PAUSE:
         # Past the last step and fully available: the canary becomes stable.
         old_stable = state.stable_hash
         state.stable_hash = state.current_hash
@@ -290,5 +315,50 @@ def plan_canary(ctx: Context) -> str:
     return f"step {index}/{total}, weight {weight}%"
 
 
+def _fully_available(rs: dict | None) -> bool:
+    return rs is not None and rs_spec_replicas(rs) > 0 and rs_available(rs) >= rs_spec_replicas(rs)
+
+
 def _stable_revision(ctx: Context) -> int:
     return ctx.state.revisions.get(ctx.state.stable_hash, 0)
+
+
+def _promote_for(ctx: Context, index: int) -> dict | None:
+    promote = ctx.state.promote
+    if promote and promote.get("revision") == ctx.state.revision and promote.get("step") in (None, index):
+        return promote
+    return None
+
+
+def ensure_background(ctx: Context, index: int, promote: dict | None = None) -> dict | None:
+    """The background run (`strategy.canary.analysis`) once the rollout reached `startingStep`;
+    a new attempt after a retry, or after a person promoted past an inconclusive one."""
+    background = canary_spec(ctx).get("analysis")
+    if not background or index < int(background.get("startingStep") or 0):
+        return None
+    latest = analysis.latest_run(ctx, "background")
+    acknowledged = latest is not None and latest.get("status") == "Inconclusive" and promote is not None
+    return analysis.ensure_run(ctx, "background", background, fresh=ctx.restart_steps or acknowledged)
+
+
+def canary_analysis(ctx: Context, steps: list[dict]) -> None:
+    """Background analysis (`strategy.canary.analysis`, from `startingStep`) and the current
+    analysis step's run: Failed or Error aborts the update, Inconclusive pauses it for a person
+    (`promote` goes on, `abort` rolls back). Successful runs let the steps continue."""
+    state = ctx.state
+    index = min(state.step_index, len(steps))
+    promote = _promote_for(ctx, index)
+    runs = []
+    background = ensure_background(ctx, index, promote)
+    if background is not None:
+        runs.append(background)
+    if index < len(steps) and step_kind(steps[index]) == "analysis" and not ctx.restart_steps:
+        runs.append(analysis.ensure_run(ctx, "step", steps[index].get("analysis") or {}, step_index=index))
+    for run in runs:
+        verdict = analysis.decision(run)
+        if verdict == analysis.ABORT:
+            analysis.abort_rollout(ctx, analysis.abort_message(ctx, run))
+            ctx.note(f"AnalysisRun {run['name']} {run.get('status')}: abort, back to stable")
+            return
+        if verdict == analysis.PAUSE and promote is None:
+            analysis.pause_inconclusive(ctx, run)

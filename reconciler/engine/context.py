@@ -74,6 +74,7 @@ class Context:
     degraded_now: bool = False
     notes: list[str] = field(default_factory=list)  # what this run does, in words
     restart_steps: bool = False  # a new revision or a retry: step 0 is entered in this run
+    wanted_runs: set[str] = field(default_factory=set)  # analysis runs a strategy still needs
 
     def __post_init__(self):
         self.rs_by_hash: dict[str, dict] = {rs_hash(rs): copy.deepcopy(rs) for rs in self.live.replicasets}
@@ -101,6 +102,10 @@ class Context:
     @property
     def template(self) -> dict:
         return self.spec.get("template") or {}
+
+    def find_template(self, kind: str, namespace: str | None, name: str) -> dict | None:
+        """An AnalysisTemplate (namespaced) or ClusterAnalysisTemplate the rollout names."""
+        return self.desired.templates.get((kind, None if kind == "ClusterAnalysisTemplate" else namespace, name))
 
     def event(self, reason: str, message: str, type: str = "Normal") -> None:
         self.events.append(Event(reason, message, type))
@@ -145,7 +150,9 @@ class Context:
                 "namespace": self.namespace,
                 "labels": {**tlabels, ROLLOUT_LABEL: self.name},
                 "annotations": {REVISION_ANNOTATION: str(revision)},
-                "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": self.name, "controller": True, "blockOwnerDeletion": True}],
+                # No ownerReference: the Rollout is not an object in the cluster (a reference needs
+                # the owner's uid, and one to a missing owner would be garbage-collected). The
+                # rollout label says whose ReplicaSet it is.
             },
             "spec": {"replicas": int(replicas), "selector": selector, "template": template},
         }

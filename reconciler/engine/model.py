@@ -23,6 +23,9 @@ class Desired:
     rollout: dict
     file: str = ""
     line: int = 0
+    # AnalysisTemplates / ClusterAnalysisTemplates the rollout may name, keyed by
+    # (kind, namespace or None, name): from the repository, else as found live.
+    templates: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -47,14 +50,14 @@ class Live:
 
     `pods` maps a ReplicaSet name to its pods (for the view only; the planner uses RS status).
     `services` maps a Service name to the live object (absent: not found).
-    `analysis_runs`, `jobs`: opaque for the analysis stage (issue 5).
+    `measurements`: what observe measured for the rollout's analysis runs this invocation,
+    keyed by run name (records from `reconciler.analysis.measure`), for the planner to apply.
     """
 
     replicasets: list[dict] = field(default_factory=list)
     services: dict[str, dict] = field(default_factory=dict)
     pods: dict[str, list[dict]] = field(default_factory=dict)
-    analysis_runs: list[dict] = field(default_factory=list)
-    jobs: list[dict] = field(default_factory=list)
+    measurements: dict[str, list[dict]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from reconciler import PREFIX
+from reconciler.engine import analysis
 from reconciler.engine import view as view_mod
 from reconciler.engine.context import Context, iso, rs_hash, rs_revision, rs_spec_replicas
 from reconciler.engine.hashing import pod_template_hash
@@ -130,6 +131,7 @@ def _track_revision(ctx: Context) -> None:
     state.pause_reason = ""
     state.aborted = False
     state.aborted_message = ""
+    state.aborted_at = None
     state.timed_out_message = ""
     state.promote = state.abort = state.retry = None
     state.promoted_at = None
@@ -163,6 +165,8 @@ def _apply_gates(ctx: Context) -> None:
         if state.aborted:
             state.aborted = False
             state.aborted_message = ""
+            state.aborted_at = None
+            analysis.supersede_runs(ctx)
             state.step_index = 0
             state.pause_started_at = None
             state.pause_reason = ""
@@ -176,14 +180,7 @@ def _apply_gates(ctx: Context) -> None:
     if abort is not None:
         state.abort = None
         if not state.aborted and state.current_hash != state.stable_hash:
-            state.aborted = True
-            state.aborted_message = f"Rollout aborted update to revision {state.revision}"
-            state.step_index = 0
-            state.pause_started_at = None
-            state.pause_reason = ""
-            state.promote = None
-            ctx.degraded_now = True
-            ctx.event("RolloutAborted", state.aborted_message, "Warning")
+            analysis.abort_rollout(ctx, f"Rollout aborted update to revision {state.revision}")
             ctx.note("abort: traffic and selectors go back to stable, the new revision is scaled down")
 
 
@@ -197,6 +194,7 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
         created = [c for c in created if c]
         ctx.state.desired_summary["createdAt"] = min(created) if created else iso(now)
     previous_status = view_mod.phase(ctx.state.desired_summary, state, live.replicasets, live.services)[0] if state.revision else ""
+    analysis.advance(ctx)
     _track_revision(ctx)
     _read_git_gates(ctx)
     _apply_gates(ctx)
@@ -205,6 +203,7 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
         where = bluegreen.plan_bluegreen(ctx)
     else:
         where = canary.plan_canary(ctx)
+    analysis.finish(ctx)
     next_state = ctx.state
     replicasets = list(ctx.rs_by_hash.values())
     status, message = view_mod.phase(next_state.desired_summary, next_state, replicasets, ctx.services)

@@ -7,7 +7,7 @@ Unknown keys are kept (`extra`) so an older reconciler never drops what a newer 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 STATE_VERSION = 1
@@ -32,6 +32,7 @@ class RolloutState:
     # Abort: the rollout went back to stable; a retry (or a new template) clears it.
     aborted: bool = False
     aborted_message: str = ""
+    aborted_at: str | None = None  # when; blue-green keeps the aborted revision abortScaleDownDelaySeconds
     # ProgressDeadlineExceeded: set when a ReplicaSet does not become available in time.
     timed_out_message: str = ""
     # Manual gates recorded by `promote` / `abort` / `retry` (CLI) or read from Git annotations.
@@ -56,11 +57,13 @@ class RolloutState:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        out = asdict(self)
-        extra = out.pop("extra") or {}
-        out = {"version": STATE_VERSION, **{k: v for k, v in out.items()}}
-        for key, value in extra.items():
-            out.setdefault(key, value)
+        # Field values are plain JSON-like data: a copy of dicts and lists is enough (and much
+        # cheaper than dataclasses.asdict's deepcopy, which the 1,000-rollout plan felt).
+        out = {"version": STATE_VERSION}
+        for name in _FIELD_NAMES:
+            out[name] = _plain_copy(getattr(self, name))
+        for key, value in (self.extra or {}).items():
+            out.setdefault(key, _plain_copy(value))
         return out
 
     @classmethod
@@ -86,8 +89,17 @@ class RolloutState:
 
     def progress_equal(self, other: "RolloutState") -> bool:
         """Equal ignoring the bookkeeping that changes every run (the recorded view, updated_at)."""
-        a, b = self.to_dict(), other.to_dict()
-        for key in ("last_view", "updated_at"):
-            a.pop(key, None)
-            b.pop(key, None)
-        return a == b
+        return all(getattr(self, name) == getattr(other, name) for name in _FIELD_NAMES if name not in ("last_view", "updated_at")) and (
+            (self.extra or {}) == (other.extra or {})
+        )
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(RolloutState) if f.name != "extra")
+
+
+def _plain_copy(value):
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(v) for v in value]
+    return value

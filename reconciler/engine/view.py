@@ -69,7 +69,7 @@ def _tags(summary: Mapping, state: RolloutState, pod_hash: str, services: Mappin
         preview = _selected(services, summary.get("previewService")) or state.current_hash
         if pod_hash == active:
             tags.append("active")
-        elif pod_hash == preview and pod_hash == state.current_hash:
+        elif pod_hash == preview and pod_hash == state.current_hash and not state.aborted:
             tags.append("preview")
     elif pod_hash == state.current_hash and pod_hash != state.stable_hash:
         tags.append("canary")
@@ -197,5 +197,9 @@ def rollout_view(
     view["images"] = sorted(images, key=lambda i: i["image"])
     view["replicas"] = _counts(summary, state, replicasets)
     view["replicaSets"] = rs_entries
-    view["analysisRuns"] = list(analysis_runs or [])
+    if analysis_runs is None:
+        from reconciler.analysis.run import run_view
+
+        analysis_runs = [run_view(run) for run in sorted(state.analysis.values(), key=lambda run: str(run.get("createdAt") or ""))]
+    view["analysisRuns"] = list(analysis_runs)
     return view

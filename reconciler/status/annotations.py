@@ -1,16 +1,18 @@
 """`--status annotations`: each rollout's state on a ConfigMap the reconciler owns, in its namespace.
 
-    ConfigMap <rollout>-rollout-state, labels {reconciler.rollouts.io/state-of: <rollout>},
-    annotation reconciler.rollouts.io/state: <the state as JSON>
+    ConfigMap <rollout>-rollout-state, labels {reconciler.rollouts.io/state-of: <rollout>,
+    reconciler.rollouts.io/managed-by: reconciler}, annotation reconciler.rollouts.io/state: <JSON>
 
-Loaded in one list call (all namespaces, by label). Saved with the resourceVersion it was read
-with, so a concurrent writer makes `save` raise Conflict instead of both runs advancing.
+Loaded with one list call per namespace of the rollouts in the run, narrowed by label, so a
+namespaced Role in each of those namespaces is enough (no ClusterRole). Only `list rollouts -A`
+lists across all namespaces. Saved with the resourceVersion it was read with, so a concurrent
+writer makes `save` raise Conflict instead of both runs advancing.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from reconciler import PREFIX
 from reconciler.errors import Conflict
@@ -25,19 +27,24 @@ MANAGED_LABEL = f"{PREFIX}/managed-by"
 class AnnotationsStatusStore:
     mode = "annotations"
 
-    def __init__(self, cluster, namespace: str | None = None):
+    def __init__(self, cluster, namespaces: Iterable[str] | None = None):
         self.cluster = cluster
-        self.namespace = namespace  # None: every namespace
+        # The namespaces `load()` reads when not told; None: one list across all namespaces.
+        self.namespaces = None if namespaces is None else sorted(set(namespaces))
         self._seen: dict[RolloutKey, dict] = {}
 
     @staticmethod
     def configmap_name(name: str) -> str:
         return f"{name}{NAME_SUFFIX}"
 
-    def load(self) -> dict[RolloutKey, dict]:
+    def load(self, namespaces: Iterable[str] | None = None) -> dict[RolloutKey, dict]:
+        scopes = sorted(set(namespaces)) if namespaces is not None else self.namespaces
         states: dict[RolloutKey, dict] = {}
         self._seen = {}
-        for cm in self.cluster.list("ConfigMap", self.namespace, selector={MANAGED_LABEL: "reconciler"}):
+        selector = {MANAGED_LABEL: "reconciler"}
+        found = [cm for ns in scopes for cm in self.cluster.list("ConfigMap", ns, selector=selector)] if scopes is not None else (
+            self.cluster.list("ConfigMap", None, selector=selector))
+        for cm in found:
             meta = cm.get("metadata") or {}
             labels = meta.get("labels") or {}
             if STATE_LABEL not in labels:

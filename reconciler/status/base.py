@@ -6,7 +6,7 @@ A rollout's state is a plain, JSON/YAML-serialisable dict (its shape belongs to 
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol
+from typing import Iterable, Mapping, Protocol
 
 RolloutKey = tuple[str, str]  # (namespace, name)
 
@@ -14,8 +14,9 @@ RolloutKey = tuple[str, str]  # (namespace, name)
 class StatusStore(Protocol):
     mode: str  # "annotations" or "commit"
 
-    def load(self) -> dict[RolloutKey, dict]:
-        """Every rollout's last recorded state, in one read. Missing rollouts are absent."""
+    def load(self, namespaces: Iterable[str] | None = None) -> dict[RolloutKey, dict]:
+        """The last recorded state of the rollouts in `namespaces` (None: every namespace the store
+        can see), in one read per namespace at most. Missing rollouts are absent."""
 
     def save(self, changed: Mapping[RolloutKey, dict], *, message: str) -> None:
         """Record the states that changed this run.

@@ -20,7 +20,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from reconciler.errors import Conflict, ReconcilerError, SourceError
 from reconciler.status.base import RolloutKey
@@ -226,41 +226,52 @@ class CommitStatusStore:
         remote: str = "origin",
         branch: str | None = None,
         status_dir: str = STATUS_DIR,
+        read_only: bool = False,
     ):
         self.repo_dir = Path(repo_dir)
         self.status_dir = status_dir.strip("/")
-        self.git = GitCommitter(repo_dir, env=env, push=push, remote=remote, branch=branch, own_paths=(self.status_dir,))
-        self.push, self.branch = push, self.git.branch
+        self.read_only = read_only
+        # Read-only (get rollout, list rollouts): no git at all, so a tag, a commit or a plain
+        # directory of status files will do.
+        self.git = None if read_only else GitCommitter(repo_dir, env=env, push=push, remote=remote, branch=branch, own_paths=(self.status_dir,))
+        self.push = push and not read_only
+        self.branch = self.git.branch if self.git else branch
 
     @property
     def pushes(self) -> int:
-        return self.git.pushes
+        return self.git.pushes if self.git else 0
 
     @property
     def commits(self) -> int:
-        return self.git.commits
+        return self.git.commits if self.git else 0
 
     @property
     def _env(self) -> dict:
-        return self.git._env
+        return self.git._env if self.git else {}
 
     @classmethod
     def from_checkout(cls, checkout, **kwargs) -> "CommitStatusStore":
-        """The store for a `reconciler.source.open_source(...)` checkout: pushes when it is a clone."""
+        """The store for a `reconciler.source.open_source(...)` checkout: pushes when it is a clone
+        (unless read_only=True: it then only reads)."""
         kwargs.setdefault("push", bool(getattr(checkout, "is_git", False)))
+        if kwargs.get("read_only"):
+            return cls(checkout.repo_dir, **kwargs)
         env_of = getattr(checkout, "git_env", None)
         env = env_of() if callable(env_of) else None
         return cls(checkout.repo_dir, env=env, **kwargs)
 
     # -- StatusStore ---------------------------------------------------------------------------
 
-    def load(self) -> dict[RolloutKey, dict]:
+    def load(self, namespaces: Iterable[str] | None = None) -> dict[RolloutKey, dict]:
         states: dict[RolloutKey, dict] = {}
         base = self.repo_dir / self.status_dir
         if not base.is_dir():
             return states
         self._refuse_symlinks(base)
+        wanted = None if namespaces is None else set(namespaces)
         for path in sorted(base.glob("*/*.yaml")):
+            if wanted is not None and path.parent.name not in wanted:
+                continue
             self._refuse_symlinks(path)
             key = (path.parent.name, path.stem)
             states[key] = self._read_state(path)
@@ -269,6 +280,8 @@ class CommitStatusStore:
     def save(self, changed: Mapping[RolloutKey, dict | None], *, message: str) -> None:
         """Write, commit and (for clones) push the states that changed. A state of None removes
         the rollout's file. Nothing to change → no commit. Rejected push → Conflict."""
+        if self.git is None:
+            raise ReconcilerError("this status store was opened read-only", hint="open it without read_only=True to record states")
         touched: list[str] = []
         for (namespace, name), state in sorted(changed.items(), key=lambda item: item[0]):
             path = self.path_for(namespace, name)

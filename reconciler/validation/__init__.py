@@ -59,7 +59,7 @@ class Context:
 
 
 def validate(manifests: Iterable[Manifest], live: Live | None = None) -> list[Finding]:
-    from reconciler.validation.rules import ROLLOUT_RULES
+    from reconciler.validation.rules import MANIFEST_RULES, ROLLOUT_RULES
     from reconciler.validation.schema import schema_findings
 
     manifests = list(manifests)
@@ -67,6 +67,8 @@ def validate(manifests: Iterable[Manifest], live: Live | None = None) -> list[Fi
     findings: list[Finding] = []
     for manifest in manifests:
         problems = schema_findings(manifest)
+        for rule in MANIFEST_RULES:
+            problems.extend(rule(manifest, ctx))
         if manifest.kind == "Rollout" and not any(f.rule == "api-version" for f in problems):
             seen = {(f.path, f.line) for f in problems}
             for rule in ROLLOUT_RULES:

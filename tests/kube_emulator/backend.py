@@ -19,13 +19,22 @@ from .server import KubeEmulator
 DEPLOY_RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
 
 
-def rbac_from_manifests(path: Path = DEPLOY_RBAC) -> list[tuple[str, str, str, str]]:
-    """(group, resource, verb, scope) granted by the Role ("namespace") and ClusterRole ("cluster") in path."""
+LEASE_ROLE = "reconciler-lease"
+
+
+def rbac_from_manifests(path: Path = DEPLOY_RBAC, lease_namespace: str = "default") -> list[tuple[str, str, str, str]]:
+    """(group, resource, verb, scope) granted by deploy/rbac.yaml, bound as its comments say: Role
+    `reconciler` in every namespace ("namespace"), Role `reconciler-lease` only in the Lease's
+    namespace ("namespace:NAME"; a run outside a pod puts its Lease in `default`), the ClusterRole
+    ("cluster")."""
     rules = []
     for doc in yaml.safe_load_all(path.read_text()):
         if not doc or doc.get("kind") not in ("Role", "ClusterRole"):
             continue
-        scope = "namespace" if doc["kind"] == "Role" else "cluster"
+        if doc["kind"] == "ClusterRole":
+            scope = "cluster"
+        else:
+            scope = f"namespace:{lease_namespace}" if doc["metadata"]["name"] == LEASE_ROLE else "namespace"
         for rule in doc.get("rules") or []:
             for group in rule["apiGroups"]:
                 for resource in rule["resources"]:

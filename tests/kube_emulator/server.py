@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterable
@@ -50,7 +50,9 @@ VERBS = ["create", "delete", "get", "list", "patch", "update"]
 
 @dataclass
 class Fault:
-    """Answer `status` (or hang `hang` seconds) to the next `times` calls matching method and path."""
+    """Answer `status` (or hang `hang` seconds) to the next `times` calls matching method and path.
+    `advance`: the call takes that many seconds on the emulator's clock (a slow API server, without
+    sleeping); it is then served normally unless `status` is also given."""
 
     method: str | None = None
     path: str | None = None  # a regular expression searched in the request path
@@ -58,6 +60,7 @@ class Fault:
     hang: float | None = None
     times: int = 1
     retry_after: int | None = None
+    advance: float | None = None
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -75,6 +78,7 @@ class Request:
     query: dict
     verb: str = ""
     status: int = 0
+    body: object = None  # the decoded JSON body of a write, for tests that check what was sent
 
 
 @dataclass
@@ -112,7 +116,8 @@ class KubeEmulator:
         self._now = now
         self.kubelet_config: dict = dict(kubelet_config or {})
         # RBAC rules: (group, resource, verb) allowed everywhere, or (group, resource, verb, scope)
-        # with scope "namespace" (a Role bound in every namespace) or "cluster" (a ClusterRole).
+        # with scope "namespace" (a Role bound in every namespace), "namespace:NAME" (a Role bound in
+        # namespace NAME only) or "cluster" (a ClusterRole).
         self.rbac = None if rbac is None else {(r[0], r[1], r[2], r[3] if len(r) > 3 else "cluster") for r in rbac}
         self.served_groups = None if served_groups is None else set(served_groups)
         self.user = user
@@ -170,8 +175,8 @@ class KubeEmulator:
             self._now = moment
 
     def fail(self, *, method: str | None = None, path: str | None = None, status: int | None = None,
-             hang: float | None = None, times: int = 1, retry_after: int | None = None) -> Fault:
-        fault = Fault(method=method, path=path, status=status, hang=hang, times=times, retry_after=retry_after)
+             hang: float | None = None, times: int = 1, retry_after: int | None = None, advance: float | None = None) -> Fault:
+        fault = Fault(method=method, path=path, status=status, hang=hang, times=times, retry_after=retry_after, advance=advance)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -317,7 +322,7 @@ class KubeEmulator:
         if self.rbac is None:
             return
         resource = route.info.plural + (f"/{route.sub}" if route.sub else "")
-        scopes = {"cluster"} if (not route.info.namespaced or route.namespace is None) else {"cluster", "namespace"}
+        scopes = {"cluster"} if (not route.info.namespaced or route.namespace is None) else {"cluster", "namespace", f"namespace:{route.namespace}"}
         if any((route.info.group, resource, verb, scope) in self.rbac for scope in scopes):
             return
         scope = f' in the namespace "{route.namespace}"' if route.namespace else " at the cluster scope"
@@ -379,6 +384,12 @@ class KubeEmulator:
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
+        for index, owner in enumerate(meta.get("ownerReferences") or []):
+            for field in ("apiVersion", "kind", "name", "uid"):
+                if not (owner or {}).get(field):
+                    # as the API server's validation: an owner is named by its uid, not only its name
+                    raise _ApiError(422, "Invalid", f"{info.kind} is invalid: metadata.ownerReferences[{index}].{field}: "
+                                                    f"Invalid value: \"\": {field} must not be empty")
         obj["metadata"] = meta
         return obj
 
@@ -562,6 +573,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         record = Request(method, url.path, query)
+        if body and "json" in (self.headers.get("Content-Type") or "application/json"):
+            try:
+                record.body = json.loads(body)
+            except ValueError:
+                pass
         api = self.api
         with api.lock:
             api.requests.append(record)
@@ -569,6 +585,8 @@ class _Handler(BaseHTTPRequestHandler):
             if fault:
                 fault.times -= 1
                 fault.hits += 1
+                if fault.advance:
+                    api._now = api.now + timedelta(seconds=fault.advance)
         try:
             if fault and fault.hang:
                 time.sleep(fault.hang)
