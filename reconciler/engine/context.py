@@ -3,13 +3,12 @@ after the actions planned so far, and the actions and events themselves. Pure; n
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
 from reconciler.engine.model import Action, Desired, Event, Live
-from reconciler.engine.state import RolloutState
+from reconciler.engine.state import RolloutState, plain_copy
 
 REVISION_ANNOTATION = "rollout.argoproj.io/revision"
 SCALE_DOWN_DEADLINE_ANNOTATION = "argo-rollouts.argoproj.io/scale-down-deadline"
@@ -77,8 +76,8 @@ class Context:
     wanted_runs: set[str] = field(default_factory=set)  # analysis runs a strategy still needs
 
     def __post_init__(self):
-        self.rs_by_hash: dict[str, dict] = {rs_hash(rs): copy.deepcopy(rs) for rs in self.live.replicasets}
-        self.services = {name: copy.deepcopy(svc) for name, svc in self.live.services.items()}
+        self.rs_by_hash: dict[str, dict] = {rs_hash(rs): plain_copy(rs) for rs in self.live.replicasets}
+        self.services = {name: plain_copy(svc) for name, svc in self.live.services.items()}
 
     # -- desired ---------------------------------------------------------------------------------
 
@@ -129,16 +128,16 @@ class Context:
         obj = after or before or {}
         meta = obj.get("metadata") or {}
         self.actions.append(
-            Action(verb, obj.get("kind", ""), meta.get("namespace") or self.namespace, meta.get("name", ""), copy.deepcopy(before), copy.deepcopy(after), reason)
+            Action(verb, obj.get("kind", ""), meta.get("namespace") or self.namespace, meta.get("name", ""), plain_copy(before), plain_copy(after), reason)
         )
 
     def new_replicaset(self, pod_hash: str, revision: int, replicas: int) -> dict:
-        template = copy.deepcopy(self.template)
+        template = plain_copy(self.template)
         tmeta = template.setdefault("metadata", {})
         tlabels = dict(tmeta.get("labels") or {})
         tlabels[POD_TEMPLATE_HASH_LABEL] = pod_hash
         tmeta["labels"] = tlabels
-        selector = copy.deepcopy(self.spec.get("selector") or {})
+        selector = plain_copy(self.spec.get("selector") or {})
         match = dict(selector.get("matchLabels") or {})
         match[POD_TEMPLATE_HASH_LABEL] = pod_hash
         selector["matchLabels"] = match
@@ -157,7 +156,7 @@ class Context:
             "spec": {"replicas": int(replicas), "selector": selector, "template": template},
         }
         self._record("create", None, rs, f"new ReplicaSet for revision {revision}")
-        predicted = copy.deepcopy(rs)
+        predicted = plain_copy(rs)
         predicted["metadata"]["creationTimestamp"] = iso(self.now)
         predicted["status"] = {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0}
         self.rs_by_hash[pod_hash] = predicted
@@ -173,7 +172,7 @@ class Context:
         if rs is None or rs_spec_replicas(rs) == replicas:
             return
         before_count = rs_spec_replicas(rs)
-        after = copy.deepcopy(rs)
+        after = plain_copy(rs)
         after["spec"]["replicas"] = int(replicas)
         status = after.setdefault("status", {})
         # What the cluster converges to: removed pods disappear, new pods are not yet available.
@@ -187,7 +186,7 @@ class Context:
     def set_revision(self, rs: dict, revision: int) -> dict:
         if rs_revision(rs) == revision:
             return rs
-        after = copy.deepcopy(rs)
+        after = plain_copy(rs)
         after["metadata"].setdefault("annotations", {})[REVISION_ANNOTATION] = str(revision)
         return self._replace_rs(rs, after, f"revision {rs_revision(rs)} becomes revision {revision}")
 
@@ -195,7 +194,7 @@ class Context:
         annotations = (rs.get("metadata") or {}).get("annotations") or {}
         if annotations.get(key) == value:
             return rs
-        after = copy.deepcopy(rs)
+        after = plain_copy(rs)
         ann = after["metadata"].setdefault("annotations", {})
         if value is None:
             ann.pop(key, None)
@@ -216,7 +215,7 @@ class Context:
         selector = (svc.get("spec") or {}).get("selector") or {}
         if selector.get(POD_TEMPLATE_HASH_LABEL) == pod_hash:
             return
-        after = copy.deepcopy(svc)
+        after = plain_copy(svc)
         after.setdefault("spec", {}).setdefault("selector", {})[POD_TEMPLATE_HASH_LABEL] = pod_hash
         self._record("replace", svc, after, f"selector {POD_TEMPLATE_HASH_LABEL}={pod_hash}")
         self.services[name] = after
