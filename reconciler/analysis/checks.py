@@ -286,7 +286,9 @@ def _check_timing(manifest, path, index, template, metric, kind, deadline, perio
         out.append(manifest.finding(
             where, f"metric {name!r} of {template} needs at least {_fmt(needed)} ({metric.get('count')} measurements, "
                    f"{_fmt(measurement_gap(interval, period_seconds))} apart), longer than progressDeadlineSeconds ({deadline}s)",
-            hint="lower count or interval, or raise spec.progressDeadlineSeconds", rule="analysis-duration", severity=Severity.WARNING,
+            hint="waiting on an analysis with every pod available is not a stalled rollout (no ProgressDeadlineExceeded), "
+                 "but each update now takes at least that long; lower count or interval if that is not intended",
+            rule="analysis-duration", severity=Severity.WARNING,
         ))
     return out
 
