@@ -167,7 +167,7 @@ def test_zero_pause_is_an_error(tmp_path):
 
 
 def test_fuzzed_rollouts_never_crash():
-    from hypothesis import given, settings
+    from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
     from reconciler.manifests.model import Manifest
@@ -177,6 +177,8 @@ def test_fuzzed_rollouts_never_crash():
 
     @settings(max_examples=150, deadline=None)
     @given(values)
+    @example({"template": 1, "selector": {"matchLabels": True}})  # once crashed the selector rule
+    @example({"template": {"spec": 1, "metadata": {"labels": 2}}, "workloadRef": {"name": "x"}, "selector": {"matchLabels": {"a": "b"}}})
     def run(spec):
         obj = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "r"}, "spec": spec}
         validate([Manifest(obj=obj, file="f.yaml", line=1)])

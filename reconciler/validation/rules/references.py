@@ -89,7 +89,8 @@ def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str) -> list[Finding]
         if vs is None:
             out.append(ctx.missing(manifest, "VirtualService", vs_ns, name, (*vs_path, "name")))
             continue
-        http = (vs.get("spec") or {}).get("http") or []
+        spec = vs.get("spec")
+        http = (spec.get("http") if isinstance(spec, dict) else None) or []
         named = [r.get("name") for r in http if isinstance(r, dict) and r.get("name")]
         routes = vs_ref.get("routes")
         if not routes:
@@ -123,7 +124,8 @@ def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str) -> list[Finding]
         if dr is None:
             out.append(ctx.missing(manifest, "DestinationRule", dr_ns, name, (*path, "destinationRule", "name")))
         else:
-            subsets = [s.get("name") for s in (dr.get("spec") or {}).get("subsets") or [] if isinstance(s, dict)]
+            dr_spec = dr.get("spec") if isinstance(dr.get("spec"), dict) else {}
+            subsets = [s.get("name") for s in dr_spec.get("subsets") or [] if isinstance(s, dict)]
             for field in ("canarySubsetName", "stableSubsetName"):
                 subset = dr_ref.get(field)
                 if subset and subset not in subsets:

@@ -12,7 +12,7 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
         return []
     if spec.get("workloadRef") is not None:
         template = spec.get("template")
-        if isinstance(template, dict) and (template.get("spec") or {}).get("containers"):
+        if isinstance(template, dict) and _mapping(template.get("spec")).get("containers"):
             return [
                 manifest.finding(
                     ("spec", "template"),
@@ -32,7 +32,7 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
                 rule="selector",
             )
         ]
-    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    labels = _mapping(_mapping(_mapping(spec.get("template")).get("metadata")).get("labels"))
     if not isinstance(labels, dict):
         return []
     out: list[Finding] = []
@@ -75,3 +75,9 @@ def _expression_holds(expr: dict, labels: dict) -> bool:
     if op == "DoesNotExist":
         return key not in labels
     return True  # an unknown operator is the schema's business
+
+
+def _mapping(value) -> dict:
+    """A field that should be a mapping, or {} when it is missing or has another type (the schema
+    reports the type; this rule must not crash on it)."""
+    return value if isinstance(value, dict) else {}
