@@ -118,12 +118,11 @@ _TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
 
 def _template_refs(rollout: dict):
     """(kind, name) of every analysis template a Rollout names (steps, background, blue-green)."""
-    strategy = ((rollout.get("spec") or {}).get("strategy")) or {}
-    canary, bluegreen = strategy.get("canary") or {}, strategy.get("blueGreen") or {}
-    analyses = [canary.get("analysis"), bluegreen.get("prePromotionAnalysis"), bluegreen.get("postPromotionAnalysis")]
-    analyses += [step.get("analysis") for step in canary.get("steps") or [] if isinstance(step, dict)]
-    for spec in analyses:
-        for ref in (spec or {}).get("templates") or []:
+    from reconciler.analysis.checks import analysis_references
+
+    spec = rollout.get("spec") if isinstance(rollout.get("spec"), dict) else {}
+    for _, analysis, _ in analysis_references(spec):
+        for ref in analysis.get("templates") or []:
             if isinstance(ref, dict) and ref.get("templateName"):
                 yield ("ClusterAnalysisTemplate" if ref.get("clusterScope") else "AnalysisTemplate"), str(ref["templateName"])
 

@@ -155,7 +155,7 @@ def _check_provider(manifest: Manifest, key: str, config: dict, path: tuple) -> 
 # -- rollouts ---------------------------------------------------------------------------------------------------
 
 
-def _analysis_references(spec: dict):
+def analysis_references(spec: dict):
     """(path, analysis, kind) for every analysis block of a Rollout; kind is step/background/pre/post."""
     strategy = spec.get("strategy") if isinstance(spec.get("strategy"), dict) else {}
     canary = strategy.get("canary") if isinstance(strategy.get("canary"), dict) else None
@@ -207,7 +207,7 @@ def check_rollout(manifest: Manifest, ctx, period_seconds: float | None = None) 
         return []
     out: list[Finding] = []
     deadline = _int(spec.get("progressDeadlineSeconds")) or DEFAULT_PROGRESS_DEADLINE_SECONDS
-    for path, analysis, kind in _analysis_references(spec):
+    for path, analysis, kind in analysis_references(spec):
         templates = []
         for index, ref in enumerate(analysis.get("templates") or []):
             if not isinstance(ref, dict) or not ref.get("templateName"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from reconciler.engine import analysis
-from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, Context, iso, parse_iso, rs_available, rs_spec_replicas
+from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, Context, iso, parse_iso, rs_available, rs_fully_available, rs_spec_replicas
 
 DEFAULT_SCALE_DOWN_DELAY = 30
 DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
@@ -34,8 +34,6 @@ def _scale_down_old(ctx: Context, keep: set[str]) -> None:
     """Old ReplicaSets: scaled to 0 once their scale-down deadline passed (set when they stopped
     being active); ones that never were active go at once."""
     state = ctx.state
-    delay = bluegreen_spec(ctx).get("scaleDownDelaySeconds")
-    delay = DEFAULT_SCALE_DOWN_DELAY if delay is None else int(delay)
     for pod_hash, rs in list(ctx.rs_by_hash.items()):
         if pod_hash in keep or rs_spec_replicas(rs) == 0:
             if pod_hash not in keep and pod_hash in state.scale_down_at:
@@ -65,7 +63,7 @@ def _check_progress(ctx: Context, paused: bool) -> None:
         state.last_progress_at = iso(ctx.now)
         state.timed_out_message = ""
         return
-    if new_rs is not None and rs_spec_replicas(new_rs) > 0 and rs_available(new_rs) >= rs_spec_replicas(new_rs):
+    if rs_fully_available(new_rs):
         return  # waiting with every pod available (a pause, an analysis) is not a stalled rollout
     deadline = ctx.spec.get("progressDeadlineSeconds")
     deadline = DEFAULT_PROGRESS_DEADLINE if deadline is None else int(deadline)

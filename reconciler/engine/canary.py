@@ -10,7 +10,7 @@ canary becomes stable (weight 100, then promotion once it is fully available).
 from __future__ import annotations
 
 from reconciler.engine import analysis
-from reconciler.engine.context import Context, iso, rs_available, rs_spec_replicas, seconds
+from reconciler.engine.context import Context, iso, rs_available, rs_fully_available, rs_spec_replicas, seconds
 from reconciler.engine.replicas import canary_split, step_toward, surge_and_unavailable
 
 DEFAULT_PROGRESS_DEADLINE = 600
@@ -207,7 +207,7 @@ def _check_progress(ctx: Context, paused: bool) -> None:
         state.last_progress_at = iso(ctx.now)
         state.timed_out_message = ""
         return
-    if _fully_available(new_rs):
+    if rs_fully_available(new_rs):
         return  # waiting with every pod available (e.g. on an analysis) is not a stalled rollout
     deadline = ctx.spec.get("progressDeadlineSeconds")
     deadline = DEFAULT_PROGRESS_DEADLINE if deadline is None else int(deadline)
@@ -313,10 +313,6 @@ def plan_canary(ctx: Context) -> str:
     if not reached and not paused:
         ctx.note(f"scale toward {canary_target} canary / {stable_target} stable pods (weight {weight}%)")
     return f"step {index}/{total}, weight {weight}%"
-
-
-def _fully_available(rs: dict | None) -> bool:
-    return rs is not None and rs_spec_replicas(rs) > 0 and rs_available(rs) >= rs_spec_replicas(rs)
 
 
 def _stable_revision(ctx: Context) -> int:

@@ -56,6 +56,11 @@ def rs_available(rs: dict | None) -> int:
     return min(int((rs.get("status") or {}).get("availableReplicas") or 0), rs_spec_replicas(rs))
 
 
+def rs_fully_available(rs: dict | None) -> bool:
+    """Every pod the ReplicaSet wants is available (waiting like this is not a stalled rollout)."""
+    return rs is not None and rs_spec_replicas(rs) > 0 and rs_available(rs) >= rs_spec_replicas(rs)
+
+
 def seconds(value) -> float | None:
     from reconciler.validation.durations import parse_duration
 
