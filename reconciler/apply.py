@@ -18,6 +18,7 @@ from reconciler.cluster.lease import LEASE_NAME, LEASE_SECONDS, LeaseKeeper, run
 from reconciler.engine.context import ROLLOUT_LABEL
 from reconciler.engine.model import Action, Desired, Live
 from reconciler.engine.plan import plan as plan_rollout
+from reconciler.engine.traffic.istio import carry_managed_fields
 from reconciler.engine.state import RolloutState
 from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
 from reconciler.findings import Finding, Severity
@@ -44,7 +45,7 @@ def _content_hash(obj: dict) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _load(root: Path, period_seconds: float | None = None):
+def _load(root: Path, period_seconds: float | None = None, live=None):
     from reconciler.manifests.loader import load_directory
 
     result = load_directory(root)
@@ -54,8 +55,31 @@ def _load(root: Path, period_seconds: float | None = None):
     except ImportError:  # intake not there yet
         validate = None
     if validate is not None:
-        findings.extend(validate(result.manifests, period_seconds=period_seconds))
+        findings.extend(validate(result.manifests, live=live, period_seconds=period_seconds))
     return result.manifests, findings
+
+
+class _LiveLookup:
+    """What validation asks when a Rollout names an object the source lacks (a VirtualService,
+    DestinationRule or Deployment kept in the cluster): one list per kind and namespace, only then.
+    A list the cluster refuses reads as not found (validation reports it)."""
+
+    _KINDS = ("VirtualService", "DestinationRule", "Deployment")
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.lists: dict[tuple, dict] = {}
+
+    def __call__(self, kind: str, namespace: str | None, name: str) -> dict | None:
+        if kind not in self._KINDS:
+            return None  # the rest must be in the source (as before)
+        if (kind, namespace) not in self.lists:
+            try:
+                objects = self.cluster.list(kind, namespace)
+            except (Refused, ClusterError):
+                objects = []
+            self.lists[(kind, namespace)] = {(o.get("metadata") or {}).get("name"): o for o in objects}
+        return self.lists[(kind, namespace)].get(name)
 
 
 def _bad_refs(findings) -> set[str]:
@@ -88,6 +112,7 @@ def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[tuple]:
             live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL)
             if manifest.kind == "Service" and live_hash:
                 after.setdefault("spec", {}).setdefault("selector", {})[POD_TEMPLATE_HASH_LABEL] = live_hash
+            after = carry_managed_fields(manifest.kind, live, after)  # a router's weights/subsets survive a Git edit
         actions.append((manifest, Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, f"apply {manifest.file}")))
     return actions
 
@@ -176,7 +201,7 @@ class _Observed:
     """Everything observe read, one list per kind per namespace. A namespace the reconciler may not
     read (no RoleBinding there) is recorded in `denied`; its objects are reported, not acted on."""
 
-    def __init__(self, cluster, namespaces: set[str], kinds: tuple[str, ...] = ("ReplicaSet", "Service")):
+    def __init__(self, cluster, namespaces: set[str], kinds: tuple[str, ...] = ("ReplicaSet", "Service"), routing: set | None = None):
         self.by_kind: dict[tuple[str, str], list[dict]] = {}
         self.denied: dict[str, Forbidden] = {}
         for namespace in sorted(namespaces):
@@ -185,6 +210,17 @@ class _Observed:
                     self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
             except Forbidden as err:
                 self.denied[namespace] = err
+        # Traffic routers' kinds (VirtualService, DestinationRule), only where a rollout names one.
+        # One the cluster will not list (Istio not installed, no RBAC) reads as "not found": the
+        # rollout is held with that message, the others go on.
+        self.refused: dict[tuple[str, str], Refused] = {}
+        for kind, namespace in sorted(routing or ()):
+            if namespace in self.denied:
+                continue
+            try:
+                self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
+            except Refused as err:
+                self.refused[(kind, namespace)] = err
         self._owned: dict[tuple[str, str], list[dict]] | None = None
 
     def objects(self, kind: str, namespace: str) -> list[dict]:
@@ -201,11 +237,31 @@ class _Observed:
                         self._owned.setdefault((namespace, _owned_by(rs)), []).append(rs)
         named = _service_names(desired.rollout)
         services = {name: s for s in self.objects("Service", ns) if (name := (s.get("metadata") or {}).get("name")) in named}
-        return Live(replicasets=list(self._owned.get((ns, desired.name), [])), services=services)
+        traffic = {}
+        for kind, namespace, name in _routing_keys(desired.rollout):
+            found = next((o for o in self.objects(kind, namespace) if (o.get("metadata") or {}).get("name") == name), None)
+            if found is not None:
+                traffic[(kind, namespace, name)] = found
+        return Live(replicasets=list(self._owned.get((ns, desired.name), [])), services=services, traffic=traffic)
 
     def service_changed(self, namespace: str, service: dict) -> None:
-        services = self.by_kind.setdefault(("Service", namespace), [])
-        services[:] = [s for s in services if s["metadata"]["name"] != service["metadata"]["name"]] + [service]
+        self.object_changed("Service", namespace, service)
+
+    def object_changed(self, kind: str, namespace: str, obj: dict) -> None:
+        objects = self.by_kind.setdefault((kind, namespace), [])
+        objects[:] = [o for o in objects if o["metadata"]["name"] != obj["metadata"]["name"]] + [obj]
+
+
+def _routing_keys(rollout: dict) -> list[tuple]:
+    """(kind, namespace, name) of the traffic router objects a Rollout names (VirtualServices, ...)."""
+    from reconciler.engine.traffic.base import router_for
+
+    spec = rollout.get("spec") if isinstance(rollout.get("spec"), dict) else {}
+    canary = ((spec.get("strategy") or {}).get("canary")) if isinstance(spec.get("strategy"), dict) else None
+    if not isinstance(canary, dict):
+        return []
+    router = router_for(canary.get("trafficRouting"), canary.get("canaryService"), canary.get("stableService"), (rollout.get("metadata") or {}).get("namespace") or "default")
+    return router.object_keys() if router is not None else []
 
 
 def _service_names(rollout: dict) -> set[str]:
@@ -256,7 +312,7 @@ def apply_run(
     (`--period`), for the analysis timing warnings."""
     report = RunReport(dry_run=dry_run)
     reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
-    manifests, findings = _load(root, period_seconds)
+    manifests, findings = _load(root, period_seconds, live=_LiveLookup(cluster))
     bad = _bad_refs(findings)
     rollouts = [m for m in manifests if m.kind == "Rollout"]
     if only:
@@ -264,7 +320,8 @@ def apply_run(
     applied = [m for m in manifests if m.kind in APPLIED_FROM_SOURCE and m.ref not in bad]
 
     namespaces = {m.namespace for m in applied if KINDS[m.kind].namespaced} | {m.namespace for m in rollouts}
-    observed = _Observed(cluster, namespaces)
+    routing = {(kind, namespace) for m in rollouts if m.ref not in bad for kind, namespace, _ in _routing_keys(m.obj)}
+    observed = _Observed(cluster, namespaces, routing=routing)
     for manifest in applied + rollouts:
         if manifest.namespace in observed.denied and KINDS[manifest.kind].namespaced and manifest.ref not in bad:
             findings.append(_refused(manifest, observed.denied[manifest.namespace]))
@@ -278,7 +335,7 @@ def apply_run(
         scopes = sorted({m.namespace for m in mine}) if KINDS[kind].namespaced else [None]
         for namespace in scopes:
             try:
-                live = cluster.list(kind, namespace)
+                live = observed.by_kind[(kind, namespace)] if (kind, namespace) in observed.by_kind else cluster.list(kind, namespace)
             except Refused as err:  # the Role does not cover Ingresses, Istio is not installed: reported, the rest goes on
                 for manifest in mine:
                     if namespace is None or manifest.namespace == namespace:
@@ -310,12 +367,12 @@ def apply_run(
                     report.findings.append(_refused(manifest, err))
                     refused += 1
                     continue
-                if stored is not None and action.kind == "Service":
-                    observed.service_changed(action.namespace, stored)  # plan selectors against what is live now
+                if stored is not None and action.kind in ("Service", "VirtualService", "DestinationRule"):
+                    observed.object_changed(action.kind, action.namespace, stored)  # plan against what is live now
         elif report.manifest_actions:
             for action in report.manifest_actions:
-                if action.kind == "Service":
-                    observed.service_changed(action.namespace, action.after)
+                if action.kind in ("Service", "VirtualService", "DestinationRule"):
+                    observed.object_changed(action.kind, action.namespace, action.after)
 
         results: dict[tuple[str, str], RolloutResult] = {}
         desired_by_key = {}
@@ -370,13 +427,18 @@ def apply_run(
             result.view = the_plan.view
             if not dry_run:
                 keeper.keep()  # between rollouts: a long run keeps its lease
-                replicasets = {rs["metadata"]["name"]: rs for rs in observed.live_for(desired_by_key[key]).replicasets}
+                live_now = observed.live_for(desired_by_key[key])
+                replicasets = {rs["metadata"]["name"]: rs for rs in live_now.replicasets}
+                traffic = dict(live_now.traffic)
                 written: dict = {}
                 try:
                     for action in the_plan.actions:
                         stored = _apply_action(cluster, action, written)
                         if stored is not None and action.kind == "ReplicaSet":
                             replicasets[action.name] = stored
+                        if stored is not None and (action.kind, action.namespace, action.name) in traffic:
+                            traffic[(action.kind, action.namespace, action.name)] = stored
+                            observed.object_changed(action.kind, action.namespace, stored)
                     involved = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": key[1], "namespace": key[0]}}
                     for event in the_plan.events:
                         cluster.emit_event(involved, event.reason, event.message, type=event.type, now=now)
@@ -384,7 +446,8 @@ def apply_run(
                     result.error = f"applying the plan failed: {err}"
                 from reconciler.engine.view import rollout_view
 
-                result.view = rollout_view(the_plan.state.desired_summary, list(replicasets.values()), the_plan.state, now, services=None)
+                result.view = rollout_view(the_plan.state.desired_summary, list(replicasets.values()), the_plan.state, now, services=None,
+                                           traffic=_read_back(desired_by_key[key], traffic))
             _log_result(result, the_plan, dry_run)
     report.results = [results[key] for key in sorted(results)]
     report.reads = getattr(cluster, "reads", 0) - reads_before
@@ -395,6 +458,16 @@ def apply_run(
         + saved
     )
     return report
+
+
+def _read_back(desired: Desired, traffic: dict) -> dict | None:
+    """What the router's objects the cluster returned say (the run's view shows only that)."""
+    from reconciler.engine.traffic.base import router_for
+    from reconciler.engine.traffic.routing import readback_view
+
+    canary = ((desired.spec.get("strategy") or {}).get("canary")) or {}
+    router = router_for(canary.get("trafficRouting"), canary.get("canaryService"), canary.get("stableService"), desired.namespace)
+    return readback_view(router.read_back(traffic)) if router is not None else None
 
 
 def _log_result(result: RolloutResult, the_plan, dry_run: bool) -> None:

@@ -111,8 +111,11 @@ def test_analysis_step_with_a_missing_template_aborts_and_says_why():
 
 
 def test_traffic_routed_canary_keeps_stable_whole():
-    routed = {"trafficRouting": {"istio": {"virtualService": {"name": "vs"}}}}
-    first, replicasets = drive(rollout(**routed), RolloutState(), [], T0)
-    update, replicasets = drive(rollout("app:2", **routed), first.state, replicasets, T0 + timedelta(seconds=1))
+    from tests.test_traffic_istio import VS_KEY, drive_routed, virtual_service
+
+    routed = {"canaryService": "web-canary", "stableService": "web", "trafficRouting": {"istio": {"virtualService": {"name": "vs"}}}}
+    traffic = {VS_KEY: virtual_service()}
+    first, replicasets, traffic = drive_routed(rollout(**routed), RolloutState(), [], traffic, T0)
+    update, replicasets, traffic = drive_routed(rollout("app:2", **routed), first.state, replicasets, traffic, T0 + timedelta(seconds=1))
     sizes = sorted((rs["spec"]["replicas"] for rs in replicasets))
     assert sizes == [1, 5]

@@ -36,6 +36,7 @@ def build_views(cluster, states: dict, now, namespace: str | None = None, names:
     by_ns: dict[str, tuple[list, list, list]] = {}
     for ns in sorted({k[0] for k in keys}):
         by_ns[ns] = (cluster.list("ReplicaSet", ns), cluster.list("Pod", ns), cluster.list("Service", ns))
+    routed = _routing_objects(cluster, states, keys)
     for ns, name in keys:
         state = RolloutState.from_dict(states[(ns, name)])
         replicasets, pods, services = by_ns[ns]
@@ -48,8 +49,41 @@ def build_views(cluster, states: dict, now, namespace: str | None = None, names:
                 pods_by_rs.setdefault(owner, []).append(pod)
         svc = {s["metadata"]["name"]: s for s in services}
         summary = dict(state.desired_summary or {"name": name, "namespace": ns})
-        views.append(rollout_view(summary, mine, state, now, services=svc, pods=pods_by_rs))
+        views.append(rollout_view(summary, mine, state, now, services=svc, pods=pods_by_rs, traffic=_read_back(summary, ns, routed)))
     return views
+
+
+def _router(summary: dict, namespace: str):
+    from reconciler.engine.traffic.base import router_for
+
+    return router_for(summary.get("trafficRouting"), summary.get("canaryService"), summary.get("stableService"), namespace)
+
+
+def _routing_objects(cluster, states: dict, keys) -> dict:
+    """The traffic routers' live objects (VirtualServices, ...): one list per kind and namespace,
+    only where a viewed rollout names one. One the cluster will not list reads as not found."""
+    from reconciler.errors import Refused
+
+    wanted = set()
+    for ns, name in keys:
+        router = _router((states[(ns, name)] or {}).get("desired_summary") or {}, ns)
+        wanted.update((kind, namespace) for kind, namespace, _ in (router.object_keys() if router else []))
+    found = {}
+    for kind, namespace in sorted(wanted):
+        try:
+            for obj in cluster.list(kind, namespace):
+                found[(kind, namespace, (obj.get("metadata") or {}).get("name", ""))] = obj
+        except Refused:
+            continue
+    return found
+
+
+def _read_back(summary: dict, namespace: str, objects: dict) -> dict | None:
+    """ActualWeight comes from the live VirtualService (as Argo's does), never from the plan."""
+    from reconciler.engine.traffic.routing import readback_view
+
+    router = _router(summary, namespace)
+    return readback_view(router.read_back(objects)) if router is not None else None
 
 
 def _load(cluster, context, now, status, source, ref, path, namespaces):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from reconciler.engine import analysis
 from reconciler.engine.context import Context, iso, rs_available, rs_fully_available, rs_spec_replicas, seconds
 from reconciler.engine.replicas import canary_split, step_toward, surge_and_unavailable
+from reconciler.engine.traffic import routing
 
 DEFAULT_PROGRESS_DEADLINE = 600
 
@@ -110,13 +111,14 @@ class AnalysisStep:
 
 
 class RouteStep:
-    """setHeaderRoute / setMirrorRoute: traffic-router configuration (routers come later); done at once."""
+    """setHeaderRoute / setMirrorRoute (Argo's managedRoutes): written through the traffic router
+    once the canary has an available pod; done when a later run reads the route back."""
 
     def enter(self, ctx: Context, step: dict) -> None:
-        ctx.note(f"{step_kind(step)}: no traffic router configured yet, nothing to change")
+        routing.route_step(ctx, step)
 
     def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
-        return True
+        return routing.route_step(ctx, step)
 
 
 STEP_HANDLERS = {
@@ -154,7 +156,7 @@ def _move(ctx: Context, canary_target: int, stable_target: int) -> bool:
     state = ctx.state
     new_rs = ctx.rs(state.current_hash)
     stable_rs = ctx.rs(state.stable_hash) if state.stable_hash != state.current_hash else None
-    others = [rs for h, rs in ctx.rs_by_hash.items() if h not in (state.current_hash, state.stable_hash)]
+    others = [rs for h, rs in ctx.rs_by_hash.items() if h not in (state.current_hash, state.stable_hash) and not routing.kept_for_delay(ctx, rs)]
     reached = (
         rs_spec_replicas(new_rs) == canary_target
         and rs_available(new_rs) >= canary_target
@@ -225,11 +227,15 @@ def plan_canary(ctx: Context) -> str:
     if not state.stable_hash:
         state.stable_hash = state.current_hash  # the first revision is stable at once (Argo does the same)
 
+    if routing.check(ctx):  # the router's objects are missing, unusable or changed by someone else
+        return f"held: {ctx.state.traffic.get('message', '')}"
+
     if not state.aborted and state.current_hash != state.stable_hash:
         canary_analysis(ctx, steps)
 
     if state.aborted:
-        _move(ctx, 0, ctx.replicas)
+        routing.to_stable(ctx)  # traffic back to stable first; the canary keeps its pods abortScaleDownDelaySeconds
+        _move(ctx, routing.aborted_canary_replicas(ctx), ctx.replicas)
         _services(ctx, state.stable_hash)
         return f"aborted: back on stable revision {_stable_revision(ctx)}"
 
@@ -237,6 +243,7 @@ def plan_canary(ctx: Context) -> str:
         state.step_index = total
         state.pause_started_at = None
         state.pause_reason = ""
+        routing.to_stable(ctx)
         reached = _move(ctx, ctx.replicas, 0)
         _services(ctx, state.stable_hash)
         if not reached:
@@ -248,7 +255,9 @@ def plan_canary(ctx: Context) -> str:
     canary_target, stable_target = _targets(ctx, weight)
     new_rs = ctx.rs(state.current_hash)
     stable_rs = ctx.rs(state.stable_hash)
-    others_down = all(rs_spec_replicas(rs) == 0 for h, rs in ctx.rs_by_hash.items() if h not in (state.current_hash, state.stable_hash))
+    others_down = all(
+        rs_spec_replicas(rs) == 0 or routing.kept_for_delay(ctx, rs) for h, rs in ctx.rs_by_hash.items() if h not in (state.current_hash, state.stable_hash)
+    )
     targets_reached = (
         rs_spec_replicas(new_rs) == canary_target
         and rs_available(new_rs) >= canary_target
@@ -300,6 +309,9 @@ def plan_canary(ctx: Context) -> str:
         state.pause_reason = ""
         ctx.event("RolloutCompleted", f"Rollout completed update to revision {state.revision} ({state.current_hash}): Completed all {total} canary steps")
         ctx.note(f"revision {state.revision} becomes stable (was {old_stable})")
+        if routing.traffic_routing(ctx) is not None:
+            _services(ctx, state.current_hash)  # the stable Service moves first, the weights follow, the old RS goes later
+            routing.promoted(ctx, old_stable)
         _move(ctx, ctx.replicas, 0)
         _services(ctx, state.current_hash)
         return f"revision {state.revision} is stable"
@@ -308,6 +320,7 @@ def plan_canary(ctx: Context) -> str:
     canary_target, stable_target = _targets(ctx, weight)
     reached = _move(ctx, canary_target, stable_target)
     _services(ctx, state.current_hash)
+    routing.step_weight(ctx, weight, reached, weight_at(steps, index - 1) if index > 0 else 0, index >= total)
     paused = bool(state.pause_reason)
     _check_progress(ctx, paused)
     if not reached and not paused:

@@ -83,6 +83,7 @@ class Context:
     def __post_init__(self):
         self.rs_by_hash: dict[str, dict] = {rs_hash(rs): plain_copy(rs) for rs in self.live.replicasets}
         self.services = {name: plain_copy(svc) for name, svc in self.live.services.items()}
+        self.traffic = {key: plain_copy(obj) for key, obj in self.live.traffic.items()}  # router objects, as edited so far
 
     # -- desired ---------------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ class Live:
 
     `pods` maps a ReplicaSet name to its pods (for the view only; the planner uses RS status).
     `services` maps a Service name to the live object (absent: not found).
+    `traffic`: the traffic router's live objects (reconciler.engine.traffic).
     `measurements`: what observe measured for the rollout's analysis runs this invocation,
     keyed by run name (records from `reconciler.analysis.measure`), for the planner to apply.
     """
@@ -58,6 +59,9 @@ class Live:
     services: dict[str, dict] = field(default_factory=dict)
     pods: dict[str, list[dict]] = field(default_factory=dict)
     measurements: dict[str, list[dict]] = field(default_factory=dict)
+    # The traffic router's objects (VirtualServices, DestinationRules) the rollout names, keyed
+    # by (kind, namespace, name); absent: not found.
+    traffic: dict[tuple, dict] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -42,6 +42,7 @@ def desired_summary(desired: Desired, previous: dict | None = None) -> dict:
         "replicas": 1 if spec.get("replicas") is None else int(spec.get("replicas")),
         "steps": [dict(step) for step in canary.get("steps") or []],
         "trafficRouted": bool(canary.get("trafficRouting")),
+        "trafficRouting": canary.get("trafficRouting") or None,  # so `get rollout` can read the router's objects
         "canaryService": canary.get("canaryService"),
         "stableService": canary.get("stableService"),
         "activeService": bluegreen.get("activeService"),
@@ -186,6 +187,7 @@ def _apply_gates(ctx: Context) -> None:
 
 def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Plan:
     from reconciler.engine import bluegreen, canary
+    from reconciler.engine.traffic import routing
 
     ctx = Context(desired=desired, live=live, state=state.copy(), now=now)
     ctx.state.desired_summary = desired_summary(desired, state.desired_summary)
@@ -209,7 +211,8 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
     status, message = view_mod.phase(next_state.desired_summary, next_state, replicasets, ctx.services)
     if status == "Degraded" and previous_status != "Degraded" and (next_state.aborted or next_state.timed_out_message):
         ctx.degraded_now = True
-    rollout_view = view_mod.rollout_view(next_state.desired_summary, replicasets, next_state, now, services=ctx.services)
+    traffic = routing.readback(ctx) if strategy == "Canary" else None
+    rollout_view = view_mod.rollout_view(next_state.desired_summary, replicasets, next_state, now, services=ctx.services, traffic=traffic)
     return Plan(
         namespace=desired.namespace,
         name=desired.name,

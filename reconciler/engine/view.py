@@ -42,6 +42,9 @@ def phase(summary: Mapping, state: RolloutState, replicasets: list[dict], servic
         return "Degraded", f"RolloutAborted: {state.aborted_message}"
     if state.timed_out_message:
         return "Degraded", f"ProgressDeadlineExceeded: {state.timed_out_message}"
+    held = getattr(state, "traffic", None) or {}
+    if held.get("message"):
+        return held.get("status") or "Paused", held["message"]
     if state.pause_reason:
         return "Paused", state.pause_reason
     counts = _counts(summary, state, replicasets)
@@ -58,6 +61,16 @@ def phase(summary: Mapping, state: RolloutState, replicasets: list[dict], servic
         if state.stable_hash != state.current_hash:
             return "Progressing", "waiting for all steps to complete"
     return "Healthy", ""
+
+
+def _routed_weight(traffic: Mapping | None, state: RolloutState) -> int | None:
+    """ActualWeight of a routed canary, read from the live routes: the canary's weight; once the
+    revision is stable every destination is it, so all the traffic (when the routes read back)."""
+    if traffic is None or traffic.get("weight") is None:
+        return None
+    if state.current_hash == state.stable_hash and not state.aborted:
+        return 100
+    return int(traffic["weight"])
 
 
 def _tags(summary: Mapping, state: RolloutState, pod_hash: str, services: Mapping | None) -> list[str]:
@@ -124,8 +137,11 @@ def rollout_view(
     services: Mapping | None = None,
     pods: Mapping[str, list[dict]] | None = None,
     analysis_runs: list[dict] | None = None,
+    traffic: Mapping | None = None,
 ) -> dict:
-    """The `get rollout -o json` object. `pods` maps ReplicaSet name -> pods (omitted: no pods listed)."""
+    """The `get rollout -o json` object. `pods` maps ReplicaSet name -> pods (omitted: no pods listed).
+    `traffic`: what the traffic router's live objects say (engine/traffic/routing.readback_view):
+    with a router, actualWeight is read from them and nothing else."""
     strategy = summary.get("strategy", "Canary")
     steps = list(summary.get("steps") or [])
     status, message = phase(summary, state, replicasets, services)
@@ -156,10 +172,14 @@ def rollout_view(
             available_total = sum(rs_available(rs) for rs in replicasets)
             canary_available = rs_available(new_rs)
             if summary.get("trafficRouted"):
-                actual = set_weight if canary_available >= rs_spec_replicas(new_rs) and canary_available > 0 else 0
+                actual = None  # only what the router's objects say (below), never the step's hope
             else:
                 actual = round(100 * canary_available / available_total) if available_total else 0
+        if summary.get("trafficRouted"):
+            actual = _routed_weight(traffic, state)
         view.update({"step": step, "totalSteps": total, "setWeight": set_weight, "actualWeight": actual})
+        if traffic is not None and traffic.get("problem") and not state.aborted:
+            view["status"], view["message"] = traffic.get("status") or "Degraded", traffic["problem"]
 
     images: list[dict] = []
     rs_entries = []
