@@ -3,6 +3,7 @@ record, apply. Kept apart so the runner module stays a small, stable contract.""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -309,7 +310,20 @@ def apply_run(
 ) -> RunReport:
     """`now` is the time every plan is made for; `clock` (default: `now` plus the time elapsed) is
     only for keeping the run's Lease renewed while it acts. `period_seconds`: how often runs happen
-    (`--period`), for the analysis timing warnings."""
+    (`--period`), for the analysis timing warnings. A run that writes takes the Lease before it
+    reads anything (live objects, recorded states), so what it plans from is what no other run is
+    changing; a dry run (`plan`) takes none."""
+    args = dict(dry_run=dry_run, source_label=source_label, only=only, clock=clock, period_seconds=period_seconds)
+    if dry_run:
+        return _apply_run_holding(root, cluster, store, now, held=None, **args)
+    holder = f"{socket.gethostname()}-{os.getpid()}"
+    with cluster.lease(LEASE_NAME, lease_namespace, holder, duration_seconds=LEASE_SECONDS, now=now) as held:
+        return _apply_run_holding(root, cluster, store, now, held=held, **args)
+
+
+def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_run: bool, source_label: str, only,
+                       clock: Callable[[], datetime] | None, period_seconds: float | None) -> RunReport:
+    """The run, with the Lease `held` (None for a dry run) already taken."""
     report = RunReport(dry_run=dry_run)
     reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
     manifests, findings = _load(root, period_seconds, live=_LiveLookup(cluster))
@@ -354,9 +368,7 @@ def apply_run(
     report.manifest_actions = [action for _, action in plain]
     refused = 0
 
-    holder = f"{socket.gethostname()}-{os.getpid()}"
-    lease = cluster.lease(LEASE_NAME, lease_namespace, holder, duration_seconds=LEASE_SECONDS, now=now) if not dry_run else _NullLease()
-    with lease as held:
+    with contextlib.nullcontext(held):  # taken by apply_run before anything was read
         keeper = LeaseKeeper(cluster, held, clock or run_clock(now))
         if not dry_run:
             for manifest, action in plain:
@@ -487,10 +499,3 @@ def _log_result(result: RolloutResult, the_plan, dry_run: bool) -> None:
         },
     )
 
-
-class _NullLease:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False

@@ -7,14 +7,21 @@ It implements `reconciler.cluster.base.Cluster`. A simulated kubelet (reconciler
 sets ReplicaSet status as of the run's `now`; Pods are derived from ReplicaSets on `list("Pod")`.
 Jobs get their status from `reconciler.cluster.kubelet_jobs.simulate_job` when that module exists.
 Writes are atomic (write to a temporary file, then rename) and use resourceVersion for optimistic
-concurrency, so two runs against the same DIR cannot both advance a rollout.
+concurrency, so two runs against the same DIR cannot both advance a rollout. Every write (and the
+Lease's check-and-take) holds an exclusive lock on DIR/.lock (fcntl.flock) from the resourceVersion
+check to the rename, so the check and the write are one step for every process; resourceVersions
+come from one counter (DIR/.resource-version), bumped under the same lock, as a Kubernetes API
+server allocates them: a deleted and re-created object never reuses an old one. Reads take no lock
+(a rename is atomic: a reader sees the old file or the new one, never half of one).
 """
 
 from __future__ import annotations
 
 import copy
+import fcntl
 import os
 import tempfile
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -29,6 +36,8 @@ from reconciler.kinds import KINDS, object_key
 
 CLUSTER_SCOPED_DIR = "_cluster"
 KUBELET_CONFIG = "kubelet.yaml"
+LOCK_FILE = ".lock"
+RESOURCE_VERSION_FILE = ".resource-version"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -68,6 +77,8 @@ class LocalCluster:
         self.reads_by: dict[tuple[str, str | None], int] = {}
         self._kubelet_config = kubelet_config
         self._event_counter = 0
+        self._lock_depth = 0
+        self._thread_lock = threading.RLock()
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -163,19 +174,62 @@ class LocalCluster:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def _write(self, path: Path, obj: dict) -> None:
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold DIR/.lock exclusively (re-entrant within this object): the compare and the swap of
+        every write happen under it, so two processes cannot both pass the same check."""
+        with self._thread_lock:
+            if self._lock_depth:
+                self._lock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth -= 1
+                return
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._lock_depth = 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth = 0
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+    def _next_resource_version(self, previous: str | None = None) -> int:
+        """The next value of the cluster-wide counter (call under `_locked`); never below an
+        object's own previous resourceVersion, so a directory made before the counter existed
+        (or edited by hand) still only moves forward."""
+        path = self.dir / RESOURCE_VERSION_FILE
+        try:
+            last = int(path.read_text(encoding="ascii").strip() or 0)
+        except (OSError, ValueError):
+            last = 0
+        if previous is not None and str(previous).isdigit():
+            last = max(last, int(previous))
+        value = last + 1
+        self._write_text(path, f"{value}\n")
+        return value
+
+    @staticmethod
+    def _write_text(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(_dump(obj))
+                handle.write(text)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
-        self.writes += 1
 
+    def _write(self, path: Path, obj: dict) -> None:
+        self._write_text(path, _dump(obj))
+        self.writes += 1
     def _stored_form(self, obj: dict, previous: dict | None, resource_version: int) -> dict:
         obj = _plain(obj)
         kind, namespace, name = object_key(obj)
@@ -196,36 +250,39 @@ class LocalCluster:
     def create(self, obj: dict) -> dict:
         kind, namespace, name = object_key(obj)
         path = self._path(kind, namespace, name)
-        if path.exists():
-            raise Conflict(kind, namespace, name, "already exists")
-        stored = self._stored_form(obj, None, 1)
-        self._write(path, stored)
+        with self._locked():
+            if path.exists():
+                raise Conflict(kind, namespace, name, "already exists")
+            stored = self._stored_form(obj, None, self._next_resource_version())
+            self._write(path, stored)
         return self._simulate(copy.deepcopy(stored))
 
     def replace(self, obj: dict) -> dict:
         kind, namespace, name = object_key(obj)
         path = self._path(kind, namespace, name)
-        previous = _load(path) if path.is_file() else None
-        if previous is None:
-            raise Conflict(kind, namespace, name, "does not exist")
-        expected = (obj.get("metadata") or {}).get("resourceVersion")
-        current = str((previous.get("metadata") or {}).get("resourceVersion", "0"))
-        if expected is not None and str(expected) != current:
-            raise Conflict(kind, namespace, name, f"resourceVersion {expected} != {current}")
-        stored = self._stored_form(obj, previous, int(current) + 1 if current.isdigit() else 1)
-        self._write(path, stored)
+        with self._locked():
+            previous = _load(path) if path.is_file() else None
+            if previous is None:
+                raise Conflict(kind, namespace, name, "does not exist")
+            expected = (obj.get("metadata") or {}).get("resourceVersion")
+            current = str((previous.get("metadata") or {}).get("resourceVersion", "0"))
+            if expected is not None and str(expected) != current:
+                raise Conflict(kind, namespace, name, f"resourceVersion {expected} != {current}")
+            stored = self._stored_form(obj, previous, self._next_resource_version(current))
+            self._write(path, stored)
         return self._simulate(copy.deepcopy(stored))
 
     def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None) -> None:
         path = self._path(kind, namespace, name)
-        if not path.is_file():
-            return
-        if resource_version is not None:
-            current = str(((_load(path) or {}).get("metadata") or {}).get("resourceVersion", "0"))
-            if str(resource_version) != current:
-                raise Conflict(kind, namespace, name, f"resourceVersion {resource_version} != {current}")
-        path.unlink()
-        self.writes += 1
+        with self._locked():
+            if not path.is_file():
+                return
+            if resource_version is not None:
+                current = str(((_load(path) or {}).get("metadata") or {}).get("resourceVersion", "0"))
+                if str(resource_version) != current:
+                    raise Conflict(kind, namespace, name, f"resourceVersion {resource_version} != {current}")
+            path.unlink()
+            self.writes += 1
 
     # -- events and leases ---------------------------------------------------------------------------
 
@@ -252,43 +309,45 @@ class LocalCluster:
     @contextmanager
     def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> Iterator[HeldLease]:
         path = self._path("Lease", namespace, name)
-        previous = _load(path) if path.is_file() else None
-        if previous:
-            spec = previous.get("spec") or {}
-            other = spec.get("holderIdentity")
-            renewed = kubelet.parse_iso(spec.get("renewTime"))
-            expires = renewed + timedelta(seconds=int(spec.get("leaseDurationSeconds") or 0)) if renewed else None
-            if other and other != holder and expires is not None and expires > now:
-                raise ClusterError(
-                    f"another run ({other}) holds the lease {namespace}/{name} until {kubelet.iso(expires)}",
-                    hint="wait for it to finish; a crashed run's lease expires on its own",
-                )
-        lease = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"holderIdentity": holder, "leaseDurationSeconds": int(duration_seconds), "acquireTime": kubelet.iso(now), "renewTime": kubelet.iso(now)},
-        }
-        if previous is None:
-            stored = self.create(lease)
-        else:
-            lease["metadata"]["resourceVersion"] = (previous.get("metadata") or {}).get("resourceVersion")
-            try:
+        with self._locked():  # the holder check and the take are one step for every process
+            previous = _load(path) if path.is_file() else None
+            if previous:
+                spec = previous.get("spec") or {}
+                other = spec.get("holderIdentity")
+                renewed = kubelet.parse_iso(spec.get("renewTime"))
+                expires = renewed + timedelta(seconds=int(spec.get("leaseDurationSeconds") or 0)) if renewed else None
+                if other and other != holder and expires is not None and expires > now:
+                    raise ClusterError(
+                        f"another run ({other}) holds the lease {namespace}/{name} until {kubelet.iso(expires)}",
+                        hint="wait for it to finish; a crashed run's lease expires on its own",
+                    )
+            lease = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"holderIdentity": holder, "leaseDurationSeconds": int(duration_seconds), "acquireTime": kubelet.iso(now), "renewTime": kubelet.iso(now)},
+            }
+            if previous is None:
+                stored = self.create(lease)
+            else:
+                lease["metadata"]["resourceVersion"] = (previous.get("metadata") or {}).get("resourceVersion")
                 stored = self.replace(lease)
-            except Conflict:
-                raise ClusterError(f"another run took the lease {namespace}/{name} at the same moment", hint="try again") from None
         held = HeldLease(name, namespace, holder, int(duration_seconds), now, stored)
         try:
             yield held
         finally:
+            self.release_lease(held)
+
+    def release_lease(self, held: HeldLease) -> None:
+        """Give the lease back (empty holder) if this run still holds it; idempotent, so a signal
+        handler and the `with` block can both call it."""
+        path = self._path("Lease", held.namespace, held.name)
+        with self._locked():
             current = _load(path) if path.is_file() else None
-            if current and ((current.get("spec") or {}).get("holderIdentity") == holder):
+            if current and ((current.get("spec") or {}).get("holderIdentity") == held.holder):
                 current["spec"]["holderIdentity"] = None
                 current["spec"]["renewTime"] = None
-                try:
-                    self.replace(current)
-                except Conflict:
-                    pass
+                self.replace(current)
 
     def renew_lease(self, lease: HeldLease, *, now: datetime) -> None:
         renewed = copy.deepcopy(lease.obj)
