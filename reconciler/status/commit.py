@@ -93,6 +93,27 @@ def _dump_yaml(data) -> str:
     return yaml.dump(data, Dumper=_no_alias_dumper(), sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a temporary file beside `path`, flush it to disk, rename it into place: a run killed
+    at any moment leaves the old file or the new one, never half of one."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):  # a killed run's; the Lease says none is being written
+        leftover.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 class GitCommitter:
     """Commits a run's own files in a checkout and pushes them, never forcing.
 
@@ -129,6 +150,9 @@ class GitCommitter:
                 hint="give a Git URL as SOURCE, run inside a Git checkout, or use --status annotations",
             )
         self.branch = branch or self._current_branch(purpose)
+        dirs = self.git("rev-parse", "--absolute-git-dir", "--git-common-dir").stdout.splitlines()
+        self.git_dir = Path(dirs[0])
+        self.common_dir = self.repo_dir / dirs[1] if len(dirs) > 1 else self.git_dir  # relative to the checkout, or absolute
         self.pushes = 0  # successful pushes, for reports and tests
         self.commits = 0
 
@@ -137,6 +161,9 @@ class GitCommitter:
         push when this is a clone. False when they hold no change. Rejected push → Conflict."""
         if not paths:
             return False
+        from reconciler.status.git_locks import clear_stale_locks
+
+        clear_stale_locks(self.repo_dir, self.git_dir, self.common_dir, self.branch)  # a killed run's git left them
         self.git("add", "-A", "--", *paths)
         if self.git("diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
             return False
@@ -292,9 +319,9 @@ class CommitStatusStore:
                     touched.append(rel)
                 continue
             if path.exists() and _same_state(self._read_state(path), state):
+                touched.append(rel)  # unchanged here, but maybe never committed (a run killed before its commit): git decides
                 continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self.render_file(namespace, name, state), encoding="utf-8")
+            _write_atomically(path, self.render_file(namespace, name, state))
             touched.append(rel)
         self.git.commit(touched, message)
 
