@@ -25,6 +25,7 @@ from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
 from reconciler.findings import Finding, Severity
 from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, object_key
 from reconciler.runner import RolloutResult, RunReport
+from reconciler.shard import lease_name, split
 
 log = logging.getLogger("reconciler")
 
@@ -265,6 +266,22 @@ def _routing_keys(rollout: dict) -> list[tuple]:
     return router.object_keys() if router is not None else []
 
 
+def _in_shard(rollouts: list, others: list, shard: tuple[int, int]) -> tuple[list, list]:
+    """The Rollouts of shard I/N and the other manifests it owns (each owned by one shard)."""
+
+    def key(m) -> tuple[str, str, str]:
+        info = KINDS.get(m.kind)
+        return (m.kind, m.namespace if info is None or info.namespaced else "", m.name)
+
+    def references(m):
+        ns = m.namespace
+        yield from (("Service", ns, name) for name in _service_names(m.obj))
+        yield from ((kind, namespace or "", name) for kind, namespace, name in _routing_keys(m.obj))
+        yield from ((kind, "" if kind == "ClusterAnalysisTemplate" else ns, name) for kind, name in _template_refs(m.obj))
+
+    return split(rollouts, others, shard, rollout_key=lambda m: (m.namespace, m.name), object_key=key, references=references)
+
+
 def _service_names(rollout: dict) -> set[str]:
     strategy = ((rollout.get("spec") or {}).get("strategy")) or {}
     canary, bluegreen = strategy.get("canary") or {}, strategy.get("blueGreen") or {}
@@ -307,22 +324,24 @@ def apply_run(
     lease_namespace: str = "default",
     clock: Callable[[], datetime] | None = None,
     period_seconds: float | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> RunReport:
     """`now` is the time every plan is made for; `clock` (default: `now` plus the time elapsed) is
     only for keeping the run's Lease renewed while it acts. `period_seconds`: how often runs happen
     (`--period`), for the analysis timing warnings. A run that writes takes the Lease before it
     reads anything (live objects, recorded states), so what it plans from is what no other run is
     changing; a dry run (`plan`) takes none."""
-    args = dict(dry_run=dry_run, source_label=source_label, only=only, clock=clock, period_seconds=period_seconds)
+    args = dict(dry_run=dry_run, source_label=source_label, only=only, clock=clock, period_seconds=period_seconds, shard=shard)
     if dry_run:
         return _apply_run_holding(root, cluster, store, now, held=None, **args)
     holder = f"{socket.gethostname()}-{os.getpid()}"
-    with cluster.lease(LEASE_NAME, lease_namespace, holder, duration_seconds=LEASE_SECONDS, now=now) as held:
+    with cluster.lease(lease_name(LEASE_NAME, shard), lease_namespace, holder, duration_seconds=LEASE_SECONDS, now=now) as held:
         return _apply_run_holding(root, cluster, store, now, held=held, **args)
 
 
 def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_run: bool, source_label: str, only,
-                       clock: Callable[[], datetime] | None, period_seconds: float | None) -> RunReport:
+                       clock: Callable[[], datetime] | None, period_seconds: float | None,
+                       shard: tuple[int, int] | None = None) -> RunReport:
     """The run, with the Lease `held` (None for a dry run) already taken."""
     report = RunReport(dry_run=dry_run)
     reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
@@ -332,6 +351,13 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
     if only:
         rollouts = [m for m in rollouts if (m.namespace, m.name) in only]
     applied = [m for m in manifests if m.kind in APPLIED_FROM_SOURCE and m.ref not in bad]
+    if shard is not None:
+        rollouts, mine = _in_shard(rollouts, [m for m in manifests if m.kind != "Rollout"], shard)
+        mine_refs = {m.ref for m in mine} | {m.ref for m in rollouts}
+        applied = [m for m in applied if m.ref in mine_refs]
+        # Another shard reports its own objects' findings; findings of no object (a file that does
+        # not parse) are reported by every shard, so none is missed.
+        findings = [f for f in findings if not f.object or f.object in mine_refs]
 
     namespaces = {m.namespace for m in applied if KINDS[m.kind].namespaced} | {m.namespace for m in rollouts}
     routing = {(kind, namespace) for m in rollouts if m.ref not in bad for kind, namespace, _ in _routing_keys(m.obj)}

@@ -88,11 +88,12 @@ def run_once(
     lease_namespace: str = "default",
     clock=None,
     period_seconds: float | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> RunReport:
     """One pass over every Rollout under `root`. `plan` is dry_run=True: nothing is written.
     A run that writes holds Lease `lease_namespace`/reconciler, renewed as `clock` passes.
-    `period_seconds`: how often runs happen (`--period`), for the analysis timing warnings."""
+    `period_seconds`: how often runs happen (`--period`), for the analysis timing warnings. `shard` (I, N): only shard I of N (`--shard`)."""
     from reconciler.apply import apply_run
 
     return apply_run(Path(root), cluster, store, now, dry_run=dry_run, source_label=source_label, only=only,
-                     lease_namespace=lease_namespace, clock=clock, period_seconds=period_seconds)
+                     lease_namespace=lease_namespace, clock=clock, period_seconds=period_seconds, shard=shard)

@@ -24,6 +24,12 @@ from reconciler.commands.common import (
     parse_period,
 )
 
+ShardOpt = Annotated[
+    Optional[str],
+    typer.Option("--shard", envvar="RECONCILER_SHARD",
+                 help="I/N: only the Rollouts of shard I of N (0 <= I < N), each object applied by one shard; "
+                      "one Lease per shard. In an Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N."),
+]
 SourceOpt = Annotated[
     Optional[str], typer.Option("--source", envvar="RECONCILER_SOURCE", help="With --status commit: the repository holding the status files.")
 ]
@@ -46,7 +52,7 @@ def open_store(status: str, cluster, checkout=None, namespaces=None):
     raise UsageError(f"unknown --status {status!r}", hint="use annotations or commit")
 
 
-def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None,
+def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None, shard=None,
          period=None) -> int:
     import json
 
@@ -54,9 +60,11 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
     from reconciler.cluster.lease import lease_namespace
     from reconciler.logs import configure_logging
     from reconciler.runner import run_once
+    from reconciler.shard import parse_shard
     from reconciler.source import open_source
 
     configure_logging(log_format)
+    shard_range = parse_shard(shard)  # a bad --shard stops before anything is cloned or read
     moment = parse_now(now)
     lease_ns = lease_namespace(lease_ns)
     period_seconds = parse_period(period)
@@ -64,7 +72,7 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
     with open_source(source, ref=ref, path=path) as checkout:
         store = open_store(status, live, checkout)
         report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source, lease_namespace=lease_ns,
-                          period_seconds=period_seconds)
+                          period_seconds=period_seconds, shard=shard_range)
     if output == "json":
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
     elif dry_run:
@@ -166,9 +174,11 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         output: OutputOpt = "text",
         log_format: LogFormatOpt = None,
         period: PeriodOpt = None,
+        shard: ShardOpt = None,
     ) -> None:
         """Dry run: per rollout where it is and what the next run would do, with the object diffs."""
-        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=True, period=period))
+        raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=True, period=period,
+                              shard=shard))
 
     @app.command("run")
     def run_command(
@@ -183,10 +193,11 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         log_format: LogFormatOpt = None,
         lease_ns: LeaseNamespaceOpt = None,
         period: PeriodOpt = None,
+        shard: ShardOpt = None,
     ) -> None:
         """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns,
-                              period=period))
+                              period=period, shard=shard))
 
     @app.command("promote")
     def promote_command(
