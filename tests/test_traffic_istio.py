@@ -305,3 +305,28 @@ def test_drift_during_a_canary_pauses_it_and_nothing_is_written():
     held, rs, traffic = drive_routed(rollout("app:2", steps=STEPS, **ROUTED), state, rs, traffic, T0 + timedelta(seconds=30))
     assert held.actions == [] and held.status == "Paused" and held.message.startswith("TrafficRoutingChanged:")
     assert held.view["actualWeight"] == 100 and held.state.step_index == 1
+
+
+def test_header_route_step_is_written_read_back_and_removed_on_completion():
+    spec = {**ROUTED, "trafficRouting": routing(managedRoutes=[{"name": "canary-header"}])}
+    steps = [{"setWeight": 20}, {"setHeaderRoute": {"name": "canary-header", "match": [{"headerName": "X-Canary", "headerValue": {"exact": "yes"}}]}},
+             {"pause": {}}, {"setWeight": 100}]
+    traffic = {VS_KEY: virtual_service()}
+    first, rs, traffic = drive_routed(rollout(steps=steps, **spec), RolloutState(), [], traffic, T0)
+    state, now, seen = first.state, T0, []
+    for _ in range(4):
+        now += timedelta(seconds=10)
+        result, rs, traffic = drive_routed(rollout("app:2", steps=steps, **spec), state, rs, traffic, now)
+        state = result.state
+        seen.append((state.step_index, [r.get("name") for r in traffic[VS_KEY]["spec"]["http"]]))
+    # written once the canary has an available pod (when the step starts), done when read back a run later
+    assert seen[:3] == [(0, ["primary"]), (1, ["canary-header", "primary"]), (2, ["canary-header", "primary"])]
+    assert traffic[VS_KEY]["spec"]["http"][0]["route"] == [{"destination": {"host": "web-canary"}, "weight": 100}]
+    state = state.copy()
+    state.promote = {"revision": state.revision, "step": None, "full": True}
+    for _ in range(4):
+        now += timedelta(seconds=10)
+        result, rs, traffic = drive_routed(rollout("app:2", steps=steps, **spec), state, rs, traffic, now)
+        state = result.state
+    assert state.stable_hash == state.current_hash
+    assert [r.get("name") for r in traffic[VS_KEY]["spec"]["http"]] == ["primary"] and canary_weight(traffic) == 0

@@ -46,7 +46,7 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
                             _template_ref(analysis, (*base, "steps", index, "experiment", "analyses", a_index), need)
         routing = canary.get("trafficRouting")
         if isinstance(routing, dict) and isinstance(routing.get("istio"), dict):
-            out.extend(_istio(manifest, routing["istio"], (*base, "trafficRouting", "istio"), ctx, ns))
+            out.extend(_istio(manifest, routing["istio"], (*base, "trafficRouting", "istio"), ctx, ns, canary))
     return out
 
 
@@ -72,8 +72,11 @@ def _split_name(name: str, ns: str) -> tuple[str, str]:
     return name, ns
 
 
-def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str) -> list[Finding]:
+def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str, canary: dict) -> list[Finding]:
+    from reconciler.engine.traffic.base import router_for
+
     out: list[Finding] = []
+    router = router_for(canary.get("trafficRouting"), canary.get("canaryService"), canary.get("stableService"), ns)
     services = []
     if isinstance(istio.get("virtualService"), dict):
         services.append((istio["virtualService"], (*path, "virtualService")))
@@ -91,10 +94,14 @@ def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str) -> list[Finding]
             continue
         spec = vs.get("spec")
         http = (spec.get("http") if isinstance(spec, dict) else None) or []
+        http = http if isinstance(http, list) else []
         named = [r.get("name") for r in http if isinstance(r, dict) and r.get("name")]
         routes = vs_ref.get("routes")
+        if router is not None:
+            out.extend(_destinations(manifest, router, vs, name, vs_ns, vs_ref, vs_path, _unknown_roles(router, istio, ctx, ns)))
+        managed = {str(r.get("name")) for r in (canary.get("trafficRouting") or {}).get("managedRoutes") or [] if isinstance(r, dict)}
         if not routes:
-            if len(http) > 1:
+            if len([r for r in http if not (isinstance(r, dict) and r.get("name") in managed)]) > 1:
                 out.append(
                     manifest.finding(
                         (*vs_path, "name"),
@@ -104,11 +111,15 @@ def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str) -> list[Finding]
                     )
                 )
             continue
+        if not http:
+            continue  # only TLS/TCP routes: `routes` names no HTTP route to manage (Argo accepts it)
         for index, route in enumerate(routes):
             if route not in named:
                 from reconciler.validation.schema import did_you_mean
 
-                hint = did_you_mean(str(route), named) or (f"its named routes are: {', '.join(named)}" if named else "name the route in the VirtualService (http[].name)")
+                listed = f"its HTTP routes are: {', '.join(named)}" if named else "name the route in the VirtualService (http[].name)"
+                close = did_you_mean(str(route), named)
+                hint = f"{close} ({listed})" if close else listed
                 out.append(
                     manifest.finding(
                         (*vs_path, "routes", index),
@@ -118,6 +129,8 @@ def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str) -> list[Finding]
                     )
                 )
     dr_ref = istio.get("destinationRule")
+    if isinstance(dr_ref, dict) and not isinstance(dr_ref.get("name"), str):
+        dr_ref = None
     if isinstance(dr_ref, dict) and isinstance(dr_ref.get("name"), str):
         name, dr_ns = _split_name(dr_ref["name"], ns)
         dr = ctx.find("DestinationRule", dr_ns, name)
@@ -137,4 +150,55 @@ def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str) -> list[Finding]
                             rule="istio-route",
                         )
                     )
+    return out
+
+
+def _unknown_roles(router, istio: dict, ctx, ns: str) -> set[str]:
+    """Roles reported elsewhere (no canaryService, a subset the DestinationRule lacks): their
+    missing destinations would only repeat that finding."""
+    unknown = set()
+    dr_ref = istio.get("destinationRule")
+    if router.destination_rule is None:
+        unknown.update(role for role, svc in (("canary", router.canary_service), ("stable", router.stable_service)) if not svc)
+    elif isinstance(dr_ref, dict) and isinstance(dr_ref.get("name"), str):
+        dr = ctx.find("DestinationRule", *reversed(_split_name(dr_ref["name"], ns)))
+        dr_spec = dr.get("spec") if isinstance(dr, dict) and isinstance(dr.get("spec"), dict) else {}
+        subsets = {s.get("name") for s in dr_spec.get("subsets") or [] if isinstance(s, dict)}
+        unknown.update(role for role, subset in (("canary", router.destination_rule.canary_subset), ("stable", router.destination_rule.stable_subset))
+                       if dr is None or subset not in subsets)
+    return unknown
+
+
+def _destinations(manifest: Manifest, router, vs: dict, name: str, vs_ns: str, vs_ref: dict, vs_path, unknown: set[str]) -> list[Finding]:
+    """Each route the rollout manages must have a destination for the stable and the canary (by
+    host, or by subset with a DestinationRule); TLS/TCP routes named must exist. Route names are
+    checked above, with their field paths."""
+    ref = next((r for r in router.virtual_services if r.name == name and r.namespace == vs_ns), None)
+    if ref is None:
+        return []
+    _, problems = router.managed_paths(vs, ref)
+    out = []
+    for problem in problems:
+        if "HTTP route named" in problem or "HTTP routes; name" in problem:
+            continue
+        if "no destination for the" in problem:
+            if any(f"no destination for the {role} " in problem for role in unknown):
+                continue
+            key = problem.split(" route ", 1)[1].split(":", 1)[0]
+            route_name = key.partition("/")[2]
+            routes = [str(r) for r in vs_ref.get("routes") or []]
+            where = (*vs_path, "routes", routes.index(route_name)) if route_name in routes else (*vs_path, "name")
+            if router.destination_rule is not None:
+                hint = (f"add destinations with `subset: {router.destination_rule.stable_subset}` and `subset: {router.destination_rule.canary_subset}` "
+                        "to the route; the reconciler sets their weights")
+            else:
+                hint = (f"add destinations with `host: {router.stable_service}` and `host: {router.canary_service}` (weight 100 and 0) "
+                        "to the route; the reconciler sets their weights")
+        elif "TLS" in problem:
+            where, hint = (*vs_path, "tlsRoutes"), "tlsRoutes match a VirtualService tls route by its one port and its sniHosts"
+        elif "TCP" in problem:
+            where, hint = (*vs_path, "tcpRoutes"), "tcpRoutes match a VirtualService tcp route by its one port"
+        else:
+            where, hint = (*vs_path, "name"), "give the VirtualService an http, tls or tcp route with the stable and canary destinations"
+        out.append(manifest.finding(where, problem, hint=hint, rule="istio-route"))
     return out
