@@ -346,6 +346,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
     report = RunReport(dry_run=dry_run)
     reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
     manifests, findings = _load(root, period_seconds, live=_LiveLookup(cluster))
+    report.objects = len(manifests)
     bad = _bad_refs(findings)
     rollouts = [m for m in manifests if m.kind == "Rollout"]
     if only:

@@ -16,13 +16,29 @@ app = typer.Typer(
     name="reconciler",
     help="Progressive delivery (Argo Rollouts behaviour) as a GitOps batch job: one pass per invocation.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
 get_app = typer.Typer(help="Show one object.", no_args_is_help=True)
 list_app = typer.Typer(help="List objects.", no_args_is_help=True)
 app.add_typer(get_app, name="get")
 app.add_typer(list_app, name="list")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from reconciler.commands.version import version_text
+
+        typer.echo(version_text(), nl=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit (`reconciler version -o json` adds the schema and CRD versions)."),
+) -> None:
+    pass
 
 
 def _register() -> None:
@@ -41,6 +57,20 @@ def _register() -> None:
 
 
 _register()
+
+
+def _add_examples() -> None:
+    """Every command's --help ends with an example (reconciler/commands/examples.py)."""
+    from reconciler.commands.examples import EXAMPLES, epilog
+
+    for typer_app, prefix in ((app, ""), (get_app, "get "), (list_app, "list ")):
+        for info in typer_app.registered_commands:
+            name = prefix + (info.name or info.callback.__name__)
+            if not info.epilog and name in EXAMPLES:
+                info.epilog = epilog(EXAMPLES[name])
+
+
+_add_examples()
 
 
 def main() -> None:

@@ -52,6 +52,7 @@ class RunReport:
     dry_run: bool = False
     writes: int = 0
     reads: int = 0
+    objects: int = 0  # Kubernetes objects read from the source (0: it holds no manifests)
 
     @property
     def exit_code(self) -> int:
@@ -70,6 +71,7 @@ class RunReport:
             "exitCode": self.exit_code,
             "writes": self.writes,
             "reads": self.reads,
+            "objects": self.objects,
             "findings": [f.to_dict() for f in self.findings],
             "manifestActions": [a.to_dict() for a in self.manifest_actions],
             "rollouts": [r.to_dict() for r in self.results],

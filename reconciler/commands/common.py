@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -37,7 +38,45 @@ StatusOpt = Annotated[
     str,
     typer.Option("--status", envvar="RECONCILER_STATUS", help="Where progress is kept between runs: annotations or commit."),
 ]
-OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output format.")]
+
+
+def choices(name: str, *values: str) -> type[Enum]:
+    """A checked choice for typer: a wrong value is a usage error (exit 2) that lists the choices.
+    The members are str, so `output == "json"` keeps working."""
+    return Enum(name, {value: value for value in values}, type=str)  # type: ignore[return-value]
+
+
+def output_option(formats: type[Enum], what: str = "Output format"):
+    """`-o/--output` with exactly the formats this command can print."""
+    names = "|".join(member.value for member in formats)
+    return Annotated[formats, typer.Option("--output", "-o", case_sensitive=False, help=f"{what}: {names}.")]
+
+
+ViewFormat = choices("ViewFormat", "text", "json", "yaml")
+PlanFormat = choices("PlanFormat", "text", "json", "yaml", "markdown")
+OutputOpt = output_option(ViewFormat)
+PlanOutputOpt = output_option(PlanFormat)
+
+
+def dump(data, output) -> str:
+    """`data` as JSON or YAML text (for -o json / -o yaml), ending with a newline."""
+    if output == "yaml":
+        import yaml
+
+        return yaml.safe_dump(_plain(data), sort_keys=False, default_flow_style=False, allow_unicode=True)
+    import json
+
+    return json.dumps(data, indent=2, default=str) + "\n"
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 LeaseNamespaceOpt = Annotated[
     Optional[str],
     typer.Option(

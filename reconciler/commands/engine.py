@@ -16,13 +16,22 @@ from reconciler.commands.common import (
     NowOpt,
     OutputOpt,
     PathOpt,
+    PlanFormat,
+    PlanOutputOpt,
+    ViewFormat,
     PeriodOpt,
     RefOpt,
     SourceArg,
     StatusOpt,
+    dump,
     parse_now,
     parse_period,
 )
+from reconciler.errors import EXIT_FINDINGS
+
+RequireRolloutsOpt = Annotated[
+    bool, typer.Option("--require-rollouts", help="Exit 1 when SOURCE holds no Rollout (a wrong --path would otherwise pass quietly).")
+]
 
 ShardOpt = Annotated[
     Optional[str],
@@ -53,11 +62,10 @@ def open_store(status: str, cluster, checkout=None, namespaces=None):
 
 
 def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None, shard=None,
-         period=None) -> int:
-    import json
-
+         period=None, require_rollouts: bool = False) -> int:
     from reconciler.cluster import open_cluster
     from reconciler.cluster.lease import lease_namespace
+    from reconciler.commands.validate import _prefix
     from reconciler.logs import configure_logging
     from reconciler.runner import run_once
     from reconciler.shard import parse_shard
@@ -73,42 +81,94 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
         store = open_store(status, live, checkout)
         report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source, lease_namespace=lease_ns,
                           period_seconds=period_seconds, shard=shard_range)
-    if output == "json":
-        typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
-    elif dry_run:
-        typer.echo(_plan_text(report, markdown=output == "markdown", source_label=source), nl=False)
+        prefix = _prefix(checkout)
+    empty = _empty_source_line(report, source, shard)
+    if output in ("json", "yaml"):
+        typer.echo(dump(report.to_dict(), output), nl=False)
     else:
-        typer.echo(_run_text(report), nl=False)
+        _name_files_as_given(report, prefix)
+        if dry_run:
+            typer.echo(render_plan_report(report, "markdown" if output == "markdown" else "text", source_label=source, empty=empty), nl=False)
+        else:
+            typer.echo(_run_text(report, empty), nl=False)
+    if require_rollouts and not report.results:
+        typer.echo(f"error: no Rollout in {source}{' for shard ' + shard if shard else ''} and --require-rollouts is set", err=True)
+        typer.echo("hint: check SOURCE and --path (and --ref for a Git URL)", err=True)
+        return EXIT_FINDINGS
     return report.exit_code
 
 
-def _plan_text(report, *, markdown: bool, source_label: str) -> str:
+def _empty_source_line(report, source: str, shard: str | None = None) -> str:
+    """Said when there is no Rollout to move, so an empty run is never silent."""
+    if report.results:
+        return ""
+    if not report.objects and not report.findings:
+        return f"no manifests in {source}: nothing to do"
+    if shard:
+        return f"no Rollout of shard {shard} in {source}: no rollout to move"
+    return f"no Rollout in {source} ({report.objects} other object(s)): no rollout to move"
+
+
+def _name_files_as_given(report, prefix: str) -> None:
+    """Findings name files relative to the manifests root; text output names them as the user
+    gave SOURCE (`deploy/web.yaml` for `run deploy`). JSON keeps them relative to the root."""
+    if not prefix:
+        return
+    from dataclasses import replace
+
+    report.findings = [replace(f, file=prefix + f.file) if hasattr(f, "file") else f for f in report.findings]
+    for result in report.results:
+        result.findings = [replace(f, file=prefix + f.file) if hasattr(f, "file") else f for f in result.findings]
+
+
+def render_plan_report(report, fmt: str, *, source_label: str, empty: str = "") -> str:
     """One renderer for both forms, so text shows what markdown shows: findings not tied to a
     rollout, plain manifests that would change with their diffs, then each rollout."""
     from reconciler.render.plan import render_report
 
-    return render_report(report, "markdown" if markdown else "text", source_label=source_label)
+    return render_report(report, fmt, source_label=source_label, empty=empty)
 
 
-def _run_text(report) -> str:
+def _run_text(report, empty: str = "") -> str:
+    """What a run did, in words that match what happened: "applied" only for writes the cluster
+    accepted, the rollout's status as read back after them, and why nothing moved when nothing did."""
     lines = []
     for finding in report.findings:
         lines.append(_finding_line(finding))
+    refused = {f.object for f in report.findings if getattr(f, "rule", "") in ("refused", "forbidden", "conflict")}
+    for action in report.manifest_actions:
+        if any(ref.startswith(f"{action.kind}/") and ref.endswith(f"/{action.name}") for ref in refused):
+            continue  # its finding above says why it was not applied
+        where = f"{action.namespace}/{action.name}" if action.namespace else action.name
+        lines.append(f"applied {action.kind} {where} ({'created' if action.verb == 'create' else 'replaced'})")
     for result in report.results:
-        view = result.view or {}
-        where = f"{view.get('status', '?')}"
-        if view.get("message"):
-            where += f" ({view['message']})"
-        if view.get("strategy") == "Canary" and view.get("totalSteps") is not None:
-            where += f", step {view.get('step')}/{view.get('totalSteps')}, weight {view.get('setWeight')}"
-        done = len(result.plan.actions) if result.plan else 0
-        line = f"{result.namespace}/{result.name}: {where}; {done} change(s)"
-        if result.error:
-            line += f"; error: {result.error}"
         for finding in result.findings:
             lines.append(_finding_line(finding))
-        lines.append(line)
+        lines.append(_result_line(result))
+    if empty:
+        lines.append(empty)
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _result_line(result) -> str:
+    head = f"{result.namespace}/{result.name}"
+    if result.plan is None:
+        if result.error:
+            return f"{head}: not moved: {result.error}"
+        errors = sum(1 for f in result.findings if f.is_error)
+        return f"{head}: invalid ({errors} error(s) above): nothing applied, the rollout stays where it was"
+    view = result.view or {}
+    where = f"{view.get('status', '?')}"
+    if view.get("message"):
+        where += f" ({view['message']})"
+    if view.get("strategy") == "Canary" and view.get("totalSteps") is not None:
+        where += f", step {view.get('step')}/{view.get('totalSteps')}, weight {view.get('setWeight')}"
+    changes = len(result.plan.actions)
+    if result.error:
+        return f"{head}: {where}; error: {result.error} (of {changes} change(s), those before the error were applied; the next run repairs the rest)"
+    if not changes:
+        return f"{head}: {where}; nothing to apply"
+    return f"{head}: {where}; applied {changes} change(s)"
 
 
 def _finding_line(finding) -> str:
@@ -171,14 +231,15 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         context: ContextOpt = None,
         now: NowOpt = None,
         status: StatusOpt = "annotations",
-        output: OutputOpt = "text",
+        output: PlanOutputOpt = PlanFormat.text,
         log_format: LogFormatOpt = None,
         period: PeriodOpt = None,
         shard: ShardOpt = None,
+        require_rollouts: RequireRolloutsOpt = False,
     ) -> None:
         """Dry run: per rollout where it is and what the next run would do, with the object diffs."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=True, period=period,
-                              shard=shard))
+                              shard=shard, require_rollouts=require_rollouts))
 
     @app.command("run")
     def run_command(
@@ -189,15 +250,16 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         context: ContextOpt = None,
         now: NowOpt = None,
         status: StatusOpt = "annotations",
-        output: OutputOpt = "text",
+        output: OutputOpt = ViewFormat.text,
         log_format: LogFormatOpt = None,
         lease_ns: LeaseNamespaceOpt = None,
         period: PeriodOpt = None,
         shard: ShardOpt = None,
+        require_rollouts: RequireRolloutsOpt = False,
     ) -> None:
         """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns,
-                              period=period, shard=shard))
+                              period=period, shard=shard, require_rollouts=require_rollouts))
 
     @app.command("promote")
     def promote_command(

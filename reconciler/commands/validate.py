@@ -6,9 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from reconciler.commands.common import ContextOpt, PathOpt, PeriodOpt, RefOpt, SourceArg, parse_period
+from reconciler.commands.common import ContextOpt, PathOpt, PeriodOpt, RefOpt, SourceArg, choices, parse_period
 
-FORMATS = ("text", "json", "github")
+FindingsFormat = choices("FindingsFormat", "text", "json", "yaml", "github")
+FORMATS = tuple(member.value for member in FindingsFormat)
 
 
 def register(app, get_app, list_app) -> None:
@@ -18,8 +19,10 @@ def register(app, get_app, list_app) -> None:
         ref: RefOpt = None,
         path: PathOpt = None,
         output_format: Annotated[
-            str, typer.Option("--format", "-f", help="text (grouped by file), json, or github (workflow commands for Actions).")
-        ] = "text",
+            FindingsFormat,
+            typer.Option("--output", "-o", "--format", "-f", case_sensitive=False,
+                         help="text (grouped by file), json, yaml, or github (workflow commands for Actions)."),
+        ] = FindingsFormat.text,
         cluster: Annotated[
             Optional[str],
             typer.Option(
@@ -32,11 +35,7 @@ def register(app, get_app, list_app) -> None:
         period: PeriodOpt = None,
     ) -> None:
         """Check manifests: strict CRD schemas, Argo Rollouts' rules, references. Exit 0 valid, 1 findings, 2 error."""
-        from reconciler.errors import UsageError
-
-        if output_format not in FORMATS:
-            raise UsageError(f"--format {output_format!r} is not one of {', '.join(FORMATS)}", hint="use --format text, json or github")
-        code = run_validate(source, ref=ref, path=path, output_format=output_format, cluster=cluster, context=context, echo=typer.echo,
+        code = run_validate(source, ref=ref, path=path, output_format=output_format.value, cluster=cluster, context=context, echo=typer.echo,
                             period_seconds=parse_period(period))
         raise typer.Exit(code)
 
@@ -68,12 +67,27 @@ def _prefix(checkout) -> str:
     """Findings name files relative to the manifests root; print them so a person (or GitHub) can
     open them: relative to the working directory for a local source, to the repository for Git."""
     if not checkout.is_git:
-        import os
-
-        rel = os.path.relpath(checkout.root)
-        return "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        return local_prefix(checkout)
     try:
         rel = checkout.root.resolve().relative_to(checkout.repo_dir.resolve()).as_posix()
     except ValueError:
         return ""
     return "" if rel in ("", ".") else rel + "/"
+
+
+def local_prefix(checkout) -> str:
+    """The folder part of a local SOURCE as the user typed it (`deploy/`, `/abs/deploy/`, none for
+    `.`), plus --path. A single file is named by the findings already: only its folder is kept."""
+    import posixpath
+
+    given = checkout.display_url.replace("\\", "/")
+    if checkout.root.is_file():
+        folder = posixpath.dirname(given)
+    else:
+        folder = given.rstrip("/") or "/"
+        sub = checkout.root.resolve().relative_to(checkout.repo_dir.resolve()).as_posix()
+        if sub not in ("", "."):
+            folder = posixpath.join(folder, sub)
+    if folder in ("", "."):
+        return ""
+    return folder if folder.endswith("/") else folder + "/"

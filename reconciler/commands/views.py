@@ -16,6 +16,8 @@ from reconciler.commands.common import (
     PathOpt,
     RefOpt,
     StatusOpt,
+    ViewFormat,
+    dump,
     parse_now,
 )
 
@@ -119,7 +121,7 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         context: ContextOpt = None,
         now: NowOpt = None,
         status: StatusOpt = "annotations",
-        output: OutputOpt = "text",
+        output: OutputOpt = ViewFormat.text,
         source: SourceOpt = None,
         ref: RefOpt = None,
         path: PathOpt = None,
@@ -134,8 +136,8 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         if not views:
             raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster"
                                   + (" / --source / --ref" if status == "commit" else ""))
-        if output == "json":
-            typer.echo(json.dumps(views[0], indent=2, default=str))
+        if output != "text":
+            typer.echo(dump(views[0], output), nl=False)
             return
         try:
             from reconciler.render.tree import render_rollout
@@ -152,7 +154,7 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         context: ContextOpt = None,
         now: NowOpt = None,
         status: StatusOpt = "annotations",
-        output: OutputOpt = "text",
+        output: OutputOpt = ViewFormat.text,
         source: SourceOpt = None,
         ref: RefOpt = None,
         path: PathOpt = None,
@@ -174,8 +176,8 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
                 "configmaps cluster-wide (e.g. the built-in `view` ClusterRole), or pass -n NAMESPACE",
             ) from None
         views = build_views(live, states, moment, None if all_namespaces else namespace)
-        if output == "json":
-            typer.echo(json.dumps(views, indent=2, default=str))
+        if output != "text":
+            typer.echo(dump(views, output), nl=False)
             return
         try:
             from reconciler.render.table import render_rollout_list

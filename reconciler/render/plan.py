@@ -360,7 +360,7 @@ def plans_from_report(report: Any, rollouts: Mapping[tuple[str, str], Mapping] |
     return plans
 
 
-def render_report(report: Any, fmt: str = "text", *, rollouts: Mapping | None = None, source_label: str = "") -> str:
+def render_report(report: Any, fmt: str = "text", *, rollouts: Mapping | None = None, source_label: str = "", empty: str = "") -> str:
     """The whole `plan` output for `-o text` (default) or `-o markdown`: plain manifests that would
     change, findings not tied to a rollout, then each rollout."""
     plans = plans_from_report(report, rollouts)
@@ -368,6 +368,8 @@ def render_report(report: Any, fmt: str = "text", *, rollouts: Mapping | None = 
     general = [_finding_text(f) for f in (_get(report, "findings") or [])]
     if fmt == "markdown":
         text = render_plan_markdown(plans, source_label=source_label)
+        if not plans and empty:
+            text = text.replace("No rollouts found.", empty)
         extra = []
         if general:
             extra += ["", "### Findings", ""] + [f"- {_md(f)}" for f in general]
@@ -386,6 +388,6 @@ def render_report(report: Any, fmt: str = "text", *, rollouts: Mapping | None = 
         out.extend(d.rstrip("\n") for d in (action_diff(a) for a in manifest_actions) if d)
         out.append("")
     if not plans:
-        out.append("No rollouts found.")
+        out.append(empty or "No rollouts found.")
         out.append("")
     return "\n".join(out) + ("\n" if out and out[-1] != "" else "") + render_plan_text(plans)

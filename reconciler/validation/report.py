@@ -17,20 +17,22 @@ def render(findings: list[Finding], fmt: str, *, files_read: int = 0, objects: i
     findings = sorted(findings, key=_sort_key)
     errors = sum(1 for f in findings if f.is_error)
     warnings = len(findings) - errors
-    if fmt == "json":
-        return json.dumps(
-            {
-                "source": source,
-                "commit": commit,
-                "filesRead": files_read,
-                "objects": objects,
-                "errors": errors,
-                "warnings": warnings,
-                "valid": errors == 0,
-                "findings": [dict(f.to_dict(), file=prefix + f.file) for f in findings],
-            },
-            indent=2,
-        )
+    if fmt in ("json", "yaml"):
+        data = {
+            "source": source,
+            "commit": commit,
+            "filesRead": files_read,
+            "objects": objects,
+            "errors": errors,
+            "warnings": warnings,
+            "valid": errors == 0,
+            "findings": [dict(f.to_dict(), file=prefix + f.file) for f in findings],
+        }
+        if fmt == "yaml":
+            import yaml
+
+            return yaml.safe_dump(data, sort_keys=False).rstrip("\n")
+        return json.dumps(data, indent=2)
     if fmt == "github":
         lines = []
         for f in findings:
