@@ -73,9 +73,18 @@ def _add_examples() -> None:
 _add_examples()
 
 
+def _plugin_flag(arg: str) -> str:
+    """The plugin (cobra) spells boolean flags `--watch=false`; click wants `--no-watch`."""
+    flag, sep, value = arg.partition("=")
+    if sep and flag == "--watch" and value.lower() in ("false", "true"):
+        return "--watch" if value.lower() == "true" else "--no-watch"
+    return arg
+
+
 def main() -> None:
     from reconciler.errors import ReconcilerError
 
+    sys.argv[1:] = [_plugin_flag(arg) for arg in sys.argv[1:]]
     try:
         app()
     except ReconcilerError as err:

@@ -112,6 +112,54 @@ def _load(cluster, context, now, status, source, ref, path, namespaces):
     return moment, live, states
 
 
+WatchOpt = Annotated[bool, typer.Option("--watch", "-w", help="Keep showing it: redrawn in place on a terminal, one block per change otherwise; Ctrl-C ends (exit 0).")]
+TimeoutOpt = Annotated[Optional[str], typer.Option("--timeout", help="With --watch: stop after this long (e.g. 5m, 90s); 0 or unset waits until Ctrl-C.")]
+
+
+def _not_found(name: str, namespace: str, status: str):
+    from reconciler.errors import ReconcilerError
+
+    return ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster"
+                           + (" / --source / --ref" if status == "commit" else ""))
+
+
+def rollout_views(name, namespace, cluster, context, now, status, source, ref, path) -> tuple:
+    """(now, the rollout's view) as read from the cluster and the recorded state at this moment."""
+    moment, live, states = _load(cluster, context, now, status, source, ref, path, [namespace])
+    views = build_views(live, states, moment, namespace, {name})
+    if not views:
+        raise _not_found(name, namespace, status)
+    return moment, views[0]
+
+
+def _show(data, output: str, render_text, *, watching: bool) -> str:
+    """The text for one state: the rendered view, or JSON/YAML (one document per state when watching)."""
+    if output == "text":
+        return render_text(data)
+    if watching and output == "json":
+        import json
+
+        return json.dumps(data, default=str, sort_keys=True) + "\n"
+    text = dump(data, output)
+    return ("---\n" + text) if watching and output == "yaml" else text
+
+
+def _watch(load, render_text, output: str, timeout: str | None, cluster: str) -> None:
+    import json
+
+    from reconciler.commands.watching import local_fingerprint, parse_timeout, watch
+
+    limit = parse_timeout(timeout)
+
+    def snapshot():
+        moment, data = load()
+        return json.dumps(data, sort_keys=True, default=str), (moment, data)
+
+    watch(snapshot, lambda pair: _show(pair[1], output, lambda d: render_text(d, pair[0]), watching=True), timeout=limit,
+          fingerprint=local_fingerprint(cluster), redraw=None if output == "text" else False, between="\n" if output == "text" else "")
+    raise typer.Exit(0)  # Ctrl-C and --timeout both end a watch normally
+
+
 def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> None:
     @get_app.command("rollout")
     def get_rollout(
@@ -125,26 +173,23 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         source: SourceOpt = None,
         ref: RefOpt = None,
         path: PathOpt = None,
+        watch: WatchOpt = False,
+        timeout: TimeoutOpt = None,
     ) -> None:
         """The rollout's status and its revisions, ReplicaSets and pods (as `kubectl argo rollouts get rollout`)."""
-        import json
 
-        from reconciler.errors import ReconcilerError
-
-        moment, live, states = _load(cluster, context, now, status, source, ref, path, [namespace])
-        views = build_views(live, states, moment, namespace, {name})
-        if not views:
-            raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster"
-                                  + (" / --source / --ref" if status == "commit" else ""))
-        if output != "text":
-            typer.echo(dump(views[0], output), nl=False)
-            return
-        try:
+        def render_text(view, moment):
             from reconciler.render.tree import render_rollout
-        except ImportError:
-            typer.echo(json.dumps(views[0], indent=2, default=str))
-            return
-        typer.echo(render_rollout(views[0], moment, color=_wants_color()), nl=False)
+
+            return render_rollout(view, moment, color=_wants_color())
+
+        def load():
+            return rollout_views(name, namespace, cluster, context, now, status, source, ref, path)
+
+        if watch:
+            _watch(load, render_text, output.value, timeout, cluster)
+        moment, view = load()
+        typer.echo(_show(view, output.value, lambda d: render_text(d, moment), watching=False), nl=False)
 
     @list_app.command("rollouts")
     def list_rollouts(
@@ -158,33 +203,36 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         source: SourceOpt = None,
         ref: RefOpt = None,
         path: PathOpt = None,
+        watch: WatchOpt = False,
+        timeout: TimeoutOpt = None,
     ) -> None:
         """A table of the rollouts (as `kubectl argo rollouts list rollouts`)."""
-        import json
-
         from reconciler.errors import Forbidden
 
         scope = None if all_namespaces else [namespace]  # -A: the one list across all namespaces
-        try:
-            moment, live, states = _load(cluster, context, now, status, source, ref, path, scope)
-        except Forbidden as err:
-            if not all_namespaces:
-                raise
-            raise Forbidden(
-                err.message,
-                hint="`list rollouts -A` reads the rollouts' state in every namespace: use credentials that may list "
-                "configmaps cluster-wide (e.g. the built-in `view` ClusterRole), or pass -n NAMESPACE",
-            ) from None
-        views = build_views(live, states, moment, None if all_namespaces else namespace)
-        if output != "text":
-            typer.echo(dump(views, output), nl=False)
-            return
-        try:
+
+        def load():
+            try:
+                moment, live, states = _load(cluster, context, now, status, source, ref, path, scope)
+            except Forbidden as err:
+                if not all_namespaces:
+                    raise
+                raise Forbidden(
+                    err.message,
+                    hint="`list rollouts -A` reads the rollouts' state in every namespace: use credentials that may list "
+                    "configmaps cluster-wide (e.g. the built-in `view` ClusterRole), or pass -n NAMESPACE",
+                ) from None
+            return moment, build_views(live, states, moment, None if all_namespaces else namespace)
+
+        def render_text(views, moment):
             from reconciler.render.table import render_rollout_list
-        except ImportError:
-            typer.echo(json.dumps(views, indent=2, default=str))
-            return
-        typer.echo(render_rollout_list(views, all_namespaces=all_namespaces), nl=False)
+
+            return render_rollout_list(views, all_namespaces=all_namespaces)
+
+        if watch:
+            _watch(load, render_text, output.value, timeout, cluster)
+        moment, views = load()
+        typer.echo(_show(views, output.value, lambda d: render_text(d, moment), watching=False), nl=False)
 
 
 def _wants_color() -> bool:
