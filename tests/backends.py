@@ -64,7 +64,11 @@ def cli(backend, *args, now: str | None = None, check: bool | None = True) -> su
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
     env.update(backend.env)
     env["PYTHONPATH"] = str(ROOT)
+    if hasattr(backend, "before_command"):
+        backend.before_command()  # the real apiserver's backend binds its Role in new namespaces
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, cwd=str(ROOT))
+    if hasattr(backend, "after_command"):
+        backend.after_command()  # ... and plays the controllers at the run's clock (tests/realkube.py)
     if check and proc.returncode not in (0, 1):
         raise AssertionError(f"{command} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc

@@ -15,4 +15,4 @@ def _no_ambient_reconciler_env(monkeypatch):
     for key in list(os.environ):
         if key.startswith("RECONCILER_"):
             monkeypatch.delenv(key, raising=False)
-pytest_plugins = ["tests.backends"]
+pytest_plugins = ["tests.backends", "tests.realkube"]
