@@ -469,6 +469,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                 live_now = observed.live_for(desired_by_key[key])
                 replicasets = {rs["metadata"]["name"]: rs for rs in live_now.replicasets}
                 traffic = dict(live_now.traffic)
+                services = dict(live_now.services)  # the view reads Service selectors as written
                 written: dict = {}
                 try:
                     for action in the_plan.actions:
@@ -478,6 +479,8 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                         if stored is not None and (action.kind, action.namespace, action.name) in traffic:
                             traffic[(action.kind, action.namespace, action.name)] = stored
                             observed.object_changed(action.kind, action.namespace, stored)
+                        elif stored is not None and action.kind == "Service":
+                            services[action.name] = stored
                     involved = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": key[1], "namespace": key[0]}}
                     for event in the_plan.events:
                         cluster.emit_event(involved, event.reason, event.message, type=event.type, now=now)
@@ -485,7 +488,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                     result.error = f"applying the plan failed: {err}"
                 from reconciler.engine.view import rollout_view
 
-                result.view = rollout_view(the_plan.state.desired_summary, list(replicasets.values()), the_plan.state, now, services=None,
+                result.view = rollout_view(the_plan.state.desired_summary, list(replicasets.values()), the_plan.state, now, services=services,
                                            traffic=_read_back(desired_by_key[key], traffic))
             _log_result(result, the_plan, dry_run)
     report.results = [results[key] for key in sorted(results)]

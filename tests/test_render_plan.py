@@ -50,11 +50,13 @@ ACTION = {"verb": "scale", "kind": "ReplicaSet", "namespace": "default", "name":
           "before": RS_BEFORE, "after": RS_AFTER, "reason": "setWeight 20: canary 1 → 2"}
 
 
-def test_progression_follows_formula_1_without_a_router():
+def test_progression_follows_argo_closest_split_without_a_router():
     rows = progression(SEED_002_CANARY)
-    # (weight, canary, stable) after each step: canary = ceil(5 × w / 100), stable = 5 − canary
+    # (weight, canary, stable) after each step: Argo's closest split within maxSurge (seed 002
+    # table 1: 10 % of 5 is 1 canary + 5 stable, 1/6 being closer to 10 % than 1/5; at 50 % Argo
+    # runs 3 + 3, exactly 50 %, where the blog's table writes 3 + 2, see docs/conformance.md)
     assert [(r["weight"], r["canary"], r["stable"]) for r in rows] == [
-        (10, 1, 4), (10, 1, 4), (20, 1, 4), (20, 1, 4), (50, 3, 2), (50, 3, 2), (80, 4, 1), (80, 4, 1), (100, 5, 0), (100, 5, 0), (100, 5, 0),
+        (10, 1, 5), (10, 1, 5), (20, 1, 4), (20, 1, 4), (50, 3, 3), (50, 3, 3), (80, 4, 1), (80, 4, 1), (100, 5, 0), (100, 5, 0), (100, 5, 0),
     ]
     assert [r["pause"] for r in rows[:6]] == ["", "30s", "", "1m", "", "until promote"]
     assert rows[-1]["action"] == "promote: the canary becomes stable"
@@ -96,8 +98,8 @@ def test_plan_markdown_for_a_pull_request():
     assert md.startswith("## Rollout plan for `git@example.com:shop/deploy.git`")
     assert "| `default/mock-server` | Canary | ॥ Paused | 1/10 | 10% | wait 30s |" in md
     assert "| Step | Action | Weight | Canary pods | Stable pods | Pause |" in md
-    assert "| 1/10 ◀ now | pause: 30s | 10% | 1 | 4 | 30s |" in md
-    assert "| 5/10 | pause: until promote | 50% | 3 | 2 | until promote |" in md
+    assert "| 1/10 ◀ now | pause: 30s | 10% | 1 | 5 | 30s |" in md
+    assert "| 5/10 | pause: until promote | 50% | 3 | 3 | until promote |" in md
     assert "```diff" in md and "</details>" in md
 
 
@@ -125,7 +127,7 @@ def test_render_report_from_the_runner_values():
     assert "--- /dev/null\n+++ b/default/Service/mock-server-canary" in text
     assert "  next: scale the canary to 2" in text
     md = render_report(report, "markdown", rollouts={("default", "mock-server"): SEED_002_CANARY})
-    assert "| 1/10 ◀ now | pause: 30s | 10% | 1 | 4 | 30s |" in md and "### Other objects" in md
+    assert "| 1/10 ◀ now | pause: 30s | 10% | 1 | 5 | 30s |" in md and "### Other objects" in md
     # the JSON form of the report renders the same way
     assert render_report(report.to_dict()).split("\n")[0] == text.split("\n")[0]
 

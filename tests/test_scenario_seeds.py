@@ -41,7 +41,9 @@ def test_seed000_bluegreen(backend, tmp_path):
     cli(backend, "run", str(repo), now=at(840))
     view = get_view(backend, BG, at(853))
     assert (view["status"], view["message"]) == ("Progressing", "active service cutover pending")
-    assert view["replicas"] == {"desired": 5, "current": 10, "updated": 5, "ready": 10, "available": 10}
+    # as seed 000 shows (and Argo's TestBlueGreenRolloutStatusHPAStatusFieldsActiveSelectorSet):
+    # Ready/Available count the ReplicaSet the active Service selects, not the preview's pods
+    assert view["replicas"] == {"desired": 5, "current": 10, "updated": 5, "ready": 5, "available": 5}
     assert tags(view) == [(2, 5, ["preview"]), (1, 5, ["stable", "active"])]
 
     cli(backend, "run", str(repo), now=at(854))  # available: the active Service switches

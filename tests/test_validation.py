@@ -11,7 +11,7 @@ from reconciler.validation import errors_by_object, validate
 from reconciler.validation.durations import parse_duration
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-VALID = ["canary-nginx", "bluegreen-nginx", "bluegreen-analysis", "mock-server-canary", "mock-server-bluegreen", "istio-canary", "prometheus-analysis", "istio-virtualservice", "istio-destinationrule"]
+VALID = ["canary-nginx", "bluegreen-nginx", "bluegreen-analysis", "mock-server-canary", "mock-server-canary-table1", "mock-server-bluegreen", "istio-canary", "prometheus-analysis", "istio-virtualservice", "istio-destinationrule"]
 
 # case -> (rule, file:line:col, field path)
 INVALID = {

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from reconciler.engine import analysis
 from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, Context, iso, parse_iso, rs_available, rs_fully_available, rs_spec_replicas
+from reconciler.engine.replicas import bluegreen_preview_count
 
 DEFAULT_SCALE_DOWN_DELAY = 30
 DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
@@ -78,8 +79,7 @@ def plan_bluegreen(ctx: Context) -> str:
     spec = bluegreen_spec(ctx)
     active, preview = spec.get("activeService"), spec.get("previewService")
     replicas = ctx.replicas
-    preview_count = spec.get("previewReplicaCount")
-    preview_count = replicas if preview_count is None else int(preview_count)
+    preview_count = bluegreen_preview_count(replicas, spec.get("previewReplicaCount"), promoted=False)
 
     if not state.stable_hash:
         state.stable_hash = state.current_hash

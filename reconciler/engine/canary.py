@@ -10,8 +10,24 @@ canary becomes stable (weight 100, then promotion once it is fully available).
 from __future__ import annotations
 
 from reconciler.engine import analysis
-from reconciler.engine.context import Context, iso, rs_available, rs_fully_available, rs_spec_replicas, seconds
-from reconciler.engine.replicas import canary_split, step_toward, surge_and_unavailable
+from reconciler.engine.context import (
+    Context,
+    iso,
+    rs_available,
+    rs_fully_available,
+    rs_hash,
+    rs_spec_replicas,
+    seconds,
+)
+from reconciler.engine.replicas import (
+    Pods,
+    canary_counts,
+    closest_split,
+    max_traffic_weight,
+    replica_intent,
+    settle_basic_canary,
+    surge_and_unavailable,
+)
 from reconciler.engine.traffic import routing
 
 DEFAULT_PROGRESS_DEADLINE = 600
@@ -137,49 +153,123 @@ def handler_for(step: dict):
 
 
 # -- replica targets --------------------------------------------------------------------------------
+# The numbers come from reconciler.engine.replicas (Argo's rules, stated there in words); this part
+# only reads the rollout's ReplicaSets and applies the counts.
 
 
-def _targets(ctx: Context, weight: int) -> tuple[int, int]:
-    routed = bool(canary_spec(ctx).get("trafficRouting"))
-    canary, stable = canary_split(ctx.replicas, weight, routed)
-    scale = canary_scale_at(steps_of(ctx), ctx.state.step_index) if routed else None
-    if scale:
-        if scale.get("replicas") is not None:
-            canary = int(scale["replicas"])
-        elif scale.get("weight") is not None:
-            canary = canary_split(ctx.replicas, int(scale["weight"]), True)[0]
-    return canary, stable
+def _rs_pods(rs: dict | None) -> Pods | None:
+    if rs is None:
+        return None
+    return Pods(rs_spec_replicas(rs), int((rs.get("status") or {}).get("availableReplicas") or 0))
 
 
-def _move(ctx: Context, canary_target: int, stable_target: int) -> bool:
-    """Scale toward the targets within the surge/unavailable budget. True when already there."""
+def _replica_sets(ctx: Context) -> tuple[dict | None, dict | None, list[dict]]:
+    """(canary, stable or None when it is the canary, older ones newest revision first)."""
     state = ctx.state
     new_rs = ctx.rs(state.current_hash)
     stable_rs = ctx.rs(state.stable_hash) if state.stable_hash != state.current_hash else None
-    others = [rs for h, rs in ctx.rs_by_hash.items() if h not in (state.current_hash, state.stable_hash) and not routing.kept_for_delay(ctx, rs)]
-    reached = (
-        rs_spec_replicas(new_rs) == canary_target
-        and rs_available(new_rs) >= canary_target
-        and rs_spec_replicas(stable_rs) == (stable_target if stable_rs is not None else 0)
-        and all(rs_spec_replicas(rs) == 0 for rs in others)
+    others = [
+        rs for rs in ctx.replicasets()
+        if rs_hash(rs) not in (state.current_hash, state.stable_hash) and not routing.kept_for_delay(ctx, rs)
+    ]
+    return new_rs, stable_rs, others
+
+
+def _live_weights(ctx: Context) -> tuple[int, int] | None:
+    """The router's (canary, stable) weights as read back (and as this run has written them so
+    far), or None when there is no router or it cannot be read."""
+    if routing.traffic_routing(ctx) is None:
+        return None
+    seen = routing.readback(ctx)
+    if not seen or seen.get("problem") or seen.get("weight") is None:
+        return None
+    total = int(seen.get("total") or max_traffic_weight(canary_spec(ctx)))
+    return int(seen["weight"]), total - int(seen["weight"])
+
+
+def _counts(ctx: Context, new_rs, stable_rs, others) -> tuple[int, int]:
+    """(canary, stable) after one Argo reconcile from the ReplicaSets as they are now."""
+    spec = canary_spec(ctx)
+    actual = _live_weights(ctx)
+    if actual is None and spec.get("dynamicStableScale"):
+        # Without a router reporting where traffic is, assume it has not moved: the stable
+        # stays whole and an aborted canary keeps its pods (never less safe than Argo).
+        top = max_traffic_weight(spec)
+        actual = (top, top)
+    state = ctx.state
+    return canary_counts(
+        spec,
+        ctx.replicas,
+        steps_of(ctx),
+        min(state.step_index, len(steps_of(ctx))),
+        aborted=state.aborted,
+        canary_is_stable=state.current_hash == state.stable_hash,
+        new=_rs_pods(new_rs) or Pods(0, 0),
+        stable=_rs_pods(stable_rs),
+        older_spec=sum(rs_spec_replicas(rs) for rs in others),
+        actual=actual,
     )
+
+
+def _targets_reached(ctx: Context) -> bool:
+    """Argo's "at desired replica counts": the next reconcile would change nothing, every canary
+    pod is available, and (without routing) no older ReplicaSet has available pods."""
+    new_rs, stable_rs, others = _replica_sets(ctx)
+    canary, stable = _counts(ctx, new_rs, stable_rs, others)
+    if new_rs is None or rs_spec_replicas(new_rs) != canary or rs_available(new_rs) < canary:
+        return False
+    routed = bool(canary_spec(ctx).get("trafficRouting"))
+    if not (routed and canary_spec(ctx).get("dynamicStableScale")) and rs_spec_replicas(stable_rs) != (stable if stable_rs is not None else 0):
+        return False
+    return routed or all(rs_available(rs) == 0 for rs in others)
+
+
+def _targets(ctx: Context) -> tuple[int, int]:
+    """(canary, stable) pods the current step aims at, for the run's notes."""
+    new_rs, stable_rs, others = _replica_sets(ctx)
+    spec = canary_spec(ctx)
+    state = ctx.state
+    weight, explicit = replica_intent(
+        spec, ctx.replicas, steps_of(ctx), min(state.step_index, len(steps_of(ctx))),
+        aborted=state.aborted, canary_is_stable=state.current_hash == state.stable_hash,
+        new=_rs_pods(new_rs), stable=_rs_pods(stable_rs),
+    )
+    if spec.get("trafficRouting"):
+        return _counts(ctx, new_rs, stable_rs, others)
+    surge, _ = surge_and_unavailable(ctx.replicas, spec.get("maxSurge"), spec.get("maxUnavailable"))
     if stable_rs is None:
-        stable_target = 0
-    if bool(canary_spec(ctx).get("trafficRouting")):
-        # A router splits traffic: pods need no surge budget; the stable stays whole.
-        c, s, o = canary_target, stable_target, [0 for _ in others]
+        return ctx.replicas, 0
+    return closest_split(ctx.replicas, weight, surge, max_traffic_weight(spec))
+
+
+def _move(ctx: Context, keep_canary: int = 0) -> bool:
+    """Scale toward the current step's counts as Argo would: without routing, its reconciles are
+    replayed (stable, canary, older ReplicaSets) until nothing changes at the observed
+    availability; with routing the counts are set directly. `keep_canary`: pods an aborted
+    routed canary keeps for abortScaleDownDelaySeconds (the router module decides). True when
+    already there."""
+    state = ctx.state
+    reached = _targets_reached(ctx)
+    new_rs, stable_rs, others = _replica_sets(ctx)
+    spec = canary_spec(ctx)
+    if spec.get("trafficRouting"):
+        # A router splits traffic: the canary gets its pods at once; older ReplicaSets serve nothing.
+        c, s = _counts(ctx, new_rs, stable_rs, others)
+        c = max(c, keep_canary)
+        o = [0 for _ in others]
     else:
-        surge, unavailable = surge_and_unavailable(ctx.replicas, canary_spec(ctx).get("maxSurge"), canary_spec(ctx).get("maxUnavailable"))
-        c, s, o = step_toward(
-            ctx.replicas,
-            canary_target,
-            stable_target,
-            surge,
-            unavailable,
-            (rs_spec_replicas(new_rs), rs_available(new_rs)),
-            (rs_spec_replicas(stable_rs), rs_available(stable_rs)),
-            [(rs_spec_replicas(rs), rs_available(rs)) for rs in others],
+        surge, unavailable = surge_and_unavailable(ctx.replicas, spec.get("maxSurge"), spec.get("maxUnavailable"))
+        weight, _ = replica_intent(
+            spec, ctx.replicas, steps_of(ctx), min(state.step_index, len(steps_of(ctx))),
+            aborted=state.aborted, canary_is_stable=state.current_hash == state.stable_hash,
         )
+        c, s, o = settle_basic_canary(
+            ctx.replicas, weight, surge, unavailable,
+            _rs_pods(new_rs) or Pods(0, 0), _rs_pods(stable_rs), [_rs_pods(rs) for rs in others],
+            max_traffic_weight(spec),
+        )
+    # The counts were found in Argo's order; the writes go up before down (the new pods are asked
+    # for before any old pod is let go), all in this run.
     if new_rs is None and c > 0:
         ctx.new_replicaset(state.current_hash, state.revision, c)
     else:
@@ -235,7 +325,7 @@ def plan_canary(ctx: Context) -> str:
 
     if state.aborted:
         routing.to_stable(ctx)  # traffic back to stable first; the canary keeps its pods abortScaleDownDelaySeconds
-        _move(ctx, routing.aborted_canary_replicas(ctx), ctx.replicas)
+        _move(ctx, routing.aborted_canary_replicas(ctx))
         _services(ctx, state.stable_hash)
         return f"aborted: back on stable revision {_stable_revision(ctx)}"
 
@@ -244,26 +334,14 @@ def plan_canary(ctx: Context) -> str:
         state.pause_started_at = None
         state.pause_reason = ""
         routing.to_stable(ctx)
-        reached = _move(ctx, ctx.replicas, 0)
+        reached = _move(ctx)
         _services(ctx, state.stable_hash)
         if not reached:
             ctx.note(f"scale revision {state.revision} to {ctx.replicas} and old ReplicaSets to 0")
         return f"revision {state.revision} is stable"
 
     index = min(state.step_index, total)
-    weight = weight_at(steps, index)
-    canary_target, stable_target = _targets(ctx, weight)
-    new_rs = ctx.rs(state.current_hash)
-    stable_rs = ctx.rs(state.stable_hash)
-    others_down = all(
-        rs_spec_replicas(rs) == 0 or routing.kept_for_delay(ctx, rs) for h, rs in ctx.rs_by_hash.items() if h not in (state.current_hash, state.stable_hash)
-    )
-    targets_reached = (
-        rs_spec_replicas(new_rs) == canary_target
-        and rs_available(new_rs) >= canary_target
-        and rs_spec_replicas(stable_rs) == stable_target
-        and others_down
-    )
+    targets_reached = _targets_reached(ctx)
     promote = state.promote if state.promote and state.promote.get("revision") == state.revision else None
     if state.promote and promote is None:
         state.promote = None
@@ -312,13 +390,13 @@ def plan_canary(ctx: Context) -> str:
         if routing.traffic_routing(ctx) is not None:
             _services(ctx, state.current_hash)  # the stable Service moves first, the weights follow, the old RS goes later
             routing.promoted(ctx, old_stable)
-        _move(ctx, ctx.replicas, 0)
+        _move(ctx)
         _services(ctx, state.current_hash)
         return f"revision {state.revision} is stable"
 
     weight = weight_at(steps, index)
-    canary_target, stable_target = _targets(ctx, weight)
-    reached = _move(ctx, canary_target, stable_target)
+    canary_target, stable_target = _targets(ctx)
+    reached = _move(ctx)
     _services(ctx, state.current_hash)
     routing.step_weight(ctx, weight, reached, weight_at(steps, index - 1) if index > 0 else 0, index >= total)
     paused = bool(state.pause_reason)

@@ -189,6 +189,11 @@ class Context:
         self._replace_rs(rs, after, f"scale {direction} from {before_count} to {replicas}")
         self.event("ScalingReplicaSet", f"Scaled {direction} ReplicaSet {name} (revision {rs_revision(rs)}) from {before_count} to {replicas}")
 
+    def delete_replicaset(self, rs: dict, reason: str) -> None:
+        self._record("delete", rs, None, reason)
+        self.rs_by_hash.pop(rs_hash(rs), None)
+        self.note(f"delete ReplicaSet {rs['metadata']['name']}: {reason}")
+
     def set_revision(self, rs: dict, revision: int) -> dict:
         if rs_revision(rs) == revision:
             return rs

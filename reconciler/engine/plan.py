@@ -186,7 +186,7 @@ def _apply_gates(ctx: Context) -> None:
 
 
 def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Plan:
-    from reconciler.engine import bluegreen, canary
+    from reconciler.engine import bluegreen, canary, history
     from reconciler.engine.traffic import routing
 
     ctx = Context(desired=desired, live=live, state=state.copy(), now=now)
@@ -205,6 +205,7 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
         where = bluegreen.plan_bluegreen(ctx)
     else:
         where = canary.plan_canary(ctx)
+    history.prune(ctx)
     analysis.finish(ctx)
     next_state = ctx.state
     replicasets = list(ctx.rs_by_hash.values())

@@ -25,15 +25,22 @@ def _weight_at(steps: list[dict], index: int) -> int:
     return weight
 
 
-def _counts(summary: Mapping, state: RolloutState, replicasets: list[dict]) -> dict:
+def _counts(summary: Mapping, state: RolloutState, replicasets: list[dict], services: Mapping | None = None) -> dict:
     new_rs = next((rs for rs in replicasets if rs_hash(rs) == state.current_hash), None)
     status = lambda rs, key: int(((rs or {}).get("status") or {}).get(key) or 0)  # noqa: E731
+    serving = replicasets
+    if summary.get("strategy") == "BlueGreen":
+        # As Argo: Ready/Available count the ReplicaSet the active Service selects (read back
+        # from the cluster); all ReplicaSets when no Service selects one.
+        active = _selected(services, summary.get("activeService"))
+        if active and any(rs_hash(rs) == active for rs in replicasets):
+            serving = [rs for rs in replicasets if rs_hash(rs) == active]
     return {
         "desired": int(summary.get("replicas", 0) or 0),
         "current": sum(status(rs, "replicas") for rs in replicasets),
         "updated": status(new_rs, "replicas"),
-        "ready": sum(status(rs, "readyReplicas") for rs in replicasets),
-        "available": sum(status(rs, "availableReplicas") for rs in replicasets),
+        "ready": sum(status(rs, "readyReplicas") for rs in serving),
+        "available": sum(status(rs, "availableReplicas") for rs in serving),
     }
 
 
@@ -47,7 +54,7 @@ def phase(summary: Mapping, state: RolloutState, replicasets: list[dict], servic
         return held.get("status") or "Paused", held["message"]
     if state.pause_reason:
         return "Paused", state.pause_reason
-    counts = _counts(summary, state, replicasets)
+    counts = _counts(summary, state, replicasets, services)
     if counts["updated"] < counts["desired"]:
         return "Progressing", "more replicas need to be updated"
     if counts["available"] < counts["updated"]:
@@ -215,7 +222,7 @@ def rollout_view(
                 else:
                     found["tags"].extend(t for t in tags if t not in found["tags"])
     view["images"] = sorted(images, key=lambda i: i["image"])
-    view["replicas"] = _counts(summary, state, replicasets)
+    view["replicas"] = _counts(summary, state, replicasets, services)
     view["replicaSets"] = rs_entries
     if analysis_runs is None:
         from reconciler.analysis.run import run_view

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from reconciler.engine.replicas import canary_split
+from reconciler.engine.replicas import canary_split, surge_and_unavailable
 from reconciler.render.tree import status_icon
 
 # Server-managed noise that would hide the real change in a diff.
@@ -157,7 +157,8 @@ def _step_action(step: Mapping) -> str:
 
 def progression(rollout: Mapping) -> list[dict]:
     """One row per canary step: the weight in effect after it and the pods it means
-    (`canary_split`: formula 1 without a traffic router, formula 2 with one), then the final
+    (`canary_split`: without a traffic router the split closest to the weight within maxSurge,
+    as Argo picks it; with one the canary gets ceil(replicas × weight) and the stable stays whole), then the final
     promotion. Blue-green and step-less canaries have no progression: []."""
     spec = rollout.get("spec") or {}
     canary = (spec.get("strategy") or {}).get("canary")
@@ -171,7 +172,8 @@ def progression(rollout: Mapping) -> list[dict]:
         step = step if isinstance(step, Mapping) else {}
         if isinstance(step.get("setWeight"), int):
             weight = step["setWeight"]
-        canary_pods, stable_pods = canary_split(replicas, weight, routed)
+        surge, _ = surge_and_unavailable(replicas, canary.get("maxSurge"), canary.get("maxUnavailable"))
+        canary_pods, stable_pods = canary_split(replicas, weight, routed, surge)
         rows.append(
             {
                 "step": index,
@@ -196,7 +198,7 @@ def progression_markdown(rollout: Mapping, current_step: int | None = None) -> s
     formula = (
         f"traffic router splits traffic: canary = ceil({replicas} × weight / 100), stable stays {replicas}"
         if routed
-        else f"no traffic router, so weight is pod counts: canary = ceil({replicas} × weight / 100), stable = {replicas} − canary"
+        else f"no traffic router, so weight is pod counts: the canary/stable split closest to the weight within maxSurge (Argo's rule)"
     )
     out = [f"Progression ({replicas} replicas; {formula}):", "", "| Step | Action | Weight | Canary pods | Stable pods | Pause |", "|---:|---|---:|---:|---:|---|"]
     for row in rows:

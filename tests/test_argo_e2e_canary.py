@@ -1,0 +1,50 @@
+"""Argo's test/e2e/canary_test.go checkpoints, replayed run by run through the pure planner."""
+
+import pytest
+
+from tests.argo_cases.e2e_canary import SCENARIOS
+from tests.argo_world import World, rollout
+
+
+def _checkpoints():
+    for scenario in SCENARIOS:
+        expects = [i for i, op in enumerate(scenario["script"]) if op[0] == "expect"]
+        for number, position in enumerate(expects):
+            marks = []
+            reason = (scenario.get("xfail") or {}).get(number)
+            if reason:
+                marks.append(pytest.mark.xfail(reason=reason, strict=True))
+            yield pytest.param(scenario, position, id=f"{scenario['go']}/checkpoint-{number}", marks=marks)
+
+
+def play(scenario, upto):
+    world = World(rollout("app", scenario["replicas"], scenario["strategy"]), scenario.get("kubelet"))
+    for op in scenario["script"][:upto]:
+        kind = op[0]
+        if kind == "until":
+            world.run_until(status=op[1], seconds=op[2] if len(op) > 2 else 1)
+        elif kind == "until_step":
+            world.run_until(step=op[1])
+        elif kind == "runs":
+            for _ in range(op[1]):
+                world.run(op[2] if len(op) > 2 else 1)
+        elif kind == "update":
+            world.update()
+        elif kind == "promote":
+            world.promote()
+        elif kind == "abort":
+            world.abort()
+        elif kind == "scale":
+            world.scale(op[1])
+    return world
+
+
+@pytest.mark.parametrize("scenario,position", list(_checkpoints()))
+def test_e2e_checkpoint(scenario, position):
+    world = play(scenario, position)
+    expect = scenario["script"][position]
+    if expect[1] == "pods":
+        assert world.canary_stable() == (expect[2], expect[3])
+    else:
+        got = world.revision_pods()
+        assert {rev: got.get(rev, 0) for rev in expect[2]} == expect[2]
