@@ -83,10 +83,15 @@ def _plugin_flag(arg: str) -> str:
 
 def main() -> None:
     from reconciler.errors import ReconcilerError
+    from reconciler.interrupt import Interrupted  # `run` and `plan` install the handlers (commands/engine.py)
 
     sys.argv[1:] = [_plugin_flag(arg) for arg in sys.argv[1:]]
     try:
         app()
+    except Interrupted as stop:
+        typer.secho(f"error: {stop} (exit {stop.exit_code}); no write was left half-done", fg=typer.colors.RED, err=True)
+        typer.echo("hint: what this run recorded stays recorded; the next run continues from there", err=True)
+        sys.exit(stop.exit_code)
     except ReconcilerError as err:
         typer.secho(f"error: {err.message}", fg=typer.colors.RED, err=True)
         if err.hint:

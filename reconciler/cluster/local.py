@@ -32,6 +32,7 @@ import yaml
 from reconciler.cluster import kubelet
 from reconciler.cluster.base import HeldLease
 from reconciler.errors import ClusterError, Conflict
+from reconciler.interrupt import shielded
 from reconciler.kinds import KINDS, object_key
 
 CLUSTER_SCOPED_DIR = "_cluster"
@@ -186,18 +187,19 @@ class LocalCluster:
                 finally:
                     self._lock_depth -= 1
                 return
-            self.dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                self._lock_depth = 1
+            with shielded():  # SIGTERM/SIGINT wait until the write is done (reconciler/interrupt.py)
+                self.dir.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
                 try:
-                    yield
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    self._lock_depth = 1
+                    try:
+                        yield
+                    finally:
+                        self._lock_depth = 0
+                        fcntl.flock(fd, fcntl.LOCK_UN)
                 finally:
-                    self._lock_depth = 0
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
+                    os.close(fd)
 
     def _next_resource_version(self, previous: str | None = None) -> int:
         """The next value of the cluster-wide counter (call under `_locked`); never below an

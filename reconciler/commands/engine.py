@@ -71,6 +71,9 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
     from reconciler.shard import parse_shard
     from reconciler.source import open_source
 
+    from reconciler.interrupt import install
+
+    install()  # SIGTERM/SIGINT: finish the write in progress, release the Lease, exit 143/130 (cli.main)
     configure_logging(log_format)
     shard_range = parse_shard(shard)  # a bad --shard stops before anything is cloned or read
     moment = parse_now(now)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from reconciler.errors import Conflict, ReconcilerError, SourceError
+from reconciler.interrupt import shielded
 from reconciler.status.base import RolloutKey
 
 log = logging.getLogger("reconciler")
@@ -175,13 +176,14 @@ class GitCommitter:
 
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         try:
-            result = subprocess.run(
-                ["git", "-C", str(self.repo_dir), *args],
-                env=self._env,
-                capture_output=True,
-                text=True,
-                timeout=GIT_TIMEOUT_SECONDS,
-            )
+            with shielded():  # a git command is never cut short by SIGTERM/SIGINT: no lock left behind
+                result = subprocess.run(
+                    ["git", "-C", str(self.repo_dir), *args],
+                    env=self._env,
+                    capture_output=True,
+                    text=True,
+                    timeout=GIT_TIMEOUT_SECONDS,
+                )
         except subprocess.TimeoutExpired:
             raise SourceError(f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS}s", hint="check the network path to the Git server") from None
         if check and result.returncode != 0:
@@ -321,7 +323,8 @@ class CommitStatusStore:
             if path.exists() and _same_state(self._read_state(path), state):
                 touched.append(rel)  # unchanged here, but maybe never committed (a run killed before its commit): git decides
                 continue
-            _write_atomically(path, self.render_file(namespace, name, state))
+            with shielded():
+                _write_atomically(path, self.render_file(namespace, name, state))
             touched.append(rel)
         self.git.commit(touched, message)
 
