@@ -431,7 +431,8 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
 
         plans = {}
         saved = 0
-        for attempt in range(MAX_SAVE_ATTEMPTS):
+        attempts = getattr(store, "save_attempts", MAX_SAVE_ATTEMPTS)  # --push-attempts (the commit store backs off between)
+        for attempt in range(attempts):
             for key, desired in desired_by_key.items():
                 if key in plans:
                     continue
@@ -457,7 +458,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                 states = fresh
         else:
             for key in changed:
-                results[key].error = f"could not record the state after {MAX_SAVE_ATTEMPTS} attempts: another writer keeps changing it"
+                results[key].error = f"could not record the state after {attempts} attempts: another writer keeps changing it"
                 plans.pop(key, None)
 
         for key, (previous, the_plan) in plans.items():

@@ -61,8 +61,9 @@ def env() -> dict:
     return clean
 
 
-def reconciler(*args: str, cwd: Path, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
+def reconciler(*args: str, cwd: Path, check: bool = True, timeout: float = 120, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=cwd, env=env() | (extra_env or {}), capture_output=True,
+                            text=True, timeout=timeout)
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result

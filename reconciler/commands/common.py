@@ -85,6 +85,15 @@ LeaseNamespaceOpt = Annotated[
         help="Namespace of the Lease a run holds while acting (default: the pod's own namespace in-cluster, else default).",
     ),
 ]
+PushAttemptsOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--push-attempts",
+        envvar="RECONCILER_PUSH_ATTEMPTS",
+        help="With --status commit: how many times a run records its state when pushes keep being rejected (re-planning "
+        "after each, with exponential backoff and jitter) before it gives up until the next run (default 8).",
+    ),
+]
 LogFormatOpt = Annotated[
     Optional[str], typer.Option("--log-format", envvar="RECONCILER_LOG_FORMAT", help="text or json (default: text on a terminal, json otherwise).")
 ]

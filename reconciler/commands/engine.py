@@ -20,6 +20,7 @@ from reconciler.commands.common import (
     PlanOutputOpt,
     ViewFormat,
     PeriodOpt,
+    PushAttemptsOpt,
     RefOpt,
     SourceArg,
     StatusOpt,
@@ -44,7 +45,7 @@ SourceOpt = Annotated[
 ]
 
 
-def open_store(status: str, cluster, checkout=None, namespaces=None):
+def open_store(status: str, cluster, checkout=None, namespaces=None, push_attempts: int | None = None):
     """The StatusStore for --status. `namespaces`: where `load()` looks when not told (None: all)."""
     from reconciler.errors import UsageError
 
@@ -57,12 +58,12 @@ def open_store(status: str, cluster, checkout=None, namespaces=None):
             raise UsageError("--status commit needs the repository", hint="pass --source (a Git URL or a checkout) or use --status annotations")
         from reconciler.status.commit import CommitStatusStore
 
-        return CommitStatusStore.from_checkout(checkout)
+        return CommitStatusStore.from_checkout(checkout, push_attempts=push_attempts)
     raise UsageError(f"unknown --status {status!r}", hint="use annotations or commit")
 
 
 def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None, shard=None,
-         period=None, require_rollouts: bool = False) -> int:
+         period=None, require_rollouts: bool = False, push_attempts=None) -> int:
     from reconciler.cluster import open_cluster
     from reconciler.cluster.lease import lease_namespace
     from reconciler.commands.validate import _prefix
@@ -79,9 +80,12 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
     moment = parse_now(now)
     lease_ns = lease_namespace(lease_ns)
     period_seconds = parse_period(period)
+    from reconciler.retry import parse_attempts
+
+    push_attempts = parse_attempts(push_attempts)
     live = open_cluster(cluster, now=moment, context=context)
     with open_source(source, ref=ref, path=path) as checkout:
-        store = open_store(status, live, checkout)
+        store = open_store(status, live, checkout, push_attempts=push_attempts)
         report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source, lease_namespace=lease_ns,
                           period_seconds=period_seconds, shard=shard_range)
         prefix = _prefix(checkout)
@@ -259,10 +263,11 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         period: PeriodOpt = None,
         shard: ShardOpt = None,
         require_rollouts: RequireRolloutsOpt = False,
+        push_attempts: PushAttemptsOpt = None,
     ) -> None:
         """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns,
-                              period=period, shard=shard, require_rollouts=require_rollouts))
+                              period=period, shard=shard, require_rollouts=require_rollouts, push_attempts=push_attempts))
 
     @app.command("promote")
     def promote_command(

@@ -133,8 +133,15 @@ class GitCommitter:
         branch: str | None = None,
         own_paths: tuple[str, ...] = (STATUS_DIR,),
         purpose: str = "--status commit",
+        push_attempts: int | None = None,
     ):
+        from reconciler.retry import DEFAULT_ATTEMPTS, Backoff
+
         self.repo_dir = Path(repo_dir)
+        # After a rejected push: wait (exponential backoff, full jitter), then fetch, so the re-plan
+        # starts from the freshest remote and the window until the next push is as short as can be.
+        self.backoff = Backoff(attempts=push_attempts or DEFAULT_ATTEMPTS)
+        self.rejections = 0  # in a row; the runner gives up after backoff.attempts
         self.remote = remote
         self.push = push
         self.own_paths = tuple(path.strip("/") for path in own_paths)
@@ -166,9 +173,13 @@ class GitCommitter:
 
         clear_stale_locks(self.repo_dir, self.git_dir, self.common_dir, self.branch)  # a killed run's git left them
         self.git("add", "-A", "--", *paths)
-        if self.git("diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
-            return False
-        self.git("commit", "-q", "-m", message, "--", *paths)
+        # Commit first and ask why only when git refuses: one git call fewer between a fetch and the
+        # next push, where another pusher can get in.
+        committed = self.git("commit", "-q", "-m", message, "--", *paths, check=False)
+        if committed.returncode != 0:
+            if self.git("diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
+                return False  # nothing changed
+            self.git("commit", "-q", "-m", message, "--", *paths)  # the same refusal, now as SourceError
         self.commits += 1
         if self.push:
             self._push()
@@ -205,9 +216,13 @@ class GitCommitter:
         result = self.git("push", "--porcelain", self.remote, f"HEAD:refs/heads/{self.branch}", check=False)
         if result.returncode == 0:
             self.pushes += 1
+            self.rejections = 0
             return
         output = result.stdout + result.stderr
         if any(sign in output for sign in _LOST_RACE):
+            self.rejections += 1
+            if self.rejections < self.backoff.attempts:  # the runner tries again: let the other pusher finish first
+                self.backoff.wait(self.rejections - 1)
             self._follow_remote()
             raise Conflict("branch", None, self.branch, f"push to {self.remote}/{self.branch} rejected: someone pushed first")
         lines = [line.strip() for line in _redact(output).splitlines() if line.strip()]
@@ -222,9 +237,16 @@ class GitCommitter:
         """Move this checkout onto the remote branch after a rejected push, dropping only this
         writer's own commits; any other local commit stops the run instead."""
         self.git("fetch", "-q", self.remote, f"refs/heads/{self.branch}")
-        local_only = self.git("rev-list", "HEAD", "--not", "FETCH_HEAD").stdout.split()
-        for commit in local_only:
-            paths = self.git("diff-tree", "--no-commit-id", "--name-only", "-r", commit).stdout.split()
+        # Every local-only commit with the paths it touches, in one git call (this sits between the
+        # fetch and the next push: each call here widens the window another pusher can take).
+        commit, touched = "", {}
+        for line in self.git("log", "--format=@%H", "--name-only", "--no-renames", "HEAD", "--not", "FETCH_HEAD").stdout.splitlines():
+            if line.startswith("@"):
+                commit = line[1:]
+                touched[commit] = []
+            elif line.strip():
+                touched[commit].append(line.strip())
+        for commit, paths in touched.items():
             if any(not self._is_own(path) for path in paths):
                 raise SourceError(
                     f"push rejected and the checkout holds local commit {commit[:12]} that is not the reconciler's own",
@@ -256,15 +278,24 @@ class CommitStatusStore:
         branch: str | None = None,
         status_dir: str = STATUS_DIR,
         read_only: bool = False,
+        push_attempts: int | None = None,
     ):
         self.repo_dir = Path(repo_dir)
         self.status_dir = status_dir.strip("/")
         self.read_only = read_only
         # Read-only (get rollout, list rollouts): no git at all, so a tag, a commit or a plain
         # directory of status files will do.
-        self.git = None if read_only else GitCommitter(repo_dir, env=env, push=push, remote=remote, branch=branch, own_paths=(self.status_dir,))
+        self.git = None if read_only else GitCommitter(
+            repo_dir, env=env, push=push, remote=remote, branch=branch, own_paths=(self.status_dir,), push_attempts=push_attempts)
         self.push = push and not read_only
         self.branch = self.git.branch if self.git else branch
+
+    @property
+    def save_attempts(self) -> int:
+        """How many times the runner records (re-planning after each rejected push) before it gives up."""
+        from reconciler.retry import DEFAULT_ATTEMPTS
+
+        return self.git.backoff.attempts if self.git else DEFAULT_ATTEMPTS
 
     @property
     def pushes(self) -> int:
