@@ -13,7 +13,7 @@ from reconciler.cluster.local import LocalCluster
 from reconciler.errors import Conflict
 from reconciler.runner import run_once
 from reconciler.status.annotations import AnnotationsStatusStore
-from tests.concurrency import reconciler
+from tests.concurrency import ROLLOUT, reconciler
 from tests.conftest import FIXTURES
 from tests.test_status_commit import KEY, STATE_1, clone, remote  # noqa: F401  (the fixture)
 
@@ -111,3 +111,65 @@ def test_push_attempts_from_the_environment_reach_the_store(tmp_path, monkeypatc
                                       "2026-01-01T00:00:00Z"])
     assert result.exit_code == 0, result.output
     assert seen == [5]
+
+
+# A person's push lands just before each of the reconciler's first N pushes: the hook moves main
+# under the incoming push (as a push that won the race would), and git rejects it.
+_REJECT_HOOK = """#!/bin/sh
+unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
+left=$(cat "$GIT_DIR/rejects-left" 2>/dev/null || echo 0)
+[ "$left" -gt 0 ] || exit 0
+echo $((left - 1)) > "$GIT_DIR/rejects-left"
+while read old new ref; do
+  [ "$ref" = refs/heads/main ] || continue
+  c=$(echo "a person's push $left" | GIT_AUTHOR_NAME=Pat GIT_AUTHOR_EMAIL=pat@example.com GIT_COMMITTER_NAME=Pat \\
+      GIT_COMMITTER_EMAIL=pat@example.com git commit-tree "$old^{tree}" -p "$old")
+  git update-ref refs/heads/main "$c" "$old"
+done
+exit 0
+"""
+
+
+@pytest.fixture
+def racing_remote(tmp_path):
+    """A bare remote holding Rollout web, whose pre-receive hook lets a person's push land first."""
+    remote = tmp_path / "racing.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    seed = tmp_path / "seed-web"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(seed)], check=True)
+    (seed / "web.yaml").write_text(ROLLOUT.format(image="nginx:v1"))
+    for args in (["add", "web.yaml"], ["commit", "-q", "-m", "web"], ["push", "-q", str(remote), "main"]):
+        subprocess.run(["git", "-C", str(seed), "-c", "user.name=Pat", "-c", "user.email=pat@example.com", *args], check=True)
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(_REJECT_HOOK)
+    hook.chmod(0o755)
+    return remote
+
+
+def _run_losing(remote, tmp_path, rejections: int, *args: str):
+    (remote / "rejects-left").write_text(f"{rejections}\n")
+    return reconciler("run", f"file://{remote}", "--status", "commit", "--cluster", f"local:{tmp_path / 'cluster'}",
+                      "--now", "2026-01-01T00:00:00Z", "-o", "json", *args, cwd=tmp_path, check=False)
+
+
+def test_a_run_outlasts_five_pushes_landing_first(racing_remote, tmp_path):
+    import json
+
+    result = _run_losing(racing_remote, tmp_path, 5)  # the old fixed 4 attempts gave up here
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert json.loads(result.stdout)["rollouts"][0]["error"] == ""
+    log = subprocess.run(["git", "-C", str(racing_remote), "log", "--format=%an|%s", "main"], capture_output=True, text=True).stdout
+    assert log.splitlines()[0].startswith("reconciler|reconciler run")  # recorded on top of ...
+    assert sum(line.startswith("Pat|a person's push") for line in log.splitlines()) == 5  # ... every person's push, none forced
+    assert (racing_remote / "rejects-left").read_text().strip() == "0"
+
+
+def test_push_attempts_bounds_the_retries_and_the_run_says_so(racing_remote, tmp_path):
+    import json
+
+    result = _run_losing(racing_remote, tmp_path, 5, "--push-attempts", "3")
+    assert result.returncode == 1
+    [rollout] = json.loads(result.stdout)["rollouts"]
+    assert rollout["error"] == "could not record the state after 3 attempts: another writer keeps changing it"
+    assert (racing_remote / "rejects-left").read_text().strip() == "2"  # exactly 3 pushes were tried
+    assert not (tmp_path / "cluster" / "default" / "ReplicaSet").exists()  # nothing applied for an unrecorded state

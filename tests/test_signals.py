@@ -168,7 +168,7 @@ def test_a_signal_inside_a_write_takes_effect_once_the_write_is_done(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-def test_outside_a_write_the_signal_stops_at_once():
+def test_a_signal_held_during_a_write_is_raised_as_the_write_ends():
     previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     install()
     reached = []

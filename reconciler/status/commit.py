@@ -95,8 +95,9 @@ def _dump_yaml(data) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write a temporary file beside `path`, flush it to disk, rename it into place: a run killed
-    at any moment leaves the old file or the new one, never half of one."""
+    """Write a temporary file beside `path` and rename it into place: a run killed at any moment
+    leaves the old file or the new one, never half of one. (No fsync: it guards against a power
+    cut, not a killed process, and would sit between the fetch and the push of every retry.)"""
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,8 +107,6 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
