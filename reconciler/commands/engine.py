@@ -208,6 +208,10 @@ def _gate(name: str, namespace: str, cluster: str, context, status: str, source,
             if gate == "promote":
                 if state.current_hash == state.stable_hash and not state.aborted:
                     raise ReconcilerError(f"rollout {name!r} is not being updated; there is nothing to promote")
+                if state.aborted and not full:
+                    raise ReconcilerError(f"rollout {name!r} is aborted; `promote` does not resume it",
+                                          hint=f"`reconciler retry {name}` starts the update again from step 0; "
+                                               f"`reconciler promote {name} --full` skips to 100%")
                 state.promote = {"revision": state.revision, "step": None if full else state.step_index, "full": full, "source": "cli"}
             elif gate == "abort":
                 state.abort = {"revision": state.revision, "source": "cli"}

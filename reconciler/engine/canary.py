@@ -435,6 +435,8 @@ def canary_analysis(ctx: Context, steps: list[dict]) -> None:
     state = ctx.state
     index = min(state.step_index, len(steps))
     promote = _promote_for(ctx, index)
+    if promote is not None and promote.get("full"):
+        return  # promote --full skips analysis, pauses and steps (Argo's usage text says so)
     runs = []
     background = ensure_background(ctx, index, promote)
     if background is not None:

@@ -9,6 +9,8 @@ step. The view (`view.py`) is computed from the predicted objects and the next s
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 
 from reconciler import PREFIX
@@ -146,6 +148,31 @@ def _track_revision(ctx: Context) -> None:
         ctx.set_revision(existing, revision)
 
 
+def steps_hash(steps: list) -> str:
+    return hashlib.sha256(json.dumps(steps, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _track_steps(ctx: Context) -> None:
+    """A change of only `steps` (same pod template) restarts an update in progress at step 0, as
+    Argo does when its currentStepHash changes (TestResetCurrentStepIndexOnStepChange): the step
+    index counted in the old list means nothing in the new one."""
+    state = ctx.state
+    current = steps_hash(ctx.state.desired_summary.get("steps") or [])
+    previous, state.steps_hash = state.steps_hash, current
+    if not previous or previous == current or ctx.restart_steps:
+        return
+    if state.current_hash == state.stable_hash or state.aborted:
+        return  # nothing in progress: the new steps apply to the next update
+    state.step_index = 0
+    state.pause_started_at = None
+    state.pause_reason = ""
+    state.promote = None
+    state.step_started_at = iso(ctx.now)
+    state.last_progress_at = iso(ctx.now)
+    ctx.restart_steps = True
+    ctx.note(f"the canary steps changed: revision {state.revision} starts again at step 0")
+
+
 def _infer_stable(ctx: Context) -> str | None:
     """Without recorded state, the stable revision is whatever the stable/active Service selects,
     else the ReplicaSet serving pods with the highest revision."""
@@ -177,6 +204,18 @@ def _apply_gates(ctx: Context) -> None:
             ctx.restart_steps = True
             ctx.event("RolloutRetried", f"Rollout retried update to revision {state.revision}")
             ctx.note("retry: the aborted update starts again at step 0")
+    promote = _gate_for(state, "promote")
+    if promote is not None and promote.get("full") and state.aborted:
+        # Argo's promote --full clears the abort and the pauses and skips what is left, analysis too.
+        state.aborted = False
+        state.aborted_message = ""
+        state.aborted_at = None
+        state.pause_started_at = None
+        state.pause_reason = ""
+        state.timed_out_message = ""
+        state.last_progress_at = iso(ctx.now)
+        analysis.supersede_runs(ctx)
+        ctx.note("promote --full: the abort is lifted; revision {} goes to 100%".format(state.revision))
     abort = _gate_for(state, "abort")
     if abort is not None:
         state.abort = None
@@ -198,6 +237,8 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
     previous_status = view_mod.phase(ctx.state.desired_summary, state, live.replicasets, live.services)[0] if state.revision else ""
     analysis.advance(ctx)
     _track_revision(ctx)
+    if strategy_of(desired) == "Canary":
+        _track_steps(ctx)
     _read_git_gates(ctx)
     _apply_gates(ctx)
     strategy = strategy_of(desired)

@@ -29,6 +29,8 @@ class RolloutState:
     step_started_at: str | None = None
     last_progress_at: str | None = None
     progress_marker: str = ""
+    # Hash of the canary steps the step index counts in: changing only `steps` restarts them.
+    steps_hash: str = ""
     # Abort: the rollout went back to stable; a retry (or a new template) clears it.
     aborted: bool = False
     aborted_message: str = ""
