@@ -1,7 +1,8 @@
 """Crash trials, `--status commit` on a local checkout: a run is killed with SIGKILL (the whole
 process group, git included, as a container's end or a cancelled CI job does) at a random moment,
 then runs go on as a CronJob's would. The rollout must never be left stuck: the runs after the
-kill move it on (issue 10, section 4).
+kill finish the update (issue 10, section 4). One run exiting 0 is not enough: a run that only
+re-applies a recorded step commits nothing, and a stale .git/index.lock stops the next commit.
 
     CRASH_TRIALS=100 CRASH_SEED=7 python -m pytest -q -s tests/test_crash_trials.py
 
@@ -23,10 +24,11 @@ import pytest
 
 from tests.concurrency import ROLLOUT, env, reconciler
 
-TRIALS = int(os.environ.get("CRASH_TRIALS", "4"))
+TRIALS = int(os.environ.get("CRASH_TRIALS", "2"))
+LOCK_TRIALS = int(os.environ.get("CRASH_LOCK_TRIALS", "1"))
 SEED = int(os.environ.get("CRASH_SEED", "1"))
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-RUNS_AFTER_A_CRASH = 3  # a run that works moves the rollout on; three that do not, and it is stuck
+RUNS_AFTER_A_CRASH = 7  # an uninterrupted update takes 6 runs (4 steps, the full scale-up, stable)
 
 
 def at(minutes: int) -> str:
@@ -71,20 +73,43 @@ def _step(output: str):
     return (view.get("step") if not rollout.get("error") else None), done
 
 
-def _kill_at(argv: list[str], cwd, delay: float) -> None:
+def _kill_at(argv: list[str], cwd, delay: float | None) -> bool:
+    """Start a run and SIGKILL its process group after `delay` seconds, or (None) the moment git
+    holds the checkout's index.lock. True when it was killed that way."""
     proc = subprocess.Popen([sys.executable, "-m", "reconciler", *argv], cwd=cwd, env=env(), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(delay)
+    if delay is not None:
+        time.sleep(delay)
+    else:
+        lock = cwd / "repo" / ".git" / "index.lock"
+        while proc.poll() is None and not lock.exists():
+            time.sleep(0.001)
+        if proc.poll() is not None:
+            return False
     try:
         os.killpg(proc.pid, signal.SIGKILL)  # the run and any git it started, mid-write or not
     except ProcessLookupError:
         pass
     proc.wait(timeout=60)
+    return True
+
+
+def _after_the_kill(base, minute: int):
+    """Run on as a CronJob would until the update is done; the errors met, or None when stuck."""
+    errors = []
+    for _ in range(RUNS_AFTER_A_CRASH):
+        minute += 10  # a later tick: the killed run's Lease (300 s) has expired
+        result = reconciler(*_run_argv(base, minute), cwd=base, check=False)
+        step = _step(result.stdout) if result.returncode == 0 else None
+        if step is not None and step[1]:
+            return errors, None
+        if result.returncode != 0:
+            lines = result.stderr.strip().splitlines()
+            errors.append(next((line for line in reversed(lines) if line.startswith("error:")), lines[-1] if lines else f"exit {result.returncode}"))
+    return errors, (errors[-1] if errors else "no error, but the update did not finish")
 
 
 def test_a_run_killed_at_any_moment_never_leaves_the_rollout_stuck(updated_checkout, tmp_path):
-    """Stuck: none of the RUNS_AFTER_A_CRASH runs that follow the killed one exits 0 having moved
-    the rollout past where it stood before the kill."""
     rng = random.Random(SEED)
     measure = tmp_path / "measure"
     shutil.copytree(updated_checkout, measure, symlinks=True)
@@ -95,25 +120,34 @@ def test_a_run_killed_at_any_moment_never_leaves_the_rollout_stuck(updated_check
     for trial in range(TRIALS):
         base = tmp_path / f"trial-{trial}"
         shutil.copytree(updated_checkout, base, symlinks=True)
-        minute, before = 10, -1
+        minute = 10
         if rng.random() < 0.5:  # kill the first run of the update, or one in the middle of it
-            before = _step(reconciler(*_run_argv(base, minute), cwd=base).stdout)[0]
+            reconciler(*_run_argv(base, minute), cwd=base)
             minute += 10
         _kill_at(_run_argv(base, minute), base, rng.uniform(0.3, 1.05) * duration)
-        errors = []
-        for _ in range(RUNS_AFTER_A_CRASH):
-            minute += 10  # a later tick: the killed run's Lease (300 s) has expired
-            result = reconciler(*_run_argv(base, minute), cwd=base, check=False)
-            step = _step(result.stdout) if result.returncode == 0 else None
-            if step is not None and (step[1] or (step[0] is not None and step[0] > before)):
-                break
-            errors.append((result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1])
-        else:
-            stuck.append((trial, errors[-1]))
-            continue
-        recovered_after_errors += bool(errors)
+        errors, why = _after_the_kill(base, minute)
+        if why:
+            stuck.append((trial, why))
+        recovered_after_errors += bool(errors) and not why
     print(f"\ncrash trials: {TRIALS} (seed {SEED}, a run takes ~{duration:.1f}s here); stuck: {len(stuck)}; "
-          f"moved on only after a failed run: {recovered_after_errors}")
+          f"finished only after a failed run: {recovered_after_errors}")
     for trial, why in stuck:
+        print(f"  trial {trial} stuck: {why}")
+    assert not stuck
+
+
+def test_a_run_killed_while_git_holds_the_index_lock_never_leaves_the_rollout_stuck(updated_checkout, tmp_path):
+    """The moment a random kill rarely hits (a few ms of a run): git is committing the status."""
+    stuck, hits = [], 0
+    for trial in range(LOCK_TRIALS):
+        base = tmp_path / f"trial-{trial}"
+        shutil.copytree(updated_checkout, base, symlinks=True)
+        hit = _kill_at(_run_argv(base, 10), base, None)
+        hits += hit
+        errors, why = _after_the_kill(base, 10)
+        if why:
+            stuck.append((trial, hit, why))
+    print(f"\nindex.lock kill trials: {LOCK_TRIALS}; killed while index.lock existed: {hits}; stuck: {len(stuck)}")
+    for trial, hit, why in stuck:
         print(f"  trial {trial} stuck: {why}")
     assert not stuck
