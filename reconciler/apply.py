@@ -19,10 +19,12 @@ from reconciler.cluster.lease import LEASE_NAME, LEASE_SECONDS, LeaseKeeper, run
 from reconciler.engine.context import ROLLOUT_LABEL
 from reconciler.engine.model import Action, Desired, Live
 from reconciler.engine.plan import plan as plan_rollout
+from reconciler.engine.restart import pods_by_replicaset, wants_pods
 from reconciler.engine.traffic.istio import carry_managed_fields
 from reconciler.engine.state import RolloutState
 from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
 from reconciler.findings import Finding, Severity
+from reconciler.validation.live import LiveLookup
 from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, object_key
 from reconciler.runner import RolloutResult, RunReport
 from reconciler.shard import lease_name, split
@@ -59,29 +61,6 @@ def _load(root: Path, period_seconds: float | None = None, live=None):
     if validate is not None:
         findings.extend(validate(result.manifests, live=live, period_seconds=period_seconds))
     return result.manifests, findings
-
-
-class _LiveLookup:
-    """What validation asks when a Rollout names an object the source lacks (a VirtualService,
-    DestinationRule or Deployment kept in the cluster): one list per kind and namespace, only then.
-    A list the cluster refuses reads as not found (validation reports it)."""
-
-    _KINDS = ("VirtualService", "DestinationRule", "Deployment")
-
-    def __init__(self, cluster):
-        self.cluster = cluster
-        self.lists: dict[tuple, dict] = {}
-
-    def __call__(self, kind: str, namespace: str | None, name: str) -> dict | None:
-        if kind not in self._KINDS:
-            return None  # the rest must be in the source (as before)
-        if (kind, namespace) not in self.lists:
-            try:
-                objects = self.cluster.list(kind, namespace)
-            except (Refused, ClusterError):
-                objects = []
-            self.lists[(kind, namespace)] = {(o.get("metadata") or {}).get("name"): o for o in objects}
-        return self.lists[(kind, namespace)].get(name)
 
 
 def _bad_refs(findings) -> set[str]:
@@ -345,7 +324,8 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
     """The run, with the Lease `held` (None for a dry run) already taken."""
     report = RunReport(dry_run=dry_run)
     reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
-    manifests, findings = _load(root, period_seconds, live=_LiveLookup(cluster))
+    # A referenced object missing from SOURCE is looked up in the cluster (one list per kind and namespace).
+    manifests, findings = _load(root, period_seconds, live=LiveLookup(cluster))
     report.objects = len(manifests)
     bad = _bad_refs(findings)
     rollouts = [m for m in manifests if m.kind == "Rollout"]
@@ -431,6 +411,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
 
         plans = {}
         saved = 0
+        pod_lists: dict[str, list[dict]] = {}  # read only for rollouts whose spec.restartAt is due
         attempts = getattr(store, "save_attempts", MAX_SAVE_ATTEMPTS)  # --push-attempts (the commit store backs off between)
         for attempt in range(attempts):
             for key, desired in desired_by_key.items():
@@ -439,6 +420,10 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                 previous = RolloutState.from_dict(states.get(key))
                 live = observed.live_for(desired)
                 live.measurements = measured.get(key, {})
+                if wants_pods(desired.rollout, previous, now):  # spec.restartAt is due (engine/restart.py)
+                    if desired.namespace not in pod_lists:
+                        pod_lists[desired.namespace] = cluster.list("Pod", desired.namespace)
+                    live.pods = pods_by_replicaset(pod_lists[desired.namespace], live.replicasets)
                 plans[key] = (previous, plan_rollout(desired, live, previous, now))
             changed = {key: p.state.to_dict() for key, (previous, p) in plans.items() if not p.state.progress_equal(previous)}
             if dry_run or not changed or store is None:

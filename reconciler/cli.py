@@ -63,7 +63,8 @@ def _add_examples() -> None:
     """Every command's --help ends with an example (reconciler/commands/examples.py)."""
     from reconciler.commands.examples import EXAMPLES, epilog
 
-    for typer_app, prefix in ((app, ""), (get_app, "get "), (list_app, "list ")):
+    groups = [(app, "")] + [(group.typer_instance, f"{group.name} ") for group in app.registered_groups]
+    for typer_app, prefix in groups:
         for info in typer_app.registered_commands:
             name = prefix + (info.name or info.callback.__name__)
             if not info.epilog and name in EXAMPLES:

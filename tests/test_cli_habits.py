@@ -216,3 +216,27 @@ def test_a_folder_without_rollouts_says_what_it_applied(tmp_path):
     again = cli("run", "svc", "--cluster", "local:cluster", cwd=tmp_path)
     assert again.stdout.splitlines() == ["no Rollout in svc (1 other object(s)): no rollout to move"]
     assert cli("run", "svc", "--cluster", "local:cluster", "--require-rollouts", cwd=tmp_path).returncode == 1
+
+
+# -- 8. messages agree with results ------------------------------------------------------------------------
+
+
+def test_run_says_applied_only_for_writes_and_plan_says_its_view_is_a_prediction(tmp_path):
+    shutil.copytree(FIXTURES / "canary-nginx", tmp_path / "src")
+    first = cli("run", "src", "--cluster", "local:cluster", "--now", "2026-01-01T00:00:00Z", cwd=tmp_path)
+    assert first.stdout.splitlines() == [
+        "applied ConfigMap default/rollout-test-canary-nginx-conf (created)",
+        "default/rollout-test-canary-nginx: Healthy, step 4/4, weight 100; applied 1 change(s)",
+    ]
+    again = cli("run", "src", "--cluster", "local:cluster", "--now", "2026-01-01T00:00:30Z", cwd=tmp_path)
+    assert again.stdout.splitlines() == ["default/rollout-test-canary-nginx: Healthy, step 4/4, weight 100; nothing to apply"]
+    manifest = tmp_path / "src" / "nginx.yaml"
+    manifest.write_text(manifest.read_text().replace("nginx:1.14.1", "nginx:1.14.2"))
+    plan = cli("plan", "src", "--cluster", "local:cluster", "--now", "2026-01-01T00:01:00Z", cwd=tmp_path)
+    assert plan.stdout.splitlines()[0].startswith("Rollout default/rollout-test-canary-nginx (Canary), after this run: ◌ Progressing, step 0/4")
+    assert "applied" not in plan.stdout
+    markdown = cli("plan", "src", "--cluster", "local:cluster", "--now", "2026-01-01T00:01:00Z", "-o", "markdown", cwd=tmp_path)
+    assert "**After this run:**" in markdown.stdout and "**Now:**" not in markdown.stdout
+    # the plan wrote nothing: the live rollout is still revision 1, Healthy
+    view = json.loads(cli("get", "rollout", "rollout-test-canary-nginx", "--cluster", "local:cluster", "-o", "json", cwd=tmp_path).stdout)
+    assert (view["revision"], view["status"]) == (1, "Healthy")

@@ -86,7 +86,7 @@ def test_object_diff_ignores_status_and_server_metadata():
 def test_plan_text_says_where_it_is_what_is_next_and_shows_the_diff():
     text = render_plan_text([RolloutPlan(view=VIEW, next_step="wait 30s, then setWeight 20", actions=[ACTION], rollout=SEED_002_CANARY)], progression_table=True)
     lines = text.split("\n")
-    assert lines[0] == "Rollout default/mock-server (Canary): ॥ Paused, step 1/10, weight 10 (actual 10), revision 2"
+    assert lines[0] == "Rollout default/mock-server (Canary), after this run: ॥ Paused, step 1/10, weight 10 (actual 10), revision 2"
     assert "  next: wait 30s, then setWeight 20" in lines
     assert "    scale ReplicaSet default/mock-server-7c6fcfb847: setWeight 20: canary 1 → 2" in lines
     assert any(line.startswith("  ▶  1/10   pause: 30s") for line in lines)

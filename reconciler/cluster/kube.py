@@ -66,7 +66,7 @@ API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
     "Job": _READ + _WRITE,
     # Observed only.
     "Rollout": _READ,
-    "Pod": _READ,
+    "Pod": _READ + ("delete",),  # spec.restartAt: one pod older than it per run (engine/restart.py)
     "Experiment": _READ,
     # Records.
     "Event": ("create",),

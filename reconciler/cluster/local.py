@@ -275,6 +275,9 @@ class LocalCluster:
         return self._simulate(copy.deepcopy(stored))
 
     def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None) -> None:
+        if kind == "Pod":  # simulated pods live in their ReplicaSet: it starts a replacement (pod_restart.py)
+            self._restart_pod(namespace, name)
+            return
         path = self._path(kind, namespace, name)
         with self._locked():
             if not path.is_file():
@@ -285,6 +288,19 @@ class LocalCluster:
                     raise Conflict(kind, namespace, name, f"resourceVersion {resource_version} != {current}")
             path.unlink()
             self.writes += 1
+
+    def _restart_pod(self, namespace: str | None, name: str) -> None:
+        from reconciler.cluster.pod_restart import restart_pod
+
+        directory = self._kind_dir("ReplicaSet", namespace)
+        for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+            rs = _load(path)
+            updated = restart_pod(rs, name, self.now) if isinstance(rs, dict) else None
+            if updated is not None:
+                version = str((updated.get("metadata") or {}).get("resourceVersion", "0"))
+                updated["metadata"]["resourceVersion"] = str(int(version) + 1 if version.isdigit() else 1)
+                self._write(path, updated)
+                return
 
     # -- events and leases ---------------------------------------------------------------------------
 

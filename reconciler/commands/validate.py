@@ -52,14 +52,19 @@ def run_validate(source, *, ref=None, path=None, output_format="text", cluster=N
     if cluster:
         from reconciler.cluster import open_cluster
 
-        backend = open_cluster(cluster, context=context)
-        live = backend.get
+        from reconciler.validation.live import LiveLookup
+
+        live = LiveLookup(open_cluster(cluster, context=context))
     with open_source(source, ref=ref, path=path) as checkout:
         loaded = load_directory(checkout.root)
         findings = list(loaded.findings) + validate(loaded.manifests, live=live, period_seconds=period_seconds)
         prefix = _prefix(checkout)
         echo(render(findings, output_format, files_read=loaded.files_read, objects=len(loaded.manifests), source=checkout.display_url,
                     commit=checkout.commit, prefix=prefix))
+        unchecked = [f for f in findings if f.rule == "reference"] if live is None else []
+        if unchecked and output_format == "text":
+            echo(f"not checked against a cluster (no --cluster): {len(unchecked)} reference(s) missing from the source; "
+                 "pass --cluster to look them up live")
     return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
 
 

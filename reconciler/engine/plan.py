@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 
 from reconciler import PREFIX
-from reconciler.engine import analysis
+from reconciler.engine import analysis, restart
 from reconciler.engine import view as view_mod
 from reconciler.engine.context import Context, iso, rs_hash, rs_revision, rs_spec_replicas
 from reconciler.engine.hashing import pod_template_hash
@@ -248,6 +248,7 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
         where = canary.plan_canary(ctx)
     history.prune(ctx)
     analysis.finish(ctx)
+    restart.plan_restart(ctx)  # spec.restartAt: at most one pod, only in a run that moves nothing else
     next_state = ctx.state
     replicasets = list(ctx.rs_by_hash.values())
     status, message = view_mod.phase(next_state.desired_summary, next_state, replicasets, ctx.services)

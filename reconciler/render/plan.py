@@ -267,7 +267,8 @@ def render_plan_text(plans: Iterable[RolloutPlan], *, diffs: bool = True, progre
     out: list[str] = []
     for plan in plans:
         view = plan.view
-        out.append(f"Rollout {view.get('namespace', '')}/{view.get('name', '')} ({view.get('strategy', '?')}): {_where(view)}")
+        # The plan's view is where this run's step leaves the rollout (predicted), not what is live now.
+        out.append(f"Rollout {view.get('namespace', '')}/{view.get('name', '')} ({view.get('strategy', '?')}), after this run: {_where(view)}")
         if view.get("message"):
             out.append(f"  message: {view['message']}")
         for finding in plan.findings:
@@ -310,7 +311,7 @@ def render_plan_markdown(plans: Iterable[RolloutPlan], *, title: str = "Rollout 
     for plan in plans:
         view = plan.view
         out += ["", f"### `{view.get('namespace', '')}/{view.get('name', '')}`", ""]
-        out.append(f"**Now:** {_md(_where(view))}" + (f" — {_md(view['message'])}" if view.get("message") else ""))
+        out.append(f"**After this run:** {_md(_where(view))}" + (f" — {_md(view['message'])}" if view.get("message") else ""))
         out.append("")
         out.append(f"**Next:** {_md(plan.next_step or 'nothing to do')}")
         if plan.findings:

@@ -47,12 +47,17 @@ class Context:
 
     def missing(self, manifest: Manifest, kind: str, namespace: str | None, name: str, path) -> Finding:
         where = f"{namespace}/{name}" if namespace else name
+        refused = (getattr(self.live, "refused", None) or {}).get((kind, namespace))
         if self.live is None:
-            message = f"{kind} {where} is not in the source"
-            hint = f"add the {kind} to the repository (or pass --cluster to look it up live)"
+            message = f"{kind} {where} is not in the source, and no cluster was given to look it up"
+            hint = f"add the {kind} to the repository, or pass --cluster (local[:DIR] or kube) to look it up live; plan and run always do"
+        elif refused:
+            message = f"{kind} {where} is not in the source, and the cluster could not be asked: {refused}"
+            hint = f"add the {kind} to the repository, or let the reconciler list {kind} objects in {namespace or 'the cluster'}"
         else:
-            message = f"{kind} {where} is neither in the source nor in the cluster"
-            hint = f"create the {kind} first; Argo would mark this rollout Degraded (InvalidSpec)"
+            backend = getattr(self.live, "name", "")
+            message = f"{kind} {where} is neither in the source nor in the cluster" + (f" ({backend})" if backend else "")
+            hint = f"create the {kind} (in the repository or in the cluster) first; Argo would mark this rollout Degraded (InvalidSpec)"
         candidates = [n for (k, ns, n) in self.index if k == kind and ns == namespace]
         if candidates:
             from reconciler.validation.schema import did_you_mean

@@ -355,6 +355,15 @@ class KubeEmulator:
             if obj is None:
                 raise _not_found(info, route.name)
             return 200, self._observed(info, obj)
+        if info.kind == "Pod" and method == "DELETE" and route.name:  # its ReplicaSet starts a replacement
+            from reconciler.cluster.pod_restart import restart_pod
+
+            for rs in self.store.list("ReplicaSet", namespace):
+                updated = restart_pod(rs, route.name, self.now)
+                if updated is not None:
+                    self.store.put(updated, previous=rs, now_text=_iso(self.now))
+                    return 200, {"kind": "Status", "apiVersion": "v1", "status": "Success"}
+            raise _not_found(info, route.name)
         if info.kind == "Pod" and method != "GET":
             raise _ApiError(405, "MethodNotAllowed", "pods are derived from ReplicaSets by the emulator's simulated kubelet")
         if method == "POST" and route.name is None:
