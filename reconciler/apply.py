@@ -16,6 +16,7 @@ from typing import Callable
 
 from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
 from reconciler.cluster.lease import LEASE_NAME, LEASE_SECONDS, LeaseKeeper, run_clock
+from reconciler.drift import drifted_fields
 from reconciler.engine.context import ROLLOUT_LABEL
 from reconciler.engine.model import Action, Desired, Live
 from reconciler.engine.plan import plan as plan_rollout
@@ -81,8 +82,11 @@ def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[tuple]:
         digest = _content_hash(desired)
         key = object_key(desired)
         live = live_by_key.get(key)
+        drift = None
         if live is not None and ((live.get("metadata") or {}).get("annotations") or {}).get(APPLIED_HASH_ANNOTATION) == digest:
-            continue
+            drift = drifted_fields(desired, live)  # applied already: only a hand change makes it differ
+            if not drift:
+                continue
         after = copy.deepcopy(desired)
         meta = after.setdefault("metadata", {})
         if KINDS[manifest.kind].namespaced:
@@ -94,7 +98,8 @@ def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[tuple]:
             if manifest.kind == "Service" and live_hash:
                 after.setdefault("spec", {}).setdefault("selector", {})[POD_TEMPLATE_HASH_LABEL] = live_hash
             after = carry_managed_fields(manifest.kind, live, after)  # a router's weights/subsets survive a Git edit
-        actions.append((manifest, Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, f"apply {manifest.file}")))
+        reason = f"revert drift in {', '.join(drift)} (changed live, not in Git)" if drift else f"apply {manifest.file}"
+        actions.append((manifest, Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, reason)))
     return actions
 
 
@@ -291,6 +296,13 @@ def _apply_action(cluster, action: Action, written: dict | None = None) -> dict 
     return None
 
 
+def _apply_plain(cluster, action: Action) -> dict | None:
+    """A manifest from Git: server-side apply where the backend has it (kube: field manager
+    `reconciler`), else create/replace (the local cluster)."""
+    apply = getattr(cluster, "apply", None)
+    return apply(action.after) if apply is not None else _apply_action(cluster, action)
+
+
 def apply_run(
     root: Path,
     cluster,
@@ -381,7 +393,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
             for manifest, action in plain:
                 keeper.keep()
                 try:
-                    stored = _apply_action(cluster, action)
+                    stored = _apply_plain(cluster, action)
                 except (Refused, Conflict) as err:  # e.g. its namespace does not exist
                     report.findings.append(_refused(manifest, err))
                     refused += 1

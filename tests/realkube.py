@@ -238,6 +238,7 @@ class RealKubeBackend:
         # Job started, on the run's clock (the real apiserver stamps its own creationTimestamp).
         self.pod_starts: dict[str, list[str]] = {}
         self.job_starts: dict[str, str] = {}
+        self.bound = {"default"}
 
     def kubelet_config(self, config: dict) -> None:
         self.config = dict(config or {})
@@ -248,7 +249,10 @@ class RealKubeBackend:
 
     def before_command(self) -> None:
         """Bind the Role in every namespace there is (a namespace a test just made, too)."""
-        self.api.install_service_account("default", managed=self._namespaces())
+        namespaces = set(self._namespaces())
+        if not namespaces <= self.bound:
+            self.api.install_service_account("default", managed=sorted(namespaces))
+            self.bound |= namespaces
 
     def after_command(self) -> None:
         self.sync()

@@ -379,10 +379,10 @@ def test_two_runs_racing_for_a_lease_cannot_both_win(kube, api):
 
 def test_declared_calls_use_only_known_verbs_and_kinds():
     rules = rbac_rules()
-    assert rules and all(set(verbs) <= {"get", "list", "create", "update", "delete"} for _, _, _, verbs in rules)
+    assert rules and all(set(verbs) <= {"get", "list", "create", "update", "delete", "patch"} for _, _, _, verbs in rules)
     assert ("LeaseRole", "coordination.k8s.io", "leases", ("create", "get", "update")) in rules  # bound in the Lease's namespace only
     # The state ConfigMaps are listed per namespace: no namespaced kind needs a ClusterRole.
-    assert [r for r in rules if r[0] == "ClusterRole"] == [("ClusterRole", "argoproj.io", "clusteranalysistemplates", ("create", "get", "list", "update"))]
+    assert [r for r in rules if r[0] == "ClusterRole"] == [("ClusterRole", "argoproj.io", "clusteranalysistemplates", ("create", "get", "list", "patch"))]
     assert all("*" not in (g + r + "".join(v)) for _, g, r, v in rules)
     assert len(rules) == len(API_CALLS)
     assert CLUSTER_WIDE_LISTS == {"ConfigMap"}  # `list rollouts -A` only, with the person's own credentials

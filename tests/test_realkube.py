@@ -192,3 +192,139 @@ def test_a_lease_held_by_another_holder_stops_the_cli_run(realkube_backend, tmp_
     assert proc.returncode == 2
     assert "another run holds the lease default/reconciler (cronjob-tick-42" in proc.stderr
     assert plane.objects("ReplicaSet", "default") == []
+
+
+FIXTURE_DIRS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name != "invalid")
+
+
+def test_every_call_the_service_account_made_is_granted_by_deploy_rbac(realkube_backend, tmp_path):
+    """Every fixture run twice as the deploy/ ServiceAccount; the apiserver's audit log
+    of its calls is compared with the rules of deploy/rbac.yaml (and with API_CALLS)."""
+    from reconciler.cluster.kube import rbac_rules
+    from tests.test_deploy import deploy_rbac
+
+    plane = realkube_backend.api
+    since = len(plane.audit(SA_USER))
+    for fixture in FIXTURE_DIRS:
+        for minute in (0, 1):
+            proc = cli(realkube_backend, "run", str(FIXTURES / fixture), now=f"2026-01-01T00:0{minute}:00Z", check=False)
+            assert proc.returncode in (0, 1), proc.stderr
+    events = plane.audit(SA_USER)[since:]
+    assert events, "the audit log recorded nothing"
+    used = {((e["objectRef"].get("apiGroup") or ""), e["objectRef"]["resource"] + (f"/{e['objectRef']['subresource']}" if e["objectRef"].get("subresource") else ""),
+             e["verb"]) for e in events if e.get("objectRef")}
+    granted = {(group, resource, verb) for group, resource, verb, _ in deploy_rbac()}
+    declared = {(group, resource, verb) for _, group, resource, verbs in rbac_rules() for verb in verbs}
+    assert used <= granted, sorted(used - granted)
+    assert used <= declared, sorted(used - declared)
+    assert _forbidden(plane, since) == []
+    print("granted but not exercised by the fixtures:", sorted(granted - used))
+
+
+# -- real controllers: a Job provider's Job runs as pods on the simulated node -----------------------
+
+
+def test_a_job_metric_runs_as_real_pods_with_the_controllers(realkube_controllers, tmp_path):
+    from reconciler.cluster.kube import KubeCluster
+
+    plane = realkube_controllers
+    namespace = plane.fresh_namespace("jobs")
+    kubeconfig = plane.install_service_account(namespace)
+    kube = KubeCluster(kubeconfig=str(kubeconfig))
+    for name, command in (("passes", "exit 0"), ("fails", "exit 3")):
+        kube.create({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": namespace},
+                     "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never",
+                              "containers": [{"name": "check", "image": "busybox", "command": ["sh", "-c", command]}]}}}})
+
+    def finished(name):
+        job = kube.get("Job", namespace, name)
+        return next((c["type"] for c in (job.get("status") or {}).get("conditions") or []
+                     if c["type"] in ("Complete", "Failed") and c["status"] == "True"), None)
+
+    assert plane.wait_for("the passing Job to complete", lambda: finished("passes")) == "Complete"
+    assert plane.wait_for("the failing Job to fail", lambda: finished("fails")) == "Failed"
+    pods = kube.list("Pod", namespace)
+    assert {p["status"]["phase"] for p in pods} == {"Succeeded", "Failed"}
+
+
+def _in_namespace(source, target, namespace):
+    """Copy a fixture with every object put in `namespace`, as kustomize's `namespace:` would."""
+    import yaml
+
+    target.mkdir(parents=True)
+    for path in sorted(source.iterdir()):
+        if path.suffix not in (".yaml", ".yml"):
+            continue
+        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+        for doc in docs:
+            doc.setdefault("metadata", {})["namespace"] = namespace
+        (target / path.name).write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    return target
+
+
+def _run_as(kubeconfig, namespace, *args):
+    import os
+    import subprocess
+    import sys
+
+    from tests.backends import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
+    env.update({"KUBECONFIG": str(kubeconfig), "PYTHONPATH": str(ROOT)})
+    extra = ["--lease-namespace", namespace] if args[0] == "run" else []
+    return subprocess.run([sys.executable, "-m", "reconciler", *args, "--cluster", "kube", *extra], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _settled(plane, namespace) -> bool:
+    """The controllers caught up: every ReplicaSet has its pods available, no Job is still running."""
+    for rs in plane.objects("ReplicaSet", namespace):
+        status = rs.get("status") or {}
+        if status.get("observedGeneration") != rs["metadata"].get("generation") or \
+                (status.get("availableReplicas") or 0) != rs["spec"].get("replicas"):
+            return False
+    return all((job.get("status") or {}).get("conditions") for job in plane.objects("Job", namespace))
+
+
+@pytest.mark.parametrize("template,outcome", [("test-analysis", "Healthy"), ("test-analysis-fail", "Degraded")])
+def test_seed001_with_real_controllers_a_job_metric_decides_the_rollout(template, outcome, realkube_controllers, tmp_path):
+    """Seed 001 on the real clock: kube-controller-manager makes the pods and runs the analysis Job,
+    the simulated node runs them (`exit 0` / `exit 1`); the CLI runs as the deploy/ ServiceAccount
+    in a fresh namespace until the post-promotion analysis has decided."""
+    plane = realkube_controllers
+    namespace = plane.fresh_namespace("seed001")
+    kubeconfig = plane.install_service_account(namespace)
+    repo = _in_namespace(FIXTURES / "bluegreen-analysis", tmp_path / "repo", namespace)
+    manifest = repo / "rollout-bg-test-analysis.yml"
+    manifest.write_text(manifest.read_text().replace("templateName: test-analysis", f"templateName: {template}"))
+    name = "rollout-bg-test-analysis"
+
+    def view():
+        proc = _run_as(kubeconfig, namespace, "get", "rollout", name, "-n", namespace, "-o", "json")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    def run_until(done, runs=12):
+        for _ in range(runs):
+            proc = _run_as(kubeconfig, namespace, "run", str(repo))
+            assert proc.returncode in (0, 1), proc.stderr
+            plane.wait_for(f"the controllers in {namespace}", lambda: _settled(plane, namespace), timeout=180)
+            current = view()
+            if done(current):
+                return current
+        raise AssertionError(f"not done after {runs} runs: {current['status']} {current['message']}")
+
+    first = run_until(lambda v: v["status"] == "Healthy")
+    assert first["replicas"]["available"] == 2
+    manifest.write_text(manifest.read_text().replace("image: nginx:latest", "image: nginx:stable"))
+    final = run_until(lambda v: v["analysisRuns"] and v["analysisRuns"][0]["status"] in ("Successful", "Failed", "Error")
+                      and v["status"] in ("Healthy", "Degraded"))
+    assert final["status"] == outcome
+    jobs = plane.objects("Job", namespace)
+    assert jobs and all(j["metadata"]["name"].endswith(".test-analysis.1") for j in jobs)  # <analysis run uid>.<metric>.<n>
+    pods = [p for p in plane.objects("Pod", namespace) if any(o["kind"] == "Job" for o in p["metadata"].get("ownerReferences") or [])]
+    assert pods and {p["status"]["phase"] for p in pods} == ({"Succeeded"} if outcome == "Healthy" else {"Failed"})
+    active = plane.get("Service", namespace, "rollout-active-service-analysis")["spec"]["selector"]["rollouts-pod-template-hash"]
+    revisions = {rs["metadata"]["labels"]["rollouts-pod-template-hash"]: rs["metadata"]["annotations"].get("rollout.argoproj.io/revision")
+                 for rs in plane.objects("ReplicaSet", namespace)}
+    assert revisions[active] == ("2" if outcome == "Healthy" else "1")

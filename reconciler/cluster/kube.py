@@ -48,16 +48,18 @@ _WRITE = ("create", "update", "delete")
 # Every call the kube backend may make: kind -> verbs, and (kind, "status") -> verbs on the status
 # subresource. deploy/rbac.yaml grants exactly these (tests/test_deploy.py derives the expected rules
 # from this table), and a call outside it is refused here with the same message a 403 would give.
-_APPLIED = _READ + ("create", "update")  # plain manifests applied from Git, then kept in sync
+# Applied from Git with server-side apply (PATCH; creating an object that way also takes `create`);
+# `update` only where the engine also writes the object between Git changes.
+_APPLIED = _READ + ("create", "patch")
 API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
     # Applied from Git. Deliberately not Secrets, ServiceAccounts or Namespaces: keep those out of
     # the reconciler's source (or grant them yourself, knowingly).
-    "ConfigMap": _APPLIED + ("delete",),  # also the `annotations` status store (one per rollout)
-    "Service": _APPLIED,
+    "ConfigMap": _APPLIED + ("update", "delete"),  # also the `annotations` status store (one per rollout, compare-and-swap)
+    "Service": _APPLIED + ("update",),  # the engine moves the selector's pod-template-hash (compare-and-swap)
     "Deployment": _APPLIED,
     "Ingress": _APPLIED,
-    "VirtualService": _APPLIED,
-    "DestinationRule": _APPLIED,
+    "VirtualService": _APPLIED + ("update",),  # the Istio router sets route weights (compare-and-swap)
+    "DestinationRule": _APPLIED + ("update",),  # ... and subset pod-template-hashes
     "AnalysisTemplate": _APPLIED,
     "ClusterAnalysisTemplate": _APPLIED,
     # Created, scaled and removed by the steps.
@@ -388,6 +390,34 @@ class KubeCluster:
         _raise_unexpected(status, payload, "update", info, namespace, name)
         stored = _with_type(payload, info)
         return self._put_status_if_needed(info, stored, status_wanted)
+
+    def apply(self, obj: dict) -> dict:
+        """Server-side apply of an object written from Git, under the field manager `reconciler`.
+
+        The body is the manifest as Git has it (no resourceVersion: Git, not a read, is the intent),
+        so the fields it sets are the fields we own. `force` takes those fields back from whoever
+        changed them by hand (the drift `run` reverts); fields only another manager set (a label a
+        person added, a controller's defaults) are left alone, and a field dropped from Git is
+        removed unless someone else also owns it. ReplicaSets and the state keep `replace` (CAS)."""
+        kind, namespace, name = object_key(obj)
+        info = _write_info(obj)
+        meta = {k: v for k, v in (obj.get("metadata") or {}).items()
+                if k not in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation")}
+        body = {k: v for k, v in obj.items() if k != "status"}
+        body["metadata"] = meta
+        self.writes += 1
+        # JSON is YAML: the apply content type takes it as it is.
+        status, payload = self._request("PATCH", info, namespace, name, body=json.dumps(body), content_type="application/apply-patch+yaml",
+                                        query={"fieldManager": self.field_manager, "force": "true"}, verb="patch")
+        if status == 404:
+            raise Refused(
+                f"cannot apply {kind} {namespace}/{name}: namespace {namespace!r} does not exist",
+                hint=f"create it first: kubectl create namespace {namespace}",
+            )
+        if status == 409:
+            raise Conflict(kind, namespace, name, _message(payload))
+        _raise_unexpected(status, payload, "patch", info, namespace, name)
+        return _with_type(payload, info)
 
     def _put_status_if_needed(self, info: KindInfo, stored: dict, status_wanted) -> dict:
         """A PUT ignores status where status is a subresource: send it there, only when it differs."""
