@@ -103,3 +103,22 @@ def test_promote_full_lifts_an_abort_and_a_plain_promote_is_refused(repo, tmp_pa
     assert view["replicas"]["updated"] == view["replicas"]["desired"] == 5
     stable = [rs for rs in view["replicaSets"] if "stable" in rs.get("tags", [])]
     assert [rs["revision"] for rs in stable] == [2]
+
+
+def test_the_first_deploy_has_a_progress_deadline(repo, tmp_path):
+    """Argo times the initial deploy too: pods that never become available make the rollout
+    Degraded (ProgressDeadlineExceeded) after progressDeadlineSeconds, and it is Healthy again once
+    they are. A run that makes it Degraded exits 1."""
+    backend = LocalBackend(tmp_path / "cluster")
+    backend.kubelet_config({"crash": ["nginx:1.14.1"]})
+    cli(backend, "run", str(repo), now=_at(0))
+    assert get_view(backend, NAME, _at(5))["status"] != "Degraded"
+    cli(backend, "run", str(repo), now=_at(5))
+    late = cli(backend, "run", str(repo), now=_at(11))
+    view = get_view(backend, NAME, _at(11))
+    assert view["status"] == "Degraded" and "ProgressDeadlineExceeded" in view["message"], view["message"]
+    assert late.returncode == 1
+    backend.kubelet_config({})  # the image is fixed: pods come up
+    cli(backend, "run", str(repo), now=_at(12))
+    cli(backend, "run", str(repo), now=_at(13))
+    assert get_view(backend, NAME, _at(13))["status"] == "Healthy"

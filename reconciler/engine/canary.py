@@ -309,6 +309,21 @@ def _check_progress(ctx: Context, paused: bool) -> None:
         ctx.event("ProgressDeadlineExceeded", state.timed_out_message, "Warning")
 
 
+def _check_initial_progress(ctx: Context, reached: bool) -> None:
+    """The first revision is stable at once, but it still has a progress deadline (Argo's "Initial
+    deploy"): its pods not available within progressDeadlineSeconds -> Degraded, and Healthy again
+    once they are. A revision that was once complete is not timed again (Argo neither)."""
+    state = ctx.state
+    complete = f"complete:{state.revision}"
+    if reached:
+        if state.progress_marker != complete:
+            state.progress_marker = complete
+            state.timed_out_message = ""
+        return
+    if state.progress_marker != complete:
+        _check_progress(ctx, paused=False)
+
+
 def plan_canary(ctx: Context) -> str:
     state = ctx.state
     steps = steps_of(ctx)
@@ -338,6 +353,7 @@ def plan_canary(ctx: Context) -> str:
         _services(ctx, state.stable_hash)
         if not reached:
             ctx.note(f"scale revision {state.revision} to {ctx.replicas} and old ReplicaSets to 0")
+        _check_initial_progress(ctx, reached)
         return f"revision {state.revision} is stable"
 
     index = min(state.step_index, total)
