@@ -70,8 +70,13 @@ def test_first_revision_is_stable_at_once_and_second_run_changes_nothing():
     state = RolloutState()
     result, replicasets = drive(rollout(), state, [], T0)
     assert [a.verb for a in result.actions] == ["create"] and result.state.revision == 1
-    again, _ = drive(rollout(), result.state, replicasets, T0 + timedelta(seconds=10))
-    assert again.actions == [] and again.status == "Healthy" and again.state.progress_equal(result.state)
+    again, replicasets = drive(rollout(), result.state, replicasets, T0 + timedelta(seconds=10))
+    # The run that sees the first revision's pods available writes nothing to the cluster; it
+    # records that the revision completed (its progress deadline is over), and from then on a
+    # run changes nothing at all.
+    assert again.actions == [] and again.status == "Healthy" and again.state.progress_marker == "complete:1"
+    third, _ = drive(rollout(), again.state, replicasets, T0 + timedelta(seconds=20))
+    assert third.actions == [] and third.status == "Healthy" and third.state.progress_equal(again.state)
 
 
 def test_one_step_per_invocation_and_indefinite_pause():

@@ -399,6 +399,7 @@ def plan_canary(ctx: Context) -> str:
         # Past the last step and fully available: the canary becomes stable.
         old_stable = state.stable_hash
         state.stable_hash = state.current_hash
+        state.progress_marker = f"complete:{state.revision}"  # fully available: its deadline is over
         state.pause_started_at = None
         state.pause_reason = ""
         ctx.event("RolloutCompleted", f"Rollout completed update to revision {state.revision} ({state.current_hash}): Completed all {total} canary steps")
