@@ -158,7 +158,7 @@ def _templates(manifests, desired_by_key: dict, cluster) -> dict:
     return found
 
 
-def _measure(states: dict, keys, cluster, now: datetime, *, dry_run: bool) -> dict:
+def _measure(states: dict, keys, cluster, now: datetime, *, dry_run: bool, deadline=None) -> dict:
     """Take the analysis measurements that are due, for every rollout at once (one Job list per
     namespace, one HTTP session). A dry run only reads: it starts and deletes no Job."""
     from reconciler.analysis.measure import provider_key, take_measurements
@@ -176,7 +176,7 @@ def _measure(states: dict, keys, cluster, now: datetime, *, dry_run: bool) -> di
     import requests
 
     with requests.Session() as http:
-        taken = take_measurements([request for _, _, request in wanted], cluster=cluster, now=now, http=http)
+        taken = take_measurements([request for _, _, request in wanted], cluster=cluster, now=now, http=http, deadline=deadline)
     measured: dict = {}
     for (key, name, _), measurement in zip(wanted, taken):
         measured.setdefault(key, {}).setdefault(name, []).append(measurement.as_record())
@@ -316,13 +316,16 @@ def apply_run(
     clock: Callable[[], datetime] | None = None,
     period_seconds: float | None = None,
     shard: tuple[int, int] | None = None,
+    deadline=None,
 ) -> RunReport:
     """`now` is the time every plan is made for; `clock` (default: `now` plus the time elapsed) is
     only for keeping the run's Lease renewed while it acts. `period_seconds`: how often runs happen
     (`--period`), for the analysis timing warnings. A run that writes takes the Lease before it
     reads anything (live objects, recorded states), so what it plans from is what no other run is
-    changing; a dry run (`plan`) takes none."""
-    args = dict(dry_run=dry_run, source_label=source_label, only=only, clock=clock, period_seconds=period_seconds, shard=shard)
+    changing; a dry run (`plan`) takes none. `deadline` (`run --timeout`, reconciler/deadline.py)
+    is checked only between writes; past it the run stops there and says where (exit 2)."""
+    args = dict(dry_run=dry_run, source_label=source_label, only=only, clock=clock, period_seconds=period_seconds, shard=shard,
+                deadline=deadline)
     if dry_run:
         return _apply_run_holding(root, cluster, store, now, held=None, **args)
     holder = f"{socket.gethostname()}-{os.getpid()}"
@@ -332,8 +335,11 @@ def apply_run(
 
 def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_run: bool, source_label: str, only,
                        clock: Callable[[], datetime] | None, period_seconds: float | None,
-                       shard: tuple[int, int] | None = None) -> RunReport:
+                       shard: tuple[int, int] | None = None, deadline=None) -> RunReport:
     """The run, with the Lease `held` (None for a dry run) already taken."""
+    from reconciler.deadline import NEVER
+
+    deadline = deadline or NEVER
     report = RunReport(dry_run=dry_run)
     reads_before, writes_before = getattr(cluster, "reads", 0), getattr(cluster, "writes", 0)
     # A referenced object missing from SOURCE is looked up in the cluster (one list per kind and namespace).
@@ -391,6 +397,9 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
         keeper = LeaseKeeper(cluster, held, clock or run_clock(now))
         if not dry_run:
             for manifest, action in plain:
+                if deadline.expired():
+                    report.timed_out = f"{deadline.describe()} reached while applying plain manifests: nothing recorded for any rollout"
+                    break
                 keeper.keep()
                 try:
                     stored = _apply_plain(cluster, action)
@@ -419,7 +428,13 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
         templates = _templates(manifests, desired_by_key, cluster) if desired_by_key else {}
         for desired in desired_by_key.values():
             desired.templates = templates
-        measured = _measure(states, desired_by_key, cluster, now, dry_run=dry_run)
+        measured = {} if report.timed_out else _measure(states, desired_by_key, cluster, now, dry_run=dry_run, deadline=deadline)
+        if not report.timed_out and not dry_run and deadline.expired():
+            report.timed_out = f"{deadline.describe()} reached before recording: nothing recorded for any rollout"
+        if report.timed_out:  # stop before recording: no rollout moves, nothing is half-done
+            for key in desired_by_key:
+                results[key].error = "not planned: the run stopped at its --timeout before recording; the next run picks it up"
+            desired_by_key = {}
 
         plans = {}
         saved = 0
@@ -469,8 +484,12 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                 traffic = dict(live_now.traffic)
                 services = dict(live_now.services)  # the view reads Service selectors as written
                 written: dict = {}
+                stop_here = bool(the_plan.actions or the_plan.events) and deadline.expired()
+                if stop_here:  # recorded, not applied: the next run re-applies the recorded step
+                    report.timed_out = report.timed_out or f"{deadline.describe()} reached while applying recorded steps"
+                    result.error = "step recorded but not applied: the run stopped at its --timeout; the next run applies it"
                 try:
-                    for action in the_plan.actions:
+                    for action in ([] if stop_here else the_plan.actions):
                         stored = _apply_action(cluster, action, written)
                         if stored is not None and action.kind == "ReplicaSet":
                             replicasets[action.name] = stored
@@ -480,7 +499,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                         elif stored is not None and action.kind == "Service":
                             services[action.name] = stored
                     involved = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": key[1], "namespace": key[0]}}
-                    for event in the_plan.events:
+                    for event in ([] if stop_here else the_plan.events):
                         cluster.emit_event(involved, event.reason, event.message, type=event.type, now=now)
                 except (Conflict, ClusterError) as err:
                     result.error = f"applying the plan failed: {err}"

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from reconciler.engine.model import Plan
-from reconciler.errors import EXIT_FINDINGS, EXIT_OK
+from reconciler.errors import EXIT_FINDINGS, EXIT_INFRA, EXIT_OK
 from reconciler.findings import Finding
 
 RolloutKey = tuple[str, str]
@@ -54,8 +54,12 @@ class RunReport:
     reads: int = 0
     objects: int = 0  # Kubernetes objects read from the source (0: it holds no manifests)
 
+    timed_out: str = ""  # where a run past its --timeout stopped (reconciler/deadline.py); exit 2
+
     @property
     def exit_code(self) -> int:
+        if self.timed_out:
+            return EXIT_INFRA
         if any(f.is_error for f in self.findings):
             return EXIT_FINDINGS
         for result in self.results:
@@ -72,6 +76,8 @@ class RunReport:
             "writes": self.writes,
             "reads": self.reads,
             "objects": self.objects,
+
+            "timedOut": self.timed_out,
             "findings": [f.to_dict() for f in self.findings],
             "manifestActions": [a.to_dict() for a in self.manifest_actions],
             "rollouts": [r.to_dict() for r in self.results],
@@ -91,11 +97,13 @@ def run_once(
     clock=None,
     period_seconds: float | None = None,
     shard: tuple[int, int] | None = None,
+    deadline=None,
 ) -> RunReport:
     """One pass over every Rollout under `root`. `plan` is dry_run=True: nothing is written.
     A run that writes holds Lease `lease_namespace`/reconciler, renewed as `clock` passes.
-    `period_seconds`: how often runs happen (`--period`), for the analysis timing warnings. `shard` (I, N): only shard I of N (`--shard`)."""
+    `period_seconds`: how often runs happen (`--period`), for the analysis timing warnings. `shard` (I, N): only shard I of N (`--shard`).
+    `deadline`: a reconciler.deadline.Deadline (`run --timeout`); past it the run stops between writes."""
     from reconciler.apply import apply_run
 
     return apply_run(Path(root), cluster, store, now, dry_run=dry_run, source_label=source_label, only=only,
-                     lease_namespace=lease_namespace, clock=clock, period_seconds=period_seconds, shard=shard)
+                     lease_namespace=lease_namespace, clock=clock, period_seconds=period_seconds, shard=shard, deadline=deadline)

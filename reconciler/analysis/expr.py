@@ -395,11 +395,20 @@ def _strings(op: str, a, b) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern:
+def _regex(pattern: str):
+    """`matches` runs on RE2 (linear time, the engine Go's regexp and so Argo use): a pattern such as
+    `^(a+)+$` cannot make a run hang on a long input. Features RE2 leaves out on purpose
+    (backreferences, lookaround) are an error, found by `validate` when the pattern is a literal."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the error is ours to report, not RE2's to print on stderr
     try:
-        return re.compile(pattern)
-    except re.error as err:
-        raise ExprError(f"invalid regular expression {pattern!r}: {err}") from None
+        return re2.compile(pattern, options)
+    except re2.error as err:
+        detail = err.args[0].decode("utf-8", "replace") if err.args and isinstance(err.args[0], bytes) else str(err)
+        raise ExprError(f"invalid regular expression {pattern!r}: {detail} (matches uses RE2 syntax, as Go does: "
+                        "no backreferences or lookaround)") from None
 
 
 def _as_int(value) -> int:
@@ -648,4 +657,26 @@ def check_expression(text: str, names: tuple[str, ...] = ("result",)) -> str | N
     unknown = sorted(_names(expression.tree) - set(names))
     if unknown:
         return f"unknown name {unknown[0]!r} (conditions can use: {', '.join(names)})"
+    for pattern in _literal_patterns(expression.tree):
+        try:
+            _regex(pattern)
+        except ExprError as err:
+            return str(err)
     return None
+
+
+def _literal_patterns(tree) -> list[str]:
+    """The string literals on the right of `matches`: checked at validate time, not first at a measurement."""
+    if not isinstance(tree, tuple) or not tree:
+        return []
+    out = []
+    if tree[0] == "binary" and tree[1] == "matches" and isinstance(tree[3], tuple) and tree[3][:1] == ("const",) and isinstance(tree[3][1], str):
+        out.append(tree[3][1])
+    for part in tree[1:]:
+        if isinstance(part, tuple):
+            if part and isinstance(part[0], str):
+                out += _literal_patterns(part)
+            else:
+                for item in part:
+                    out += _literal_patterns(item)
+    return out

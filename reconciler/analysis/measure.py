@@ -76,13 +76,16 @@ def take_measurements(
     http=None,
     providers: dict | None = None,
     owners: dict | None = None,
+    deadline=None,
 ) -> list[Measurement]:
-    """One Measurement per request. `http` is a requests.Session (shared, so connections are
+    """One Measurement per request, in order; fewer when `deadline` (run --timeout) passes first. `http` is a requests.Session (shared, so connections are
     reused across metrics); `owners` maps a rollout name to the ownerReference for Jobs."""
     providers = providers if providers is not None else default_providers()
     out = []
     cache: dict = {}
     for request in requests:
+        if deadline is not None and deadline.expired():
+            break  # the caller stops before recording; a measurement not taken is taken next run
         ctx = ProviderContext(
             run=request.run, namespace=request.namespace, run_uid=request.run_uid, rollout=request.rollout,
             index=request.index, now=now, cluster=cluster, http=http, owner=(owners or {}).get(request.rollout), cache=cache,

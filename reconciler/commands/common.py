@@ -94,6 +94,15 @@ PushAttemptsOpt = Annotated[
         "after each, with exponential backoff and jitter) before it gives up until the next run (default 8).",
     ),
 ]
+TimeoutOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--timeout",
+        envvar="RECONCILER_TIMEOUT",
+        help="Longest time the whole run may take (e.g. 5m, or seconds). Checked between writes, never inside one: "
+        "past it the run stops, says what it did, and exits 2; the next run goes on from what was recorded.",
+    ),
+]
 LogFormatOpt = Annotated[
     Optional[str], typer.Option("--log-format", envvar="RECONCILER_LOG_FORMAT", help="text or json (default: text on a terminal, json otherwise).")
 ]
@@ -131,3 +140,18 @@ def parse_period(value: str | None) -> float | None:
         raise UsageError(f"--period {value!r} is not a positive duration",
                          hint="write how often the reconciler runs, e.g. --period 5m for a CronJob every 5 minutes (or 300)")
     return seconds
+
+
+def parse_timeout(value: str | None):
+    """--timeout as a reconciler.deadline.Deadline started now (no limit when not given)."""
+    from reconciler.deadline import Deadline
+
+    if value is None or not str(value).strip():
+        return Deadline(None)
+    from reconciler.errors import UsageError
+    from reconciler.validation.durations import parse_duration
+
+    seconds = parse_duration(str(value).strip())
+    if seconds is None or seconds < 0:
+        raise UsageError(f"--timeout {value!r} is not a duration", hint="write how long a run may take, e.g. --timeout 5m (or 300)")
+    return Deadline(seconds)

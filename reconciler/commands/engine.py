@@ -24,9 +24,11 @@ from reconciler.commands.common import (
     RefOpt,
     SourceArg,
     StatusOpt,
+    TimeoutOpt,
     dump,
     parse_now,
     parse_period,
+    parse_timeout,
 )
 from reconciler.errors import EXIT_FINDINGS
 
@@ -63,7 +65,7 @@ def open_store(status: str, cluster, checkout=None, namespaces=None, push_attemp
 
 
 def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None, shard=None,
-         period=None, require_rollouts: bool = False, push_attempts=None) -> int:
+         period=None, require_rollouts: bool = False, push_attempts=None, timeout=None) -> int:
     from reconciler.cluster import open_cluster
     from reconciler.cluster.lease import lease_namespace
     from reconciler.commands.validate import _prefix
@@ -75,6 +77,7 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
     from reconciler.interrupt import install
 
     install()  # SIGTERM/SIGINT: finish the write in progress, release the Lease, exit 143/130 (cli.main)
+    deadline = parse_timeout(timeout)  # started first: the clone counts too
     configure_logging(log_format)
     shard_range = parse_shard(shard)  # a bad --shard stops before anything is cloned or read
     moment = parse_now(now)
@@ -84,10 +87,10 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
 
     push_attempts = parse_attempts(push_attempts)
     live = open_cluster(cluster, now=moment, context=context)
-    with open_source(source, ref=ref, path=path) as checkout:
+    with open_source(source, ref=ref, path=path, timeout=deadline.remaining()) as checkout:
         store = open_store(status, live, checkout, push_attempts=push_attempts)
         report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source, lease_namespace=lease_ns,
-                          period_seconds=period_seconds, shard=shard_range)
+                          period_seconds=period_seconds, shard=shard_range, deadline=deadline)
         prefix = _prefix(checkout)
     empty = _empty_source_line(report, source, shard)
     if output in ("json", "yaml"):
@@ -98,6 +101,11 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
             typer.echo(render_plan_report(report, "markdown" if output == "markdown" else "text", source_label=source, empty=empty), nl=False)
         else:
             typer.echo(_run_text(report, empty), nl=False)
+    if report.timed_out:
+        typer.echo(f"error: run stopped: {report.timed_out}", err=True)
+        typer.echo("hint: the rollouts listed above show what this run did; the next run goes on from what was recorded "
+                   "(raise --timeout if runs keep stopping)", err=True)
+        return report.exit_code
     if require_rollouts and not report.results:
         typer.echo(f"error: no Rollout in {source}{' for shard ' + shard if shard else ''} and --require-rollouts is set", err=True)
         typer.echo("hint: check SOURCE and --path (and --ref for a Git URL)", err=True)
@@ -268,10 +276,12 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         shard: ShardOpt = None,
         require_rollouts: RequireRolloutsOpt = False,
         push_attempts: PushAttemptsOpt = None,
+        timeout: TimeoutOpt = None,
     ) -> None:
         """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns,
-                              period=period, shard=shard, require_rollouts=require_rollouts, push_attempts=push_attempts))
+                              period=period, shard=shard, require_rollouts=require_rollouts, push_attempts=push_attempts,
+                              timeout=timeout))
 
     @app.command("promote")
     def promote_command(

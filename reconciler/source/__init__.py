@@ -20,11 +20,12 @@ __all__ = ["open_source", "Checkout", "is_git_url"]
 
 
 @contextmanager
-def open_source(spec: str, ref: str | None = None, path: str | None = None) -> Iterator[Checkout]:
+def open_source(spec: str, ref: str | None = None, path: str | None = None, timeout: float | None = None) -> Iterator[Checkout]:
+    """`timeout`: the most a clone may take (run --timeout's remaining time); None: git's own default."""
     if is_git_url(spec):
         from reconciler.source.git import clone
 
-        with clone(spec, ref=ref, path=path) as checkout:
+        with clone(spec, ref=ref, path=path, timeout=timeout) as checkout:
             yield checkout
     else:
         from reconciler.source.local import open_local

@@ -90,7 +90,8 @@ def _classify(stderr: str, display_url: str, ref: str | None) -> SourceError:
 def clone(url: str, ref: str | None = None, path: str | None = None, timeout: float | None = None) -> Iterator[Checkout]:
     clean_url, user, password = split_credentials(url)
     env = git_environment(clean_url, user, password)
-    timeout = timeout or float(os.environ.get("RECONCILER_GIT_TIMEOUT") or DEFAULT_TIMEOUT)
+    limit = float(os.environ.get("RECONCILER_GIT_TIMEOUT") or DEFAULT_TIMEOUT)
+    timeout = limit if timeout is None else min(max(float(timeout), 0.001), limit)  # run --timeout's remaining time
     git = _Git(env, clean_url, secrets_in(env) + ([password] if password else []), timeout)
     tmp = Path(tempfile.mkdtemp(prefix="reconciler-src-"))
     try:

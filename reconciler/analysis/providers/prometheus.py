@@ -20,7 +20,10 @@ see the samples of that moment. Results, as Argo passes them to the conditions:
 
 from __future__ import annotations
 
+import json
+
 from reconciler.analysis.providers.base import ProviderContext, assess_result, errored, finished, format_number, header_dict
+from reconciler.analysis.providers.http import ProviderHTTPError, bounded_request
 from reconciler.analysis.run import Measurement
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -39,10 +42,14 @@ def _oauth2_token(config: dict, session, timeout: float) -> str:
     scopes = config.get("scopes") or []
     if scopes:
         data["scope"] = " ".join(scopes)
-    response = session.request("POST", config["tokenUrl"], data=data, timeout=timeout)
-    if response.status_code // 100 != 2:
-        raise RuntimeError(f"oauth2 token request failed with status {response.status_code}")
-    token = (response.json() or {}).get("access_token")
+    status, body = bounded_request(session, "POST", config["tokenUrl"], data=data, timeout=timeout)
+    if status // 100 != 2:
+        raise RuntimeError(f"oauth2 token request failed with status {status}")
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise RuntimeError("oauth2 token response is not JSON") from None
+    token = (answer if isinstance(answer, dict) else {}).get("access_token")
     if not token:
         raise RuntimeError("oauth2 token response has no access_token")
     return str(token)
@@ -67,7 +74,10 @@ class PrometheusProvider:
         query = str(config.get("query") or "")
         if not address or not query:
             return errored(metric, ctx, "prometheus provider needs address and query")
-        timeout = float(config.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
+        try:  # bounds the whole call, body included (providers/http.py)
+            timeout = float(config.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
+        except (TypeError, ValueError):
+            timeout = DEFAULT_TIMEOUT_SECONDS
         session = _session(ctx)
         headers = header_dict(config.get("headers"))
         try:
@@ -76,7 +86,8 @@ class PrometheusProvider:
                 return errored(metric, ctx, "prometheus sigv4 authentication is not supported; use headers or oauth2")
             if (auth.get("oauth2") or {}).get("tokenUrl"):
                 headers["Authorization"] = "Bearer " + _oauth2_token(auth["oauth2"], session, timeout)
-            response = session.request(
+            status, raw = bounded_request(
+                session,
                 "GET",
                 f"{address}/api/v1/query",
                 params={"query": query, "time": f"{ctx.now.timestamp():.3f}"},
@@ -84,14 +95,18 @@ class PrometheusProvider:
                 timeout=timeout,
                 verify=not config.get("insecure", False),
             )
-        except Exception as err:  # connection refused, timeout, TLS, DNS: an Error measurement
+        except ProviderHTTPError as err:  # refused, timed out, too large, TLS, DNS: an Error measurement
+            return errored(metric, ctx, f"prometheus query failed: {err}")
+        except Exception as err:  # the oauth2 token request
             return errored(metric, ctx, f"prometheus query failed: {type(err).__name__}: {err}")
         try:
-            body = response.json()
+            body = json.loads(raw)
         except ValueError:
-            return errored(metric, ctx, f"prometheus answered {response.status_code} without JSON")
+            return errored(metric, ctx, f"prometheus answered {status} without JSON")
+        if not isinstance(body, dict):
+            return errored(metric, ctx, f"prometheus answered {status} with JSON that is not an object")
         if body.get("status") != "success":
-            return errored(metric, ctx, f"prometheus error ({body.get('errorType', response.status_code)}): {body.get('error', '')}")
+            return errored(metric, ctx, f"prometheus error ({body.get('errorType', status)}): {body.get('error', '')}")
         data = body.get("data") or {}
         try:
             result, shown = _values(str(data.get("resultType")), data.get("result"))

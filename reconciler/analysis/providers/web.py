@@ -6,14 +6,15 @@
         method: GET                      # GET (default), POST, PUT
         headers: [{key: Authorization, value: "Bearer {{args.token}}"}]
         body: '{"q": 1}'                 # or jsonBody: {q: 1} (sent as JSON)
-        timeoutSeconds: 10               # default 10
+        timeoutSeconds: 10               # default 10: bounds the whole call, body included
         jsonPath: "{$.data.ok}"          # default: the whole document
         insecure: false
 
 `jsonPath` is a JSONPath (Kubernetes-style braces are accepted and removed) evaluated with
 jsonpath-ng. One match gives `result` as the JSON value (number, string, bool, object, list);
 several matches give a list. A non-2xx status, a body that is not JSON, or a path that matches
-nothing is an Error measurement.
+nothing is an Error measurement, and so is an answer that takes longer than timeoutSeconds or is
+larger than 1 MiB (reconciler/analysis/providers/http.py): a slow or endless server never hangs a run.
 """
 
 from __future__ import annotations
@@ -21,9 +22,19 @@ from __future__ import annotations
 import json
 
 from reconciler.analysis.providers.base import ProviderContext, assess_result, errored, finished, header_dict
+from reconciler.analysis.providers.http import ProviderHTTPError, bounded_request
 from reconciler.analysis.run import Measurement
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+def _timeout(config: dict) -> float:
+    """timeoutSeconds bounds the whole call (connect, headers and body), not each socket read."""
+    try:
+        seconds = float(config.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS)
+    except (TypeError, ValueError):
+        return DEFAULT_TIMEOUT_SECONDS
+    return seconds if 0 < seconds < float("inf") else DEFAULT_TIMEOUT_SECONDS
 
 
 def compile_json_path(text: str):
@@ -63,16 +74,16 @@ class WebProvider:
 
             session = requests.Session()
         try:
-            response = session.request(
-                method, url, headers=headers, timeout=float(config.get("timeoutSeconds") or DEFAULT_TIMEOUT_SECONDS),
+            status, body = bounded_request(
+                session, method, url, headers=headers, timeout=_timeout(config),
                 verify=not config.get("insecure", False), **kwargs,
             )
-        except Exception as err:
-            return errored(metric, ctx, f"web request failed: {type(err).__name__}: {err}")
-        if response.status_code // 100 != 2:
-            return errored(metric, ctx, f"received non 2xx response code: {response.status_code}")
+        except ProviderHTTPError as err:
+            return errored(metric, ctx, f"web request failed: {err}")
+        if status // 100 != 2:
+            return errored(metric, ctx, f"received non 2xx response code: {status}")
         try:
-            document = response.json()
+            document = json.loads(body)
         except ValueError:
             return errored(metric, ctx, "could not parse JSON body")
         matches = [m.value for m in path.find(document)]
