@@ -114,6 +114,7 @@ def take_measurements(
         measurement.metric = request.metric_name
         measurement.replaces_pending = request.action != "start"
         measurement.message = ctx.redact(measurement.message or "")
+        measurement.value = ctx.redact(measurement.value or "")  # a server may echo a credential back
         out.append(measurement)
     return out
 

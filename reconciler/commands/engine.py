@@ -89,16 +89,18 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
     live = open_cluster(cluster, now=moment, context=context)
     with open_source(source, ref=ref, path=path, timeout=deadline.remaining()) as checkout:
         store = open_store(status, live, checkout, push_attempts=push_attempts)
-        report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=source, lease_namespace=lease_ns,
+        shown_source = checkout.display_url  # never the URL as given: it may carry user:token@
+        report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=shown_source, lease_namespace=lease_ns,
                           period_seconds=period_seconds, shard=shard_range, deadline=deadline)
         prefix = _prefix(checkout)
-    empty = _empty_source_line(report, source, shard)
+    empty = _empty_source_line(report, shown_source, shard)
     if output in ("json", "yaml"):
         typer.echo(dump(report.to_dict(), output), nl=False)
     else:
         _name_files_as_given(report, prefix)
         if dry_run:
-            typer.echo(render_plan_report(report, "markdown" if output == "markdown" else "text", source_label=source, empty=empty), nl=False)
+            typer.echo(render_plan_report(report, "markdown" if output == "markdown" else "text", source_label=shown_source, empty=empty),
+                       nl=False)
         else:
             typer.echo(_run_text(report, empty), nl=False)
     if report.timed_out:
@@ -107,7 +109,7 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
                    "(raise --timeout if runs keep stopping)", err=True)
         return report.exit_code
     if require_rollouts and not report.results:
-        typer.echo(f"error: no Rollout in {source}{' for shard ' + shard if shard else ''} and --require-rollouts is set", err=True)
+        typer.echo(f"error: no Rollout in {shown_source}{' for shard ' + shard if shard else ''} and --require-rollouts is set", err=True)
         typer.echo("hint: check SOURCE and --path (and --ref for a Git URL)", err=True)
         return EXIT_FINDINGS
     return report.exit_code
