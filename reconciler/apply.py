@@ -358,7 +358,8 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
         # not parse) are reported by every shard, so none is missed.
         findings = [f for f in findings if not f.object or f.object in mine_refs]
 
-    namespaces = {m.namespace for m in applied if KINDS[m.kind].namespaced} | {m.namespace for m in rollouts}
+    # Only namespaces of objects that passed validation are read: a bad one (`../../outside`) is never a path.
+    namespaces = {m.namespace for m in applied if KINDS[m.kind].namespaced} | {m.namespace for m in rollouts if m.ref not in bad}
     routing = {(kind, namespace) for m in rollouts if m.ref not in bad for kind, namespace, _ in _routing_keys(m.obj)}
     observed = _Observed(cluster, namespaces, routing=routing)
     for manifest in applied + rollouts:
@@ -387,7 +388,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
     report.findings = [f for f in findings if f.object not in rollout_refs]
 
     # The state of the rollouts in this run only: one list per namespace they live in.
-    state_namespaces = sorted({m.namespace for m in rollouts} - set(observed.denied))
+    state_namespaces = sorted({m.namespace for m in rollouts if m.ref not in bad} - set(observed.denied))
     states = store.load(namespaces=state_namespaces) if store is not None else {}
     plain = _plain_actions(applied, live_by_key, bad)
     report.manifest_actions = [action for _, action in plain]

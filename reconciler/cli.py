@@ -33,12 +33,17 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+_debug = {"on": False}
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print the version and exit (`reconciler version -o json` adds the schema and CRD versions)."),
+    debug: bool = typer.Option(False, "--debug", envvar="RECONCILER_DEBUG",
+                               help="On an unexpected error, show the whole traceback instead of one line."),
 ) -> None:
-    pass
+    _debug["on"] = debug
 
 
 def _register() -> None:
@@ -82,8 +87,14 @@ def _plugin_flag(arg: str) -> str:
     return arg
 
 
+def _debug_wanted() -> bool:
+    if _debug["on"]:
+        return True
+    return os.environ.get("RECONCILER_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def main() -> None:
-    from reconciler.errors import ReconcilerError
+    from reconciler.errors import EXIT_INFRA, ReconcilerError
     from reconciler.interrupt import Interrupted  # `run` and `plan` install the handlers (commands/engine.py)
 
     sys.argv[1:] = [_plugin_flag(arg) for arg in sys.argv[1:]]
@@ -98,3 +109,12 @@ def main() -> None:
         if err.hint:
             typer.echo(f"hint: {err.hint}", err=True)
         sys.exit(err.exit_code)
+    except Exception as err:  # a bug, or input nothing checked: one line, never a traceback (unless asked)
+        if _debug_wanted():
+            raise
+        from reconciler.logs import redact
+
+        detail = redact(" ".join(str(err).split()))[:300]
+        typer.secho(f"error: unexpected {type(err).__name__}{': ' + detail if detail else ''}", fg=typer.colors.RED, err=True)
+        typer.echo("hint: run again with --debug (or RECONCILER_DEBUG=1) to see where, and report it with that output", err=True)
+        sys.exit(EXIT_INFRA)

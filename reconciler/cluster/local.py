@@ -31,7 +31,7 @@ import yaml
 
 from reconciler.cluster import kubelet
 from reconciler.cluster.base import HeldLease
-from reconciler.errors import ClusterError, Conflict
+from reconciler.errors import ClusterError, Conflict, Refused
 from reconciler.interrupt import shielded
 from reconciler.kinds import KINDS, object_key
 
@@ -44,8 +44,13 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _load(path: Path):
-    with open(path, "rb") as handle:
-        return yaml.load(handle, Loader=_Loader)
+    try:
+        with open(path, "rb") as handle:
+            return yaml.load(handle, Loader=_Loader)
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError, OSError) as err:  # a hand edit gone wrong: say which file
+        detail = " ".join(str(getattr(err, "problem", None) or getattr(err, "strerror", None) or err).split())[:200]
+        raise ClusterError(f"the embedded cluster's file {path} cannot be read: {detail}",
+                           hint="fix the file or remove it (the next run writes what it needs again)") from None
 
 
 def _dump(obj) -> str:
@@ -106,13 +111,26 @@ class LocalCluster:
 
     def _kind_dir(self, kind: str, namespace: str | None) -> Path:
         if not self._namespaced(kind):
-            return self.dir / CLUSTER_SCOPED_DIR / kind
-        return self.dir / (namespace or "default") / kind
+            return self._inside(self.dir / CLUSTER_SCOPED_DIR / str(kind), kind, namespace, "")
+        return self._inside(self.dir / (namespace or "default") / str(kind), kind, namespace, "")
 
     def _path(self, kind: str, namespace: str | None, name: str) -> Path:
-        if not name or "/" in name or name.startswith("."):
-            raise ClusterError(f"invalid object name {name!r}")
-        return self._kind_dir(kind, namespace) / f"{name}.yaml"
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
+            raise Refused(f"invalid object name {name!r}: not a Kubernetes name", hint="fix metadata.name (a DNS-1123 subdomain)")
+        return self._inside(self._kind_dir(kind, namespace) / f"{name}.yaml", kind, namespace, name)
+
+    def _inside(self, path: Path, kind, namespace, name) -> Path:
+        """Every path this cluster touches stays under its directory, whatever a name or namespace
+        says (`../../outside`, an absolute path, a symlink): validation refuses such names first;
+        this is the adapter's own guard."""
+        root = os.path.realpath(self.dir)
+        real = os.path.realpath(path)
+        parts = (str(kind), str(namespace or ""), str(name))
+        if (os.path.commonpath([root, real]) != root or real == root or any("\0" in p for p in parts)
+                or any(p in (".", "..") or "/" in p for p in parts[:2]) or (namespace == CLUSTER_SCOPED_DIR and self._namespaced(kind))):
+            raise Refused(f"{kind} {namespace or ''}/{name}: the path it would take leaves the cluster directory {self.dir}",
+                          hint="fix metadata.namespace / metadata.name (DNS-1123 names only)")
+        return path
 
     def _namespaces(self) -> list[str]:
         if not self.dir.is_dir():

@@ -14,7 +14,11 @@ The source is untrusted (any pull request), so loading is bounded:
 - a file larger than `max_file_bytes` is refused (finding);
 - aliases that would expand past `max_alias_expansion` nodes ("billion laughs") are refused;
 - duplicate keys are a finding naming both lines (YAML keeps only the last one silently);
-- a file that is not UTF-8 is a finding;
+- a file that is not UTF-8, cannot be read, or is not a regular file (a FIFO, a socket, a broken
+  link) is a finding naming it, and is never opened; so is a folder that cannot be listed;
+- an integer literal longer than any Kubernetes field takes (`replicas: 777...` with thousands of
+  digits, past Python's int/str conversion limit) is a finding at its line and field, and its
+  document is skipped;
 - symlinks (files or directories) that leave the root are refused, and never read;
 - documents that are not Kubernetes objects are a warning and skipped.
 Hidden directories (.git, .github, .reconciler) are not searched.
@@ -191,7 +195,14 @@ def _duplicate_keys(node, rel: str, out: list[Finding], path=()) -> None:
 def _files(root: Path, findings: list[Finding]):
     """(path, relative name) of every manifest file under root; refuses symlinks leaving root."""
     real_root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def unreadable(err: OSError) -> None:  # os.walk would skip a folder it cannot list, silently
+        where = Path(err.filename) if err.filename else root
+        rel = where.relative_to(root).as_posix() if where != root and where.is_relative_to(root) else str(where)
+        findings.append(_file_finding(rel, f"cannot list the folder: {err.strerror}; its files were not read",
+                                      "check its permissions (the reconciler must be able to read every manifest)", "read-error"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
         here = Path(dirpath)
         for name in sorted(dirnames):
             if name.startswith("."):
@@ -202,6 +213,9 @@ def _files(root: Path, findings: list[Finding]):
                 dirnames.remove(name)  # os.walk would not descend anyway; say why when it escapes
                 if not _inside(sub, real_root):
                     findings.append(_escape_finding(sub, root))
+            elif name.endswith(SUFFIXES):
+                findings.append(_file_finding(sub.relative_to(root).as_posix(), "is a folder, not a manifest file; the files in it are read as any folder's",
+                                              "rename the folder if it is not meant to look like a YAML file", "not-a-file", severity=Severity.WARNING))
         dirnames.sort()
         for name in sorted(filenames):
             path = here / name
@@ -210,7 +224,10 @@ def _files(root: Path, findings: list[Finding]):
             if path.is_symlink() and not _inside(path, real_root):
                 findings.append(_escape_finding(path, root))
                 continue
-            if not path.is_file():
+            if not path.is_file():  # never opened: reading a FIFO would wait forever
+                what = "a broken symbolic link" if path.is_symlink() and not path.exists() else "not a regular file (a FIFO, socket or device)"
+                findings.append(_file_finding(path.relative_to(root).as_posix(), f"is {what}; not read",
+                                              "replace it with a plain YAML file, or remove it", "not-a-file"))
                 continue
             yield path, path.relative_to(root).as_posix()
 
@@ -255,7 +272,10 @@ def load_file(path: Path, rel: str, limits: Limits = Limits()) -> tuple[list[Man
                 "file-too-large",
             )
         ]
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:  # permissions, a file removed meanwhile, an I/O error
+        return [], [_file_finding(rel, f"cannot read the file: {err.strerror or err}", "check its permissions (the reconciler must be able to read every manifest)", "read-error")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -321,6 +341,46 @@ _composed: dict[int, _FilePositions] = {}  # id -> files whose node trees are ke
 _NOT_BUILT = object()
 
 
+MAX_INT_LITERAL = 40  # characters: int64 needs 20 digits; past Python's 4300-digit limit int() raises
+
+
+class HugeInteger(Exception):
+    """An integer literal no Kubernetes field can hold."""
+
+    def __init__(self, node):
+        super().__init__(node.value[:20])
+        self.node = node
+
+
+def _path_to(root, target, path=()):
+    """The field path of node `target` inside the node tree `root`, or None."""
+    if root is target:
+        return path
+    if isinstance(root, _pyyaml().MappingNode):
+        for key_node, value_node in root.value:
+            key = key_node.value if isinstance(key_node, _pyyaml().ScalarNode) else "?"
+            found = _path_to(key_node, target, (*path, key)) if key_node is target else _path_to(value_node, target, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(root, _pyyaml().SequenceNode):
+        for index, item in enumerate(root.value):
+            found = _path_to(item, target, (*path, index))
+            if found is not None:
+                return found
+    return None
+
+
+def _huge_integer_finding(rel: str, document, node) -> Finding:
+    from reconciler.manifests.model import format_path
+
+    path = _path_to(document, node) or ()
+    digits = len(node.value.lstrip("+-"))
+    return Finding(file=rel, line=node.start_mark.line + 1, col=node.start_mark.column + 1, path=format_path(path),
+                   message=f"integer literal of {digits} characters is out of range for any Kubernetes field; the object is not read",
+                   hint="Kubernetes counts are 32-bit (at most 2147483647) and durations 64-bit; write the number you mean",
+                   rule="integer-range")
+
+
 class _Unusual(Exception):
     """A node `_build` leaves to PyYAML's constructor (explicit tags, merge keys, unhashable keys)."""
 
@@ -338,11 +398,16 @@ def _scalar_builders(loader):
     _ScalarNode, _MappingNode, _SequenceNode = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
     bool_values = loader.bool_values
     construct_int = loader.construct_yaml_int  # signs, 0x / 0b / octal 017, 1_000, sexagesimal 1:30
+    def build_int(node):
+        if len(node.value) > MAX_INT_LITERAL:
+            raise HugeInteger(node)
+        return int(node.value) if node.value.isdigit() and node.value[0] != "0" else construct_int(node)
+
     return {
         _STR: lambda node: node.value,
         _NULL: lambda node: None,
         _BOOL: lambda node: bool_values[node.value.lower()],
-        _INT: lambda node: int(node.value) if node.value.isdigit() and node.value[0] != "0" else construct_int(node),
+        _INT: build_int,
         _FLOAT: loader.construct_yaml_float,
     }
 
@@ -412,15 +477,24 @@ def _load_text(text: str, rel: str, limits: Limits) -> tuple[list[Manifest], lis
             dups: list[Finding] = []
             repeated: list = []
             obj = _NOT_BUILT
-            if not shared:  # aliased nodes are shared objects: PyYAML's constructor keeps them so
-                try:
-                    obj = _build(node, scalars, repeated)
-                except _Unusual:
-                    repeated = [True]
-            if repeated or shared:
-                _duplicate_keys(node, rel, dups)  # before construct_document, which flattens merge keys in place
-            if obj is _NOT_BUILT:
-                obj = loader.construct_document(node)
+            try:
+                if not shared:  # aliased nodes are shared objects: PyYAML's constructor keeps them so
+                    try:
+                        obj = _build(node, scalars, repeated)
+                    except _Unusual:
+                        repeated = [True]
+                if repeated or shared:
+                    _duplicate_keys(node, rel, dups)  # before construct_document, which flattens merge keys in place
+                if obj is _NOT_BUILT:
+                    obj = loader.construct_document(node)
+            except HugeInteger as huge:
+                findings.append(_huge_integer_finding(rel, node, huge.node))
+                continue
+            except (ValueError, TypeError, OverflowError) as err:  # PyYAML's constructor on a value it cannot make
+                findings.append(_file_finding(rel, f"document {index + 1} cannot be read: {str(err)[:200]}; skipped",
+                                              "check the values of this document (numbers, dates, tags)", "yaml-value",
+                                              line=node.start_mark.line + 1, col=node.start_mark.column + 1))
+                continue
             line, col = node.start_mark.line + 1, node.start_mark.column + 1
             if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
                 if obj is None:

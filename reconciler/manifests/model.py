@@ -29,19 +29,24 @@ class Manifest:
 
     @property
     def kind(self) -> str:
-        return self.obj.get("kind", "")
+        return _text(self.obj.get("kind", ""))
 
     @property
     def api_version(self) -> str:
-        return self.obj.get("apiVersion", "")
+        return _text(self.obj.get("apiVersion", ""))
+
+    @property
+    def _metadata(self) -> dict:
+        metadata = self.obj.get("metadata")
+        return metadata if isinstance(metadata, dict) else {}  # `metadata: hello` is a finding, not a crash
 
     @property
     def name(self) -> str:
-        return (self.obj.get("metadata") or {}).get("name", "")
+        return _text(self._metadata.get("name", ""))
 
     @property
     def namespace(self) -> str:
-        return (self.obj.get("metadata") or {}).get("namespace") or "default"
+        return _text(self._metadata.get("namespace")) or "default"
 
     @property
     def ref(self) -> str:
@@ -58,6 +63,14 @@ class Manifest:
         return Finding(
             file=self.file, line=line, col=col, path=format_path(path), message=message, hint=hint, object=self.ref, **kw
         )
+
+
+def _text(value) -> str:
+    """A name or namespace as text, whatever YAML made of it (`name: yes` is True, `name: 1` is 1);
+    the names rule reports those, and every key and message can still be built."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
 
 
 def format_path(path: Sequence[Any]) -> str:

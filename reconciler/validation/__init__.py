@@ -70,14 +70,22 @@ class Context:
 
 def validate(manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None) -> list[Finding]:
     from reconciler.validation.rules import MANIFEST_RULES, ROLLOUT_RULES, TEMPLATE_RULES
+    from reconciler.validation.rules import names
     from reconciler.validation.rules.analysis import invalid_template_references
+    from reconciler.validation.rules.duplicates import duplicate_objects
     from reconciler.validation.schema import schema_findings
 
     manifests = list(manifests)
     ctx = Context(manifests, live, period_seconds)
     findings: list[Finding] = []
     for manifest in manifests:
-        problems = schema_findings(manifest)
+        # Names and shapes first: where they found a problem, the schema's word on the same field is dropped.
+        problems = names.check(manifest, ctx)
+        owned = {f.path for f in problems}
+        problems += [f for f in schema_findings(manifest) if f.path not in owned]
+        if problems and not isinstance(manifest.obj.get("metadata"), dict):
+            findings.extend(problems)  # the other rules need a metadata mapping
+            continue
         for rule in MANIFEST_RULES:
             problems.extend(rule(manifest, ctx))
         rules = ROLLOUT_RULES if manifest.kind == "Rollout" else TEMPLATE_RULES.get(manifest.kind, ())
@@ -89,6 +97,7 @@ def validate(manifests: Iterable[Manifest], live: Live | None = None, period_sec
                         problems.append(finding)
         findings.extend(problems)
     findings.extend(invalid_template_references(manifests, findings))
+    findings.extend(duplicate_objects(manifests))
     return findings
 
 
