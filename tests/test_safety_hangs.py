@@ -120,7 +120,9 @@ def _measure(**web):
 def test_a_server_that_trickles_its_body_is_an_error_measurement(hostile_server):
     # each read gets a byte well within the 1 s socket timeout: only a bound on the whole call stops it
     m = _measure(url=f"{hostile_server}/trickle", timeoutSeconds=1, jsonPath="$.ok")
-    assert m.phase == "Error" and "Timeout" in m.message
+    # the whole-call bound ("Timeout: no complete answer"), or, on a loaded machine where a byte came
+    # late, requests' own read timeout ("Read timed out"): either way an Error, not a hung run
+    assert m.phase == "Error" and ("Timeout" in m.message or "timed out" in m.message), m.message
 
 
 def test_a_body_over_the_size_cap_is_an_error_measurement(hostile_server):
