@@ -452,6 +452,9 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                     if desired.namespace not in pod_lists:
                         pod_lists[desired.namespace] = cluster.list("Pod", desired.namespace)
                     live.pods = pods_by_replicaset(pod_lists[desired.namespace], live.replicasets)
+                unreadable = (getattr(store, "unreadable", None) or {}).get(key)
+                if unreadable:
+                    live.extra["stateUnreadable"] = unreadable
                 plans[key] = (previous, plan_rollout(desired, live, previous, now))
             changed = {key: p.state.to_dict() for key, (previous, p) in plans.items() if not p.state.progress_equal(previous)}
             if dry_run or not changed or store is None:
@@ -478,6 +481,8 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
             result = results[key]
             result.plan = the_plan
             result.view = the_plan.view
+            if the_plan.state_finding:
+                result.findings.append(_state_finding(desired_by_key[key], the_plan.state_finding))
             if not dry_run:
                 keeper.keep()  # between rollouts: a long run keeps its lease
                 live_now = observed.live_for(desired_by_key[key])
@@ -528,6 +533,14 @@ def _read_back(desired: Desired, traffic: dict) -> dict | None:
     canary = ((desired.spec.get("strategy") or {}).get("canary")) or {}
     router = router_for(canary.get("trafficRouting"), canary.get("canaryService"), canary.get("stableService"), desired.namespace)
     return readback_view(router.read_back(traffic)) if router is not None else None
+
+
+def _state_finding(desired: Desired, found: dict) -> Finding:
+    """The planner's word about the recorded state (rebuilt, or lost and halted), at the Rollout."""
+    severity = Severity.ERROR if found.get("severity") == "error" else Severity.WARNING
+    return Finding(file=desired.file, line=desired.line, col=1, path="status", message=found.get("message", ""), hint=found.get("hint", ""),
+                   severity=severity, rule="state-lost" if severity is Severity.ERROR else "state-rebuilt",
+                   object=f"Rollout/{desired.namespace}/{desired.name}")
 
 
 def _log_result(result: RolloutResult, the_plan, dry_run: bool) -> None:

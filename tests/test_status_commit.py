@@ -203,8 +203,9 @@ def test_errors_for_non_git_dirs_detached_heads_and_broken_files(remote, tmp_pat
     broken = other / ".reconciler" / "status" / "default" / "x.yaml"
     broken.parent.mkdir(parents=True)
     broken.write_text("state: [unclosed\n")
-    with pytest.raises(StatusFileError, match="x.yaml is not valid YAML"):
-        CommitStatusStore(other).load()
+    store = CommitStatusStore(other)  # a broken file is reported, not fatal: the engine rebuilds it from the cluster
+    assert store.load() == {}
+    assert "x.yaml is not valid YAML" in store.unreadable[("default", "x")]
 
 
 def test_push_errors_never_show_credentials(remote, tmp_path):
@@ -278,5 +279,5 @@ def test_aliases_are_never_written_and_refused_when_read(remote, tmp_path):
     assert "&" not in text and "*" not in text
     bomb = run / ".reconciler" / "status" / "default" / "bomb.yaml"
     bomb.write_text("a: &a [1, 1]\nb: &b [*a, *a]\nstate: {c: [*b, *b]}\n")
-    with pytest.raises(StatusFileError, match="aliases"):
-        store.load()
+    assert ("default", "bomb") not in store.load()  # refused: reported as unreadable, never expanded
+    assert "aliases" in store.unreadable[("default", "bomb")]

@@ -216,7 +216,7 @@ def _gate(name: str, namespace: str, cluster: str, context, status: str, source,
                 raise ReconcilerError(f"rollout {name!r} not found in namespace {namespace!r}", hint="run `reconciler run SOURCE` first, or check --namespace / --cluster / --status")
             state = RolloutState.from_dict(states[key])
             if gate == "promote":
-                if state.current_hash == state.stable_hash and not state.aborted:
+                if state.current_hash == state.stable_hash and not state.aborted and not state.halted:
                     raise ReconcilerError(f"rollout {name!r} is not being updated; there is nothing to promote")
                 if state.aborted and not full:
                     raise ReconcilerError(f"rollout {name!r} is aborted; `promote` does not resume it",
@@ -226,7 +226,7 @@ def _gate(name: str, namespace: str, cluster: str, context, status: str, source,
             elif gate == "abort":
                 state.abort = {"revision": state.revision, "source": "cli"}
             elif gate == "retry":
-                if not state.aborted:
+                if not state.aborted and not state.halted:  # a rollout halted by lost state may restart too
                     raise ReconcilerError(f"rollout {name!r} is not aborted; there is nothing to retry")
                 state.retry = {"revision": state.revision, "source": "cli"}
             try:

@@ -123,6 +123,8 @@ class Plan:
     next: str = ""
     degraded_now: bool = False
     view: dict = field(default_factory=dict)
+    # About the recorded state itself (engine/rebuild.py): {"severity": "warning"|"error", "message", "hint"}.
+    state_finding: dict | None = None
 
     @property
     def changes(self) -> bool:
@@ -142,4 +144,5 @@ class Plan:
             "events": [e.to_dict() for e in self.events],
             "state": self.state.to_dict(),
             "view": self.view,
+            "stateFinding": self.state_finding,
         }

@@ -14,11 +14,11 @@ import json
 from datetime import datetime
 
 from reconciler import PREFIX
-from reconciler.engine import analysis, restart
+from reconciler.engine import analysis, rebuild, restart
 from reconciler.engine import view as view_mod
-from reconciler.engine.context import Context, iso, rs_hash, rs_revision, rs_spec_replicas
+from reconciler.engine.context import Context, iso
 from reconciler.engine.hashing import pod_template_hash
-from reconciler.engine.model import Desired, Live, Plan
+from reconciler.engine.model import Desired, Event, Live, Plan
 from reconciler.engine.state import RolloutState
 
 # Git gates: annotations a person commits on the Rollout manifest. The value names the revision
@@ -119,13 +119,8 @@ def _track_revision(ctx: Context) -> None:
             ctx.set_revision(rs, state.revision)
         return
     existing = ctx.rs(current)
-    first_seen = not state.current_hash
-    if first_seen and existing is not None and rs_revision(existing) == ctx.max_revision() and rs_revision(existing) > 0:
-        revision = rs_revision(existing)  # state was lost: adopt what is live instead of bumping
-    else:
-        revision = ctx.max_revision() + 1
-    if first_seen and not state.stable_hash:
-        state.stable_hash = _infer_stable(ctx) or ""
+    # (A lost or contradicting state never gets here: rebuild.examine rebuilt it from the cluster.)
+    revision = ctx.max_revision() + 1
     state.revision = revision
     state.current_hash = current
     state.revisions[current] = revision
@@ -173,16 +168,56 @@ def _track_steps(ctx: Context) -> None:
     ctx.note(f"the canary steps changed: revision {state.revision} starts again at step 0")
 
 
-def _infer_stable(ctx: Context) -> str | None:
-    """Without recorded state, the stable revision is whatever the stable/active Service selects,
-    else the ReplicaSet serving pods with the highest revision."""
-    strategy = ctx.spec.get("strategy") or {}
-    for name in ((strategy.get("canary") or {}).get("stableService"), (strategy.get("blueGreen") or {}).get("activeService")):
-        pod_hash = ctx.service_hash(name)
-        if pod_hash and ctx.rs(pod_hash) is not None:
-            return pod_hash
-    serving = [rs for rs in ctx.replicasets() if rs_spec_replicas(rs) > 0]
-    return rs_hash(serving[0]) if serving else None
+def _resolve_halt(ctx: Context) -> bool:
+    """A person's decision on a rollout halted by lost state (rebuild.py): True when it may go on.
+    promote: go on from the rebuilt picture; abort: back to the named stable; retry: step 0."""
+    state = ctx.state
+    promote, abort, retry = (_gate_for(state, gate) for gate in ("promote", "abort", "retry"))
+    if not (promote or abort or retry):
+        return False
+    state.halted = None
+    if abort:
+        state.promote = state.retry = None  # _apply_gates aborts
+        ctx.note("abort: the halted rollout goes back to its stable revision")
+    elif retry:
+        state.promote = None
+        state.aborted = True  # _apply_gates restarts an aborted update at step 0
+        ctx.note("retry: the halted rollout restarts at step 0")
+    else:
+        # Accepts the rebuilt picture; a blue-green switch whose analysis result was lost is accepted whole.
+        state.promote = {"revision": state.revision, "step": None, "full": True, "source": promote.get("source")} if state.promoted_at else None
+        ctx.note("promote: the halted rollout goes on from the rebuilt state")
+    return True
+
+
+def _state_plan(ctx: Context, previous: RolloutState, *, halted: bool, said: str = "") -> Plan:
+    """A run that only records a rebuilt (or halted) state: no live object is written."""
+    state = ctx.state
+    replicasets = list(ctx.live.replicasets)
+    status, message = view_mod.phase(state.desired_summary, state, replicasets, ctx.live.services)
+    if halted:
+        finding = {"severity": "error", "message": f"rollout halted, state lost: {state.halted['message']}", "hint": state.halted["hint"]}
+        events = [] if previous.halted else [Event("StateLost", state.halted["message"], "Warning")]
+        where, next_text = "halted: the recorded state was lost", state.halted["hint"]
+    else:
+        finding = {"severity": "warning", "message": said, "hint": "nothing else changes in this run; the next run goes on from here"}
+        events = [Event("StateRebuilt", said, "Warning")]
+        where, next_text = "state rebuilt from the cluster", "record the rebuilt state; no other change in this run"
+    return Plan(
+        namespace=ctx.namespace,
+        name=ctx.name,
+        strategy=strategy_of(ctx.desired),
+        actions=[],
+        state=state,
+        events=events,
+        status=status,
+        message=message,
+        where=where,
+        next=next_text,
+        degraded_now=halted,
+        view=view_mod.rollout_view(state.desired_summary, replicasets, state, ctx.now, services=ctx.live.services),
+        state_finding=finding,
+    )
 
 
 def _apply_gates(ctx: Context) -> None:
@@ -235,12 +270,24 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
         created = [c for c in created if c]
         ctx.state.desired_summary["createdAt"] = min(created) if created else iso(now)
     previous_status = view_mod.phase(ctx.state.desired_summary, state, live.replicasets, live.services)[0] if state.revision else ""
+    # Lost, unreadable or contradicting state: rebuilt from the live objects (recorded alone, this
+    # run changes nothing else), or halted until a person decides. Never an advance on a guess.
+    verdict = rebuild.examine(desired, live, ctx.state, now)
+    ctx.state = verdict.state
+    if ctx.state.halted:
+        _read_git_gates(ctx)
+        if not _resolve_halt(ctx):
+            return _state_plan(ctx, state, halted=True)
+    elif verdict.rebuilt:
+        return _state_plan(ctx, state, halted=False, said=verdict.rebuilt)
     analysis.advance(ctx)
     _track_revision(ctx)
     if strategy_of(desired) == "Canary":
         _track_steps(ctx)
     _read_git_gates(ctx)
     _apply_gates(ctx)
+    if ctx.state.promote and ctx.state.promote.get("full") and ctx.state.promote.get("revision") == ctx.state.revision:
+        ctx.state.extra[rebuild.PROMOTED_FULL] = ctx.state.revision  # steps skipped on purpose: not a stale step
     strategy = strategy_of(desired)
     if strategy == "BlueGreen":
         where = bluegreen.plan_bluegreen(ctx)

@@ -45,6 +45,9 @@ class RolloutState:
     promote: dict | None = None
     abort: dict | None = None
     retry: dict | None = None
+    # Set when the state was lost and could not be rebuilt without a guess (engine/rebuild.py):
+    # {"message", "hint", "stable"}. The rollout holds, writing nothing, until promote/abort/retry.
+    halted: dict | None = None
     # Git gate annotation values already consumed, so a manifest annotation acts once.
     gates_consumed: list[str] = field(default_factory=list)
     # Blue-green: when the active Service was switched to the current hash; old hashes' scale-down deadlines.

@@ -45,6 +45,8 @@ def _counts(summary: Mapping, state: RolloutState, replicasets: list[dict], serv
 
 
 def phase(summary: Mapping, state: RolloutState, replicasets: list[dict], services: Mapping | None = None) -> tuple[str, str]:
+    if state.halted:
+        return "Degraded", f"StateLost: {state.halted.get('message', '')}"
     if state.aborted:
         return "Degraded", f"RolloutAborted: {state.aborted_message}"
     if state.timed_out_message:

@@ -32,6 +32,8 @@ class AnnotationsStatusStore:
         # The namespaces `load()` reads when not told; None: one list across all namespaces.
         self.namespaces = None if namespaces is None else sorted(set(namespaces))
         self._seen: dict[RolloutKey, dict] = {}
+        # States that could not be read (key -> why): the engine rebuilds them from the cluster.
+        self.unreadable: dict[RolloutKey, str] = {}
 
     @staticmethod
     def configmap_name(name: str) -> str:
@@ -41,6 +43,7 @@ class AnnotationsStatusStore:
         scopes = sorted(set(namespaces)) if namespaces is not None else self.namespaces
         states: dict[RolloutKey, dict] = {}
         self._seen = {}
+        self.unreadable = {}
         selector = {MANAGED_LABEL: "reconciler"}
         found = [cm for ns in scopes for cm in self.cluster.list("ConfigMap", ns, selector=selector)] if scopes is not None else (
             self.cluster.list("ConfigMap", None, selector=selector))
@@ -50,13 +53,17 @@ class AnnotationsStatusStore:
             if STATE_LABEL not in labels:
                 continue
             raw = (meta.get("annotations") or {}).get(STATE_ANNOTATION)
-            try:
-                state = json.loads(raw) if raw else {}
-            except ValueError:
-                state = {}
             key = (meta.get("namespace") or "default", labels[STATE_LABEL])
-            states[key] = state if isinstance(state, dict) else {}
             self._seen[key] = cm
+            try:
+                state = json.loads(raw) if raw else None
+            except ValueError as err:
+                self.unreadable[key] = f"ConfigMap {meta.get('name')}: annotation {STATE_ANNOTATION} is not JSON: {err}"
+                continue
+            if not isinstance(state, dict):
+                self.unreadable[key] = f"ConfigMap {meta.get('name')}: annotation {STATE_ANNOTATION} holds no state"
+                continue
+            states[key] = state
         return states
 
     def save(self, changed: Mapping[RolloutKey, dict | None], *, message: str) -> None:

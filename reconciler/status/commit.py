@@ -323,6 +323,7 @@ class CommitStatusStore:
 
     def load(self, namespaces: Iterable[str] | None = None) -> dict[RolloutKey, dict]:
         states: dict[RolloutKey, dict] = {}
+        self.unreadable: dict[RolloutKey, str] = {}  # key -> why; the engine rebuilds these from the cluster
         base = self.repo_dir / self.status_dir
         if not base.is_dir():
             return states
@@ -333,7 +334,10 @@ class CommitStatusStore:
                 continue
             self._refuse_symlinks(path)
             key = (path.parent.name, path.stem)
-            states[key] = self._read_state(path)
+            try:
+                states[key] = self._read_state(path)
+            except StatusFileError as err:  # one bad file never stops the others: rebuilt from the cluster
+                self.unreadable[key] = err.message
         return states
 
     def save(self, changed: Mapping[RolloutKey, dict | None], *, message: str) -> None:
@@ -350,7 +354,7 @@ class CommitStatusStore:
                     path.unlink()
                     touched.append(rel)
                 continue
-            if path.exists() and _same_state(self._read_state(path), state):
+            if path.exists() and (namespace, name) not in getattr(self, "unreadable", {}) and _same_state(self._read_state(path), state):
                 touched.append(rel)  # unchanged here, but maybe never committed (a run killed before its commit): git decides
                 continue
             with shielded():
