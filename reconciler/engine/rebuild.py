@@ -114,22 +114,40 @@ class _Witness:
                 canary = canary_split(self.replicas, int(scale["weight"]), True)[0]
         return canary, stable
 
-    def step_from_counts(self, current: str, stable: str) -> int:
-        """The first step whose effects are not all present: the step after the last weight step
-        whose replica counts are live (the earliest one that matches exactly, else the last one
-        whose canary count is reached), so a pause right after it holds again."""
+    def steps_from_counts(self, current: str, stable: str) -> list[int]:
+        """The steps the live replica counts could be at, earliest first: each is the step after a
+        weight step whose counts are live (an exact match; else the last one whose canary count is
+        reached), so a pause right after it holds again."""
         canary_count = rs_spec_replicas(self.rs.get(current))
         stable_count = rs_spec_replicas(self.rs.get(stable)) if stable != current else 0
         weight_steps = [i for i, step in enumerate(self.steps) if _kind(step) in WEIGHT_STEPS]
-        exact = [i for i in weight_steps if self.canary_targets(i) == (canary_count, stable_count)]
+        exact = [i + 1 for i in weight_steps if self.canary_targets(i) == (canary_count, stable_count)]
         if exact:
-            return exact[0] + 1
+            return exact
         last = -1
         for i in weight_steps:
             if self.canary_targets(i)[0] > canary_count:
                 break
             last = i
-        return last + 1
+        return [last + 1]
+
+    def step_from_counts(self, current: str, stable: str) -> int:
+        """The first step whose effects are not all present (the earliest the counts allow)."""
+        return self.steps_from_counts(current, stable)[0]
+
+    def furthest_step(self, current: str, stable: str) -> int:
+        """The furthest step the live counts allow: pauses leave no trace, so any step up to (and
+        entering) the next weight step whose counts differ from the live ones."""
+        counts = (rs_spec_replicas(self.rs.get(current)), rs_spec_replicas(self.rs.get(stable)) if stable != current else 0)
+        furthest = 0
+        for start in self.steps_from_counts(current, stable):
+            reach = len(self.steps)
+            for i in range(start, len(self.steps)):
+                if _kind(self.steps[i]) in WEIGHT_STEPS and self.canary_targets(i) != counts:
+                    reach = i
+                    break
+            furthest = max(furthest, reach)
+        return furthest
 
 
 def _kind(step) -> str:
@@ -174,9 +192,9 @@ def contradiction(w: _Witness, state: RolloutState, unreadable: str = "") -> str
     if rs_spec_replicas(current_rs) == 0 and (w.bluegreen or w.canary_targets(min(state.step_index, len(w.steps)))[0] > 0):
         return f"revision {state.revision} is scaled to 0 but the recorded state says it is being rolled out"
     if not w.bluegreen and state.extra.get(PROMOTED_FULL) != state.revision:
-        live_step = w.step_from_counts(state.current_hash, state.stable_hash)
-        if state.step_index > live_step + 1:  # one ahead: a crash between recording a step and applying it
-            return f"the recorded step {state.step_index} is ahead of the live replica counts (step {live_step})"
+        furthest = w.furthest_step(state.current_hash, state.stable_hash)
+        if state.step_index > furthest:  # (entering a step whose counts are not there yet is normal, also after a crash)
+            return f"the recorded step {state.step_index} is past what the live replica counts allow (step {furthest} at most)"
     return ""
 
 
