@@ -21,6 +21,7 @@ from reconciler.engine.context import ROLLOUT_LABEL
 from reconciler.engine.model import Action, Desired, Live
 from reconciler.engine.plan import plan as plan_rollout
 from reconciler.engine.restart import pods_by_replicaset, wants_pods
+from reconciler.engine.rebuild import STABLE_STANDIN_ANNOTATION
 from reconciler.engine.traffic.istio import carry_managed_fields
 from reconciler.engine.state import RolloutState
 from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
@@ -97,6 +98,9 @@ def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[tuple]:
             live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL)
             if manifest.kind == "Service" and live_hash:
                 after.setdefault("spec", {}).setdefault("selector", {})[POD_TEMPLATE_HASH_LABEL] = live_hash
+                standin = ((live.get("metadata") or {}).get("annotations") or {}).get(STABLE_STANDIN_ANNOTATION)
+                if standin:  # which revision is stable while the stable Service serves the canary (rebuild.py)
+                    meta["annotations"][STABLE_STANDIN_ANNOTATION] = standin
             after = carry_managed_fields(manifest.kind, live, after)  # a router's weights/subsets survive a Git edit
         reason = f"revert drift in {', '.join(drift)} (changed live, not in Git)" if drift else f"apply {manifest.file}"
         actions.append((manifest, Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, reason)))

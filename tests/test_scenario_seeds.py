@@ -44,7 +44,10 @@ def test_seed000_bluegreen(backend, tmp_path):
     # as seed 000 shows (and Argo's TestBlueGreenRolloutStatusHPAStatusFieldsActiveSelectorSet):
     # Ready/Available count the ReplicaSet the active Service selects, not the preview's pods
     assert view["replicas"] == {"desired": 5, "current": 10, "updated": 5, "ready": 5, "available": 5}
-    assert tags(view) == [(2, 5, ["preview"]), (1, 5, ["stable", "active"])]
+    # Seed 000 shows revision 2 tagged preview here. The preview Service moves to a ReplicaSet only
+    # once a run has seen its pods available (DESIGN rule 7, issue 10 §2): the run at 840 created
+    # it, so the preview Service still selects revision 1; the next run moves both Services at once.
+    assert tags(view) == [(2, 5, []), (1, 5, ["stable", "active"])]
 
     cli(backend, "run", str(repo), now=at(854))  # available: the active Service switches
     view = get_view(backend, BG, at(856))

@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 
 from reconciler import PREFIX
-from reconciler.engine import analysis, rebuild, restart
+from reconciler.engine import analysis, rebuild, restart, traffic_safety
 from reconciler.engine import view as view_mod
 from reconciler.engine.context import Context, iso
 from reconciler.engine.hashing import pod_template_hash
@@ -108,11 +108,10 @@ def _gate_for(state: RolloutState, name: str) -> dict | None:
     return gate
 
 
-def _track_revision(ctx: Context) -> None:
-    """A changed pod template is a new revision (1, 2, ...); an old ReplicaSet with the same hash
-    is reused under the new number (undo: revision 4 made from revision 2's template)."""
+def _track_revision(ctx: Context, current: str) -> None:
+    """A changed pod template (hash `current`) is a new revision (1, 2, ...); an old ReplicaSet
+    with the same hash is reused under the new number (undo: revision 4 made from revision 2's template)."""
     state = ctx.state
-    current = pod_template_hash(ctx.template)
     if current == state.current_hash and state.revision:
         rs = ctx.rs(current)
         if rs is not None:
@@ -272,7 +271,8 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
     previous_status = view_mod.phase(ctx.state.desired_summary, state, live.replicasets, live.services)[0] if state.revision else ""
     # Lost, unreadable or contradicting state: rebuilt from the live objects (recorded alone, this
     # run changes nothing else), or halted until a person decides. Never an advance on a guess.
-    verdict = rebuild.examine(desired, live, ctx.state, now)
+    template_hash = pod_template_hash(ctx.template)
+    verdict = rebuild.examine(desired, live, ctx.state, now, template_hash=template_hash)
     ctx.state = verdict.state
     if ctx.state.halted:
         _read_git_gates(ctx)
@@ -281,7 +281,7 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
     elif verdict.rebuilt:
         return _state_plan(ctx, state, halted=False, said=verdict.rebuilt)
     analysis.advance(ctx)
-    _track_revision(ctx)
+    _track_revision(ctx, template_hash)
     if strategy_of(desired) == "Canary":
         _track_steps(ctx)
     _read_git_gates(ctx)
@@ -296,6 +296,7 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
     history.prune(ctx)
     analysis.finish(ctx)
     restart.plan_restart(ctx)  # spec.restartAt: at most one pod, only in a run that moves nothing else
+    traffic_safety.guard(ctx)  # no selector on a ReplicaSet without pods; selectors move before scale-downs
     next_state = ctx.state
     replicasets = list(ctx.rs_by_hash.values())
     status, message = view_mod.phase(next_state.desired_summary, next_state, replicasets, ctx.services)

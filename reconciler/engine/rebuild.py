@@ -62,7 +62,7 @@ class Verdict:
 
 
 class _Witness:
-    def __init__(self, desired: Desired, live: Live):
+    def __init__(self, desired: Desired, live: Live, template_hash: str = ""):
         self.name = desired.name
         spec = desired.spec
         strategy = spec.get("strategy") or {}
@@ -72,7 +72,7 @@ class _Witness:
         self.steps = list(self.canary.get("steps") or [])
         self.routed = bool(self.canary.get("trafficRouting"))
         self.replicas = 1 if spec.get("replicas") is None else int(spec.get("replicas"))
-        self.template_hash = pod_template_hash(spec.get("template") or {})
+        self.template_hash = template_hash or pod_template_hash(spec.get("template") or {})
         self.rs = {rs_hash(rs): rs for rs in live.replicasets}
         self.service_name = self.bg.get("activeService") if self.bluegreen else self.canary.get("stableService")
         self.service = live.services.get(self.service_name or "")
@@ -84,13 +84,14 @@ class _Witness:
         return max([rs_revision(rs) for rs in self.rs.values()] or [0])
 
     def selected(self) -> str:
-        """The stable hash the stable/active Service witnesses ("" when it names no live ReplicaSet)."""
+        """The stable hash the stable/active Service witnesses ("" when it names no live ReplicaSet,
+        or one scaled to nothing: a selector left where nothing serves says nothing)."""
         meta = (self.service or {}).get("metadata") or {}
         standin = (meta.get("annotations") or {}).get(STABLE_STANDIN_ANNOTATION, "")
         if standin in self.rs:
             return standin
         selected = (((self.service or {}).get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL, "")
-        return selected if selected in self.rs else ""
+        return selected if selected in self.rs and rs_spec_replicas(self.rs[selected]) > 0 else ""
 
     def serving(self, exclude: str = "") -> list[str]:
         """Hashes with pods, most available first, then the highest revision."""
@@ -173,7 +174,9 @@ def contradiction(w: _Witness, state: RolloutState, unreadable: str = "") -> str
     if state.stable_hash not in w.rs:
         return f"the recorded stable ReplicaSet ({state.stable_hash}) is not in the cluster"
     selected = w.selected()
-    if selected and selected not in (state.stable_hash, state.current_hash):
+    # The stable Service leaves a stable ReplicaSet that has pods only when something else moved it
+    # (traffic_safety.py moves it only off a ReplicaSet without pods).
+    if selected and selected not in (state.stable_hash, state.current_hash) and rs_available(w.rs[state.stable_hash]) > 0:
         return f"Service {w.service_name} selects {selected}, which the recorded state calls neither stable ({state.stable_hash}) nor current ({state.current_hash})"
     template_rs = w.rs.get(w.template_hash)
     if state.current_hash != w.template_hash and template_rs is not None and rs_revision(template_rs) >= state.revision:
@@ -201,8 +204,9 @@ def contradiction(w: _Witness, state: RolloutState, unreadable: str = "") -> str
 # -- rebuild --------------------------------------------------------------------------------------------
 
 
-def examine(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Verdict:
-    w = _Witness(desired, live)
+def examine(desired: Desired, live: Live, state: RolloutState, now: datetime, template_hash: str = "") -> Verdict:
+    """`template_hash`: the pod-template hash of the desired template, when the caller has it."""
+    w = _Witness(desired, live, template_hash)
     why = contradiction(w, state, str(live.extra.get("stateUnreadable") or ""))
     if not why:
         return Verdict(state)
