@@ -20,6 +20,7 @@ from reconciler.drift import drifted_fields
 from reconciler.engine.context import ROLLOUT_LABEL
 from reconciler.engine.model import Action, Desired, Live
 from reconciler.engine.plan import plan as plan_rollout
+from reconciler.engine import workload
 from reconciler.engine.restart import pods_by_replicaset, wants_pods
 from reconciler.engine.rebuild import STABLE_STANDIN_ANNOTATION
 from reconciler.engine.traffic.istio import carry_managed_fields
@@ -85,7 +86,8 @@ def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[tuple]:
         live = live_by_key.get(key)
         drift = None
         if live is not None and ((live.get("metadata") or {}).get("annotations") or {}).get(APPLIED_HASH_ANNOTATION) == digest:
-            drift = drifted_fields(desired, live)  # applied already: only a hand change makes it differ
+            # applied already: only a hand change makes it differ (what the engine manages is taken from live)
+            drift = drifted_fields(workload.carry_scaled_replicas(manifest.kind, live, carry_managed_fields(manifest.kind, live, desired)), live)
             if not drift:
                 continue
         after = copy.deepcopy(desired)
@@ -102,6 +104,7 @@ def _plain_actions(manifests, live_by_key: dict, bad: set[str]) -> list[tuple]:
                 if standin:  # which revision is stable while the stable Service serves the canary (rebuild.py)
                     meta["annotations"][STABLE_STANDIN_ANNOTATION] = standin
             after = carry_managed_fields(manifest.kind, live, after)  # a router's weights/subsets survive a Git edit
+            after = workload.carry_scaled_replicas(manifest.kind, live, after)  # and a workloadRef's scale-down
         reason = f"revert drift in {', '.join(drift)} (changed live, not in Git)" if drift else f"apply {manifest.file}"
         actions.append((manifest, Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, reason)))
     return actions
@@ -129,6 +132,8 @@ def _owned_by(rs: dict) -> str:
 
 
 _TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
+# Applied from the source, then planned against in the same run (selectors, routes, a workloadRef's template).
+_PLANNED_AGAINST = ("Service", "VirtualService", "DestinationRule", "Deployment")
 
 
 def _template_refs(rollout: dict):
@@ -232,10 +237,17 @@ class _Observed:
             found = next((o for o in self.objects(kind, namespace) if (o.get("metadata") or {}).get("name") == name), None)
             if found is not None:
                 traffic[(kind, namespace, name)] = found
-        return Live(replicasets=list(self._owned.get((ns, desired.name), [])), services=services, traffic=traffic)
+        ref = workload.reference(desired.rollout)
+        deployment = None
+        if ref is not None:
+            deployment = next((o for o in self.objects("Deployment", ns) if (o.get("metadata") or {}).get("name") == ref["name"]), None)
+        return Live(replicasets=list(self._owned.get((ns, desired.name), [])), services=services, traffic=traffic, workload=deployment)
 
     def service_changed(self, namespace: str, service: dict) -> None:
         self.object_changed("Service", namespace, service)
+
+    def find(self, kind: str, namespace: str, name: str | None) -> dict | None:
+        return next((o for o in self.objects(kind, namespace) if (o.get("metadata") or {}).get("name") == name), None) if name else None
 
     def object_changed(self, kind: str, namespace: str, obj: dict) -> None:
         objects = self.by_kind.setdefault((kind, namespace), [])
@@ -365,6 +377,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
     # Only namespaces of objects that passed validation are read: a bad one (`../../outside`) is never a path.
     namespaces = {m.namespace for m in applied if KINDS[m.kind].namespaced} | {m.namespace for m in rollouts if m.ref not in bad}
     routing = {(kind, namespace) for m in rollouts if m.ref not in bad for kind, namespace, _ in _routing_keys(m.obj)}
+    routing |= {("Deployment", m.namespace) for m in rollouts if m.ref not in bad and workload.reference(m.obj)}
     observed = _Observed(cluster, namespaces, routing=routing)
     for manifest in applied + rollouts:
         if manifest.namespace in observed.denied and KINDS[manifest.kind].namespaced and manifest.ref not in bad:
@@ -412,11 +425,11 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                     report.findings.append(_refused(manifest, err))
                     refused += 1
                     continue
-                if stored is not None and action.kind in ("Service", "VirtualService", "DestinationRule"):
+                if stored is not None and action.kind in _PLANNED_AGAINST:
                     observed.object_changed(action.kind, action.namespace, stored)  # plan against what is live now
         elif report.manifest_actions:
             for action in report.manifest_actions:
-                if action.kind in ("Service", "VirtualService", "DestinationRule"):
+                if action.kind in _PLANNED_AGAINST:
                     observed.object_changed(action.kind, action.namespace, action.after)
 
         results: dict[tuple[str, str], RolloutResult] = {}
@@ -428,7 +441,11 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
             if manifest.ref in bad:
                 log.warning("invalid Rollout: nothing applied", extra={"rollout": key[1], "namespace": key[0], "action": "skip", "reason": "findings"})
                 continue
-            desired_by_key[key] = Desired(_plain(manifest.obj), file=manifest.file, line=manifest.line)
+            resolved, problem = workload.resolve(_plain(manifest.obj), observed.find("Deployment", key[0], (workload.reference(manifest.obj) or {}).get("name")))
+            if problem:  # the Deployment went away since validation: skipped with the finding, never an empty ReplicaSet
+                result.findings.append(manifest.finding(("spec", "workloadRef", "name"), problem, hint="create the Deployment (in the source or the cluster), or give the Rollout a template", rule="workload-ref"))
+                continue
+            desired_by_key[key] = Desired(resolved, file=manifest.file, line=manifest.line)
             result.rollout = desired_by_key[key].rollout
         templates = _templates(manifests, desired_by_key, cluster) if desired_by_key else {}
         for desired in desired_by_key.values():

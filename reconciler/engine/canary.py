@@ -333,7 +333,7 @@ def plan_canary(ctx: Context) -> str:
         state.stable_hash = state.current_hash  # the first revision is stable at once (Argo does the same)
 
     if routing.check(ctx):  # the router's objects are missing, unusable or changed by someone else
-        return f"held: {ctx.state.traffic.get('message', '')}"
+        return f"held: {ctx.state.hold.get('message', '')}"
 
     if not state.aborted and state.current_hash != state.stable_hash:
         canary_analysis(ctx, steps)

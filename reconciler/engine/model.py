@@ -62,6 +62,8 @@ class Live:
     # The traffic router's objects (VirtualServices, DestinationRules) the rollout names, keyed
     # by (kind, namespace, name); absent: not found.
     traffic: dict[tuple, dict] = field(default_factory=dict)
+    # The Deployment a `workloadRef` names, live (for its scaleDown); None when there is none.
+    workload: dict | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

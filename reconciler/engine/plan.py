@@ -259,7 +259,7 @@ def _apply_gates(ctx: Context) -> None:
 
 
 def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Plan:
-    from reconciler.engine import bluegreen, canary, history
+    from reconciler.engine import bluegreen, canary, history, workload
     from reconciler.engine.traffic import routing
 
     ctx = Context(desired=desired, live=live, state=state.copy(), now=now)
@@ -289,7 +289,12 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
     if ctx.state.promote and ctx.state.promote.get("full") and ctx.state.promote.get("revision") == ctx.state.revision:
         ctx.state.extra[rebuild.PROMOTED_FULL] = ctx.state.revision  # steps skipped on purpose: not a stale step
     strategy = strategy_of(desired)
-    if strategy == "BlueGreen":
+    unresolved = workload.unresolved(desired.rollout)
+    if unresolved:  # never an empty ReplicaSet: nothing moves until the template is there
+        ctx.state.hold = {"status": "Degraded", "message": f"InvalidSpec: {unresolved}"}
+        where = f"held: {unresolved}"
+    elif strategy == "BlueGreen":
+        ctx.state.hold = {}  # (a canary's router re-checks its own hold)
         where = bluegreen.plan_bluegreen(ctx)
     else:
         where = canary.plan_canary(ctx)
@@ -300,8 +305,9 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
     next_state = ctx.state
     replicasets = list(ctx.rs_by_hash.values())
     status, message = view_mod.phase(next_state.desired_summary, next_state, replicasets, ctx.services)
-    if status == "Degraded" and previous_status != "Degraded" and (next_state.aborted or next_state.timed_out_message):
+    if status == "Degraded" and previous_status != "Degraded" and (next_state.aborted or next_state.timed_out_message or next_state.hold):
         ctx.degraded_now = True
+    workload.plan_scale_down(ctx, status)
     traffic = routing.readback(ctx) if strategy == "Canary" else None
     rollout_view = view_mod.rollout_view(next_state.desired_summary, replicasets, next_state, now, services=ctx.services, traffic=traffic)
     return Plan(

@@ -37,9 +37,10 @@ class RolloutState:
     aborted_at: str | None = None  # when; blue-green keeps the aborted revision abortScaleDownDelaySeconds
     # ProgressDeadlineExceeded: set when a ReplicaSet does not become available in time.
     timed_out_message: str = ""
-    # Traffic routing holds the rollout: {"status": "Paused"|"Degraded", "message": ...}; {} when not.
-    # Re-computed every run from the live VirtualService / DestinationRule (engine/traffic/routing.py).
-    traffic: dict[str, Any] = field(default_factory=dict)
+    # Something outside the steps holds the rollout: {"status": "Paused"|"Degraded", "message": ...};
+    # {} when not. Re-computed every run from what is live: the traffic router's objects
+    # (engine/traffic/routing.py), a workloadRef's Deployment (engine/workload.py).
+    hold: dict[str, Any] = field(default_factory=dict)
     # Manual gates recorded by `promote` / `abort` / `retry` (CLI) or read from Git annotations.
     # Each gate names the revision (and step) it applies to, so it acts once: {"revision": 2, "step": 1, "full": False}
     promote: dict | None = None
@@ -88,7 +89,7 @@ class RolloutState:
         state.scale_down_at = dict(state.scale_down_at or {})
         state.revisions = {str(k): int(v) for k, v in (state.revisions or {}).items()}
         state.analysis = dict(state.analysis or {})
-        state.traffic = dict(state.traffic or {})
+        state.hold = dict(state.hold or {})
         state.desired_summary = dict(state.desired_summary or {})
         state.last_view = dict(state.last_view or {})
         return state

@@ -51,7 +51,7 @@ def phase(summary: Mapping, state: RolloutState, replicasets: list[dict], servic
         return "Degraded", f"RolloutAborted: {state.aborted_message}"
     if state.timed_out_message:
         return "Degraded", f"ProgressDeadlineExceeded: {state.timed_out_message}"
-    held = getattr(state, "traffic", None) or {}
+    held = getattr(state, "hold", None) or {}
     if held.get("message"):
         return held.get("status") or "Paused", held["message"]
     if state.pause_reason:

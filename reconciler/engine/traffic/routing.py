@@ -41,11 +41,11 @@ def router(ctx: Context):
 
 
 def _hold(ctx: Context, status: str, message: str) -> None:
-    if ctx.state.traffic.get("message") != message:
+    if ctx.state.hold.get("message") != message:
         ctx.event("TrafficRoutingHeld", message, "Warning")
         if status == "Degraded":
             ctx.degraded_now = True
-    ctx.state.traffic = {"status": status, "message": message}
+    ctx.state.hold = {"status": status, "message": message}
     ctx.note(f"held: {message}")
 
 
@@ -53,7 +53,7 @@ def check(ctx: Context) -> bool:
     """Read the routing objects back before anything moves. True: the rollout is held this run."""
     routing = traffic_routing(ctx)
     if routing is None:
-        ctx.state.traffic = {}
+        ctx.state.hold = {}
         return False
     missing = unsupported_routers(routing)
     if missing:
@@ -64,7 +64,7 @@ def check(ctx: Context) -> bool:
     found = router(ctx)
     readback = found.read_back(ctx.traffic)
     if not readback.problem:
-        ctx.state.traffic = {}
+        ctx.state.hold = {}
         return False
     settled = ctx.state.current_hash == ctx.state.stable_hash or ctx.state.aborted
     if readback.status == "Paused" and settled:
@@ -72,10 +72,10 @@ def check(ctx: Context) -> bool:
         # weights back is safe. Say so, and go on.
         ctx.event("TrafficRoutingRestored", f"{readback.problem}; restored toward stable", "Warning")
         ctx.note(f"restore traffic toward stable ({readback.problem})")
-        ctx.state.traffic = {}
+        ctx.state.hold = {}
         return False
     if ctx.state.aborted:
-        ctx.state.traffic = {}
+        ctx.state.hold = {}
         return False  # an abort goes on toward stable with whatever can be written
     _hold(ctx, readback.status, readback.problem)
     return True
