@@ -333,6 +333,8 @@ def apply_run(
     period_seconds: float | None = None,
     shard: tuple[int, int] | None = None,
     deadline=None,
+    notify: bool = True,
+    notify_max_age: float | None = None,
 ) -> RunReport:
     """`now` is the time every plan is made for; `clock` (default: `now` plus the time elapsed) is
     only for keeping the run's Lease renewed while it acts. `period_seconds`: how often runs happen
@@ -341,7 +343,7 @@ def apply_run(
     changing; a dry run (`plan`) takes none. `deadline` (`run --timeout`, reconciler/deadline.py)
     is checked only between writes; past it the run stops there and says where (exit 2)."""
     args = dict(dry_run=dry_run, source_label=source_label, only=only, clock=clock, period_seconds=period_seconds, shard=shard,
-                deadline=deadline)
+                deadline=deadline, notify=notify, notify_max_age=notify_max_age, lease_namespace=lease_namespace)
     if dry_run:
         return _apply_run_holding(root, cluster, store, now, held=None, **args)
     holder = f"{socket.gethostname()}-{os.getpid()}"
@@ -351,7 +353,8 @@ def apply_run(
 
 def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_run: bool, source_label: str, only,
                        clock: Callable[[], datetime] | None, period_seconds: float | None,
-                       shard: tuple[int, int] | None = None, deadline=None) -> RunReport:
+                       shard: tuple[int, int] | None = None, deadline=None, notify: bool = True,
+                       notify_max_age: float | None = None, lease_namespace: str = "default") -> RunReport:
     """The run, with the Lease `held` (None for a dry run) already taken."""
     from reconciler.deadline import NEVER
 
@@ -457,6 +460,7 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
             for key in desired_by_key:
                 results[key].error = "not planned: the run stopped at its --timeout before recording; the next run picks it up"
             desired_by_key = {}
+        notifier = _notifier(manifests, cluster, root, rollouts, states, lease_namespace, source_label, report)
 
         plans = {}
         saved = 0
@@ -477,6 +481,8 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                 if unreadable:
                     live.extra["stateUnreadable"] = unreadable
                 plans[key] = (previous, plan_rollout(desired, live, previous, now))
+                if notifier is not None:  # pending notifications are recorded with the step
+                    notifier.enqueue(desired, plans[key][1], now)
             changed = {key: p.state.to_dict() for key, (previous, p) in plans.items() if not p.state.progress_equal(previous)}
             if dry_run or not changed or store is None:
                 break
@@ -535,6 +541,9 @@ def _apply_run_holding(root: Path, cluster, store, now: datetime, *, held, dry_r
                 result.view = rollout_view(the_plan.state.desired_summary, list(replicasets.values()), the_plan.state, now, services=services,
                                            traffic=_read_back(desired_by_key[key], traffic))
             _log_result(result, the_plan, dry_run)
+        if notifier is not None and not report.timed_out:  # past --timeout they stay pending for the next run
+            report.notifications = _notify(notifier, plans, desired_by_key, store, cluster, now, dry_run=dry_run, notify=notify,
+                                           max_age=notify_max_age, keep_lease=keeper.keep)
     report.results = [results[key] for key in sorted(results)]
     report.reads = getattr(cluster, "reads", 0) - reads_before
     # Object writes this run (the run's own Lease bookkeeping is not counted).
@@ -562,6 +571,24 @@ def _state_finding(desired: Desired, found: dict) -> Finding:
     return Finding(file=desired.file, line=desired.line, col=1, path="status", message=found.get("message", ""), hint=found.get("hint", ""),
                    severity=severity, rule="state-lost" if severity is Severity.ERROR else "state-rebuilt",
                    object=f"Rollout/{desired.namespace}/{desired.name}")
+
+
+def _notifier(manifests, cluster, root, rollouts, states, namespace, source_label, report):
+    """The run's notification side (reconciler/notifications), or None when nothing subscribes."""
+    from reconciler.notifications import Notifier
+
+    notifier = Notifier.prepare(manifests, cluster, root, namespace=namespace, source_label=source_label, states=states, rollouts=rollouts)
+    if notifier is not None:
+        report.findings.extend(notifier.findings)
+    return notifier
+
+
+def _notify(notifier, plans, desired_by_key, store, cluster, now, *, dry_run, notify, max_age, keep_lease):
+    """After the apply: deliver what is due (`run`), or list it (`plan`, `run --no-notify`)."""
+    by_key = {key: the_plan for key, (_, the_plan) in plans.items()}
+    if dry_run or not notify:
+        return notifier.preview(by_key, now, held=not dry_run)
+    return notifier.deliver(by_key, desired_by_key, store, cluster, now, max_age_seconds=max_age, keep_lease=keep_lease)
 
 
 def _log_result(result: RolloutResult, the_plan, dry_run: bool) -> None:

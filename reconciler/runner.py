@@ -53,6 +53,7 @@ class RunReport:
     writes: int = 0
     reads: int = 0
     objects: int = 0  # Kubernetes objects read from the source (0: it holds no manifests)
+    notifications: list = field(default_factory=list)  # reconciler.notifications.deliver.Outcome
 
     timed_out: str = ""  # where a run past its --timeout stopped (reconciler/deadline.py); exit 2
 
@@ -81,6 +82,7 @@ class RunReport:
             "findings": [f.to_dict() for f in self.findings],
             "manifestActions": [a.to_dict() for a in self.manifest_actions],
             "rollouts": [r.to_dict() for r in self.results],
+            "notifications": [n.to_dict() for n in self.notifications],
         }
 
 
@@ -98,12 +100,17 @@ def run_once(
     period_seconds: float | None = None,
     shard: tuple[int, int] | None = None,
     deadline=None,
+    notify: bool = True,
+    notify_max_age: float | None = None,
 ) -> RunReport:
     """One pass over every Rollout under `root`. `plan` is dry_run=True: nothing is written.
     A run that writes holds Lease `lease_namespace`/reconciler, renewed as `clock` passes.
     `period_seconds`: how often runs happen (`--period`), for the analysis timing warnings. `shard` (I, N): only shard I of N (`--shard`).
-    `deadline`: a reconciler.deadline.Deadline (`run --timeout`); past it the run stops between writes."""
+    `deadline`: a reconciler.deadline.Deadline (`run --timeout`); past it the run stops between writes.
+    `notify=False` (`run --no-notify`) keeps the notifications pending; `notify_max_age`: seconds
+    after which an undeliverable notification is dropped (default 24h)."""
     from reconciler.apply import apply_run
 
     return apply_run(Path(root), cluster, store, now, dry_run=dry_run, source_label=source_label, only=only,
-                     lease_namespace=lease_namespace, clock=clock, period_seconds=period_seconds, shard=shard, deadline=deadline)
+                     lease_namespace=lease_namespace, clock=clock, period_seconds=period_seconds, shard=shard, deadline=deadline,
+                     notify=notify, notify_max_age=notify_max_age)

@@ -65,7 +65,8 @@ def open_store(status: str, cluster, checkout=None, namespaces=None, push_attemp
 
 
 def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None, shard=None,
-         period=None, require_rollouts: bool = False, push_attempts=None, timeout=None) -> int:
+         period=None, require_rollouts: bool = False, push_attempts=None, timeout=None, notify: bool = True,
+         notify_max_age=None) -> int:
     from reconciler.cluster import open_cluster
     from reconciler.cluster.lease import lease_namespace
     from reconciler.commands.validate import _prefix
@@ -86,12 +87,14 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
     from reconciler.retry import parse_attempts
 
     push_attempts = parse_attempts(push_attempts)
+    max_age_seconds = _parse_max_age(notify_max_age)
     live = open_cluster(cluster, now=moment, context=context)
     with open_source(source, ref=ref, path=path, timeout=deadline.remaining()) as checkout:
         store = open_store(status, live, checkout, push_attempts=push_attempts)
         shown_source = checkout.display_url  # never the URL as given: it may carry user:token@
         report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=shown_source, lease_namespace=lease_ns,
-                          period_seconds=period_seconds, shard=shard_range, deadline=deadline)
+                          period_seconds=period_seconds, shard=shard_range, deadline=deadline,
+                          notify=notify, notify_max_age=max_age_seconds)
         prefix = _prefix(checkout)
     empty = _empty_source_line(report, shown_source, shard)
     if output in ("json", "yaml"):
@@ -103,6 +106,7 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
                        nl=False)
         else:
             typer.echo(_run_text(report, empty), nl=False)
+        typer.echo(_notification_text(report), nl=False)
     if report.timed_out:
         typer.echo(f"error: run stopped: {report.timed_out}", err=True)
         typer.echo("hint: the rollouts listed above show what this run did; the next run goes on from what was recorded "
@@ -136,6 +140,24 @@ def _name_files_as_given(report, prefix: str) -> None:
     report.findings = [replace(f, file=prefix + f.file) if hasattr(f, "file") else f for f in report.findings]
     for result in report.results:
         result.findings = [replace(f, file=prefix + f.file) if hasattr(f, "file") else f for f in result.findings]
+
+
+def _parse_max_age(value) -> float | None:
+    if value is None or not str(value).strip():
+        return None
+    from reconciler.errors import UsageError
+    from reconciler.validation.durations import parse_duration
+
+    seconds = parse_duration(str(value))
+    if seconds is None or seconds <= 0:
+        raise UsageError(f"--notify-max-age {value!r} is not a positive duration", hint="e.g. --notify-max-age 24h")
+    return seconds
+
+
+def _notification_text(report) -> str:
+    """One line per notification sent, failed, dropped, held or (plan) that would be sent."""
+    lines = [outcome.line() for outcome in getattr(report, "notifications", ())]
+    return "".join(line + "\n" for line in lines)
 
 
 def render_plan_report(report, fmt: str, *, source_label: str, empty: str = "") -> str:
@@ -279,11 +301,15 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         require_rollouts: RequireRolloutsOpt = False,
         push_attempts: PushAttemptsOpt = None,
         timeout: TimeoutOpt = None,
+        no_notify: Annotated[bool, typer.Option("--no-notify", envvar="RECONCILER_NO_NOTIFY",
+                                                help="Send no notification this run; they stay pending for a later run.")] = False,
+        notify_max_age: Annotated[Optional[str], typer.Option("--notify-max-age", envvar="RECONCILER_NOTIFY_MAX_AGE",
+                                                              help="Drop (with a warning) a notification not delivered within this long (default 24h).")] = None,
     ) -> None:
         """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns,
                               period=period, shard=shard, require_rollouts=require_rollouts, push_attempts=push_attempts,
-                              timeout=timeout))
+                              timeout=timeout, notify=not no_notify, notify_max_age=notify_max_age))
 
     @app.command("promote")
     def promote_command(

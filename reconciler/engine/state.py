@@ -62,6 +62,9 @@ class RolloutState:
     # services) recorded from the manifest the last run saw, and the last view it computed.
     desired_summary: dict[str, Any] = field(default_factory=dict)
     last_view: dict[str, Any] = field(default_factory=dict)
+    # The notification outbox (owned by reconciler.notifications.ledger): pending entries, the ids
+    # sent, condition triggers fired. Recorded with the step, so each notification is sent once.
+    notifications: dict[str, Any] = field(default_factory=dict)
     updated_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -92,6 +95,7 @@ class RolloutState:
         state.hold = dict(state.hold or {})
         state.desired_summary = dict(state.desired_summary or {})
         state.last_view = dict(state.last_view or {})
+        state.notifications = dict(state.notifications or {})
         return state
 
     def copy(self) -> "RolloutState":

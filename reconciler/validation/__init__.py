@@ -98,6 +98,9 @@ def validate(manifests: Iterable[Manifest], live: Live | None = None, period_sec
         findings.extend(problems)
     findings.extend(invalid_template_references(manifests, findings))
     findings.extend(duplicate_objects(manifests))
+    from reconciler.notifications import validation_findings  # the notification ConfigMap and subscriptions
+
+    findings.extend(validation_findings(manifests))
     return findings
 
 
