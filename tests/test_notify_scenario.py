@@ -87,7 +87,7 @@ class Setup:
     holding the notification Secret, and a simulated clock."""
 
     def __init__(self, tmp_path: Path, status: str, slack: RecordingServer, sink: RecordingServer, *, extra: str = "",
-                 pause: str = "{duration: 10s}", config_extra: str = ""):
+                 pause: str = "{duration: 10s}", config_extra: str = "", config_in_cluster: bool = False):
         self.repo = tmp_path / "repo"
         self.repo.mkdir()
         (self.repo / "rollout.yaml").write_text(ROLLOUT.format(extra=extra, pause=pause) + SERVICES)
@@ -105,6 +105,9 @@ data:
     - name: X-Hook-Token
       value: $hook-token
 {config_extra}""")
+        if config_in_cluster:  # the ConfigMap lives in the reconciler's namespace, not in SOURCE
+            config = yaml.safe_load((self.repo / "notifications.yaml").read_text())
+            (self.repo / "notifications.yaml").unlink()
         git(self.repo, "init", "-q", "-b", "main")
         git(self.repo, "add", ".")
         git(self.repo, "commit", "-q", "-m", "mock-server 1.0.0")
@@ -113,7 +116,10 @@ data:
         self.now = T0
         from reconciler.cluster.local import LocalCluster
 
-        LocalCluster(self.cluster_dir, now=T0).create({
+        cluster = LocalCluster(self.cluster_dir, now=T0)
+        if config_in_cluster:
+            cluster.create({**config, "metadata": {**config["metadata"], "namespace": "default"}})
+        cluster.create({
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "argo-rollouts-notification-secret", "namespace": "default"},
             "data": {"slack-token": base64.b64encode(TOKEN.encode()).decode(), "hook-token": base64.b64encode(b"hook-secret-42").decode()},
@@ -401,3 +407,53 @@ def test_findings_for_unknown_service_trigger_and_template_syntax(tmp_path, slac
     assert "trigger.on-broken[0].when" in out
     assert "rollout.yaml:7:" in out and "unknown notification trigger 'on-rollout-complete'" in out and "did you mean 'on-rollout-completed'" in out
     assert "rollout.yaml:8:" in out and "notification service 'slak' is not configured" in out and "did you mean 'slack'" in out
+
+
+def test_configuration_from_the_cluster_when_source_has_none(tmp_path, slack, sink):
+    setup = Setup(tmp_path, "annotations", slack, sink, config_in_cluster=True)
+    assert not (setup.repo / "notifications.yaml").exists()
+    setup.run()
+    setup.bump()
+    setup.run_until_healthy(slack)
+    setup.run()
+    assert [r.json()["channel"] for r in slack.requests] == ["deployments"]
+
+
+def test_analysis_run_running_and_failed_fire_once_each(tmp_path, slack, sink):
+    with RecordingServer(lambda request: (200, {"ok": False})) as metric:
+        extra = ("    notifications.argoproj.io/subscribe.on-analysis-run-failed.slack: oncall\n"
+                 "    notifications.argoproj.io/subscribe.on-rollout-aborted.slack: oncall\n"
+                 "    notifications.argoproj.io/subscribe.on-analysis-run-running.sink: \"\"\n")
+        setup = Setup(tmp_path, "annotations", slack, sink, extra=extra)
+        path = setup.repo / "rollout.yaml"
+        path.write_text(path.read_text().replace("      - pause: {duration: 10s}\n", "      - analysis:\n          templates:\n          - templateName: health\n")
+                        + f"""---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: health
+spec:
+  metrics:
+  - name: health
+    interval: 10s
+    count: 2
+    failureLimit: 0
+    successCondition: result == true
+    provider:
+      web:
+        url: {metric.url}/health
+        jsonPath: "{{$.ok}}"
+""")
+        git(setup.repo, "commit", "-q", "-am", "analysis")
+        setup.run()
+        setup.bump()
+        for _ in range(10):
+            setup.run()
+            if setup.view()["status"] == "Degraded":
+                break
+        assert setup.view()["status"] == "Degraded" and metric.requests
+        for _ in range(3):
+            setup.run()
+        texts = sorted(r.json()["text"] for r in slack.requests)
+        assert texts == ["Rollout mock-server has been aborted.", "Rollout mock-server's analysis run failed."]
+        assert [json.loads(r.body)["trigger"] for r in sink.requests] == ["on-analysis-run-running"]
