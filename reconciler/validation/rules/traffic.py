@@ -1,7 +1,6 @@
 """Traffic routing the engine acts on, and nothing it would silently ignore: a router it does not
 implement (the rollout is held Paused before any change), header/mirror route steps without a
-router or not listed in managedRoutes (Argo rejects those too), dynamicStableScale (not
-implemented: the stable keeps its full count with a router)."""
+router or not listed in managedRoutes (Argo rejects those too)."""
 
 from __future__ import annotations
 
@@ -26,12 +25,6 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
             f"trafficRouting.{name} is not implemented by the reconciler; the rollout will be held (Paused) before any scale or weight change",
             hint=f"use one of: {', '.join('trafficRouting.' + r for r in IMPLEMENTED)}, or remove trafficRouting to split traffic by pod counts",
             rule="traffic-router", severity=Severity.WARNING,
-        ))
-    if canary.get("dynamicStableScale"):
-        out.append(manifest.finding(
-            (*base, "dynamicStableScale"),
-            "dynamicStableScale is not implemented by the reconciler (with a router the stable keeps its full count)",
-            hint="remove dynamicStableScale", rule="traffic-router",
         ))
     managed = [str(r.get("name")) for r in (routing or {}).get("managedRoutes") or [] if isinstance(r, dict) and r.get("name")]
     for index, step in enumerate(canary.get("steps") or []):
