@@ -216,7 +216,9 @@ def _spawn(state: Path, name: str, argv: list[str]) -> int:
     log = open(state / f"{name}.log", "ab")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, cwd=state)
     (state / "pids").mkdir(exist_ok=True)
-    (state / "pids" / f"{name}.pid").write_text(f"{proc.pid}\n{argv[0]}\n")
+    # The whole command line, so `stop` can tell this process from another that reused its PID
+    # (a bare program name such as `python` would match every Python process, the test runner too).
+    (state / "pids" / f"{name}.pid").write_text(f"{proc.pid}\n" + "\0".join(map(str, argv)) + "\n")
     return proc.pid
 
 
@@ -440,13 +442,14 @@ def stop(target: Path, quiet: bool = False) -> int:
         pid_file = pids / f"{name}.pid"
         if not pid_file.exists():
             continue
-        pid, _, binary = pid_file.read_text().partition("\n")
+        pid, _, recorded = pid_file.read_text().partition("\n")
         pid = int(pid)
+        expected = [part.encode() for part in recorded.rstrip("\n").split("\0")]
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
         except OSError:
             continue
-        if not any(binary.strip().encode() == part or Path(binary.strip()).name.encode() in part for part in cmdline[:2]):
+        if cmdline[: len(expected)] != expected:
             continue  # the PID was reused by something else: leave it alone
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
