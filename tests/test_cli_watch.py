@@ -116,9 +116,17 @@ class Reader:
         return self.text
 
 
+def ctrl_c_as_at_a_terminal() -> None:
+    """In the child: SIGINT back to its default. A test runner started in the background by a
+    non-interactive shell (`cmd &`) inherits SIGINT ignored, and so would the CLI under test; a
+    person's terminal never does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn_pipe(tmp_path, *args):
     process = subprocess.Popen([sys.executable, "-m", "reconciler", *args], cwd=tmp_path, env=env(tmp_path),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                               preexec_fn=ctrl_c_as_at_a_terminal)
     return process, Reader(process.stdout.readline)
 
 
@@ -170,7 +178,8 @@ def test_get_watch_through_a_pipe_prints_one_block_per_change_and_ctrl_c_exits_0
 def test_get_watch_under_a_pseudo_terminal_redraws_in_place(paused):
     leader, follower = pty.openpty()
     process = subprocess.Popen([sys.executable, "-m", "reconciler", "get", "rollout", NAME, "-w", "--now", "2026-01-01T00:01:30Z"],
-                               cwd=paused, env=env(paused), stdin=follower, stdout=follower, stderr=subprocess.PIPE, close_fds=True)
+                               cwd=paused, env=env(paused), stdin=follower, stdout=follower, stderr=subprocess.PIPE, close_fds=True,
+                               preexec_fn=ctrl_c_as_at_a_terminal)
     os.close(follower)
 
     def read() -> str:
