@@ -98,3 +98,26 @@ def test_validate_cli_exits_1_with_file_line_and_field_path(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "reconciler", "validate", str(repo)], capture_output=True, text=True, cwd=str(ROOT), timeout=60)
     assert proc.returncode == 1
     assert "app.yaml:25:" in proc.stdout and "spec.strategy.canary.trafficRouting.istio.virtualService.routes[0]" in proc.stdout
+
+
+def test_header_route_before_any_canary_pod_is_a_warning_with_the_fix(tmp_path):
+    """A setHeaderRoute step before any step gives the canary pods would wait (rule 7: no route
+    to a ReplicaSet without available pods) until the progress deadline: validate says so."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    repo = tmp_path / "repo"
+    shutil.copytree(root / "fixtures" / "istio-virtualservice", repo)
+    [manifest] = repo.glob("*.yaml")
+    header = ("      - setHeaderRoute:\n          name: header-route\n          match:\n"
+              "          - headerName: x-canary\n            headerValue:\n              exact: \"yes\"\n")
+    text = manifest.read_text().replace("      trafficRouting:\n", "      trafficRouting:\n        managedRoutes:\n        - name: header-route\n", 1)
+    manifest.write_text(text.replace("      steps:\n", "      steps:\n" + header, 1))
+    done = subprocess.run([sys.executable, "-m", "reconciler", "validate", str(repo)], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stdout  # a warning: Argo accepts it
+    assert "steps[0].setHeaderRoute" in done.stdout and "setCanaryScale" in done.stdout, done.stdout
+    # With a setCanaryScale first, nothing to say.
+    manifest.write_text(text.replace("      steps:\n", "      steps:\n      - setCanaryScale:\n          replicas: 1\n" + header, 1))
+    done = subprocess.run([sys.executable, "-m", "reconciler", "validate", str(repo)], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0 and "setHeaderRoute would send" not in done.stdout, done.stdout

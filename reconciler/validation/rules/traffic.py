@@ -27,9 +27,20 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
             rule="traffic-router", severity=Severity.WARNING,
         ))
     managed = [str(r.get("name")) for r in (routing or {}).get("managedRoutes") or [] if isinstance(r, dict) and r.get("name")]
+    canary_has_pods = False  # whether a step before this one gives the canary pods
     for index, step in enumerate(canary.get("steps") or []):
         if not isinstance(step, dict):
             continue
+        canary_has_pods = _gives_canary_pods(step, canary_has_pods)
+        if isinstance(step.get("setHeaderRoute"), dict) and step["setHeaderRoute"].get("match") and not canary_has_pods:
+            out.append(manifest.finding(
+                (*base, "steps", index, "setHeaderRoute"),
+                "setHeaderRoute would send the matched requests to a canary with no pods: no step before it gives the "
+                "canary any (setWeight 0 and no setCanaryScale); the step waits for an available canary pod until the "
+                "progress deadline",
+                hint="put `- setCanaryScale: {replicas: 1}` (or a setWeight above 0) before it, as Argo's documentation does",
+                rule="managed-routes", severity=Severity.WARNING,
+            ))
         for kind in ("setHeaderRoute", "setMirrorRoute"):
             value = step.get(kind)
             if not isinstance(value, dict):
@@ -44,3 +55,23 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
                                             hint=f"add `- name: {value.get('name')}` to trafficRouting.managedRoutes (it orders the routes ahead of the primary one)",
                                             rule="managed-routes"))
     return out
+
+
+def _gives_canary_pods(step: dict, before: bool) -> bool:
+    """After `step`, whether the canary is scaled above 0 (by a setWeight or a setCanaryScale)."""
+    if "setWeight" in step:
+        try:
+            return int(step["setWeight"]) > 0
+        except (TypeError, ValueError):
+            return before
+    scale = step.get("setCanaryScale")
+    if isinstance(scale, dict):
+        if scale.get("matchTrafficWeight"):
+            return before
+        for key in ("replicas", "weight"):
+            try:
+                if scale.get(key) is not None:
+                    return int(scale[key]) > 0
+            except (TypeError, ValueError):
+                return before
+    return before
