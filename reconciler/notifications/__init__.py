@@ -25,7 +25,7 @@ from pathlib import Path
 
 from reconciler.findings import Finding, Severity
 from reconciler.notifications.config import CONFIGMAP_NAME, SECRET_NAME, NotificationConfig, parse_config, secret_values
-from reconciler.notifications.subscriptions import SUBSCRIBE_PREFIX, has_subscriptions, parse_subscriptions
+from reconciler.notifications.subscriptions import SUBSCRIBE_PREFIX, annotations_of, has_subscriptions, parse_subscriptions
 
 log = logging.getLogger("reconciler")
 
@@ -46,7 +46,8 @@ def validation_findings(manifests) -> list[Finding]:
     config_manifest = _config_manifest(manifests)
     config = None
     if config_manifest is not None:
-        config, problems = parse_config(config_manifest.obj.get("data") or {}, manifest=config_manifest)
+        data = config_manifest.obj.get("data")
+        config, problems = parse_config(data if isinstance(data, dict) else {}, manifest=config_manifest)
         findings.extend(problems)
         for name, spec in config.templates.items():
             for field, why in _unused_template_fields(spec.raw):
@@ -56,8 +57,8 @@ def validation_findings(manifests) -> list[Finding]:
     for manifest in manifests:
         if manifest.kind != "Rollout":
             continue
-        annotations = (manifest.obj.get("metadata") or {}).get("annotations") or {}
-        if not isinstance(annotations, dict) or not has_subscriptions(annotations):
+        annotations = annotations_of(manifest.obj)
+        if not has_subscriptions(annotations):
             continue
         subs, errors = parse_subscriptions(annotations)
         where = lambda key: ("metadata", "annotations", key)  # noqa: E731
@@ -139,7 +140,7 @@ class Notifier:
                 rollouts=()) -> "Notifier | None":
         """None when nothing in this run subscribes and nothing is pending (no cluster read then).
         The ConfigMap comes from SOURCE, else from the cluster in `namespace` (the reconciler's)."""
-        wanted = any(has_subscriptions((m.obj.get("metadata") or {}).get("annotations") or {}) for m in rollouts)
+        wanted = any(has_subscriptions(annotations_of(m.obj)) for m in rollouts)
         pending = any(((s or {}).get("notifications") or {}).get("pending") for s in (states or {}).values())
         if not wanted and not pending:
             return None

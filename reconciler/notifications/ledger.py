@@ -24,7 +24,7 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 
 from reconciler.notifications.config import Condition, NotificationConfig
-from reconciler.notifications.subscriptions import Subscription, expand_defaults, parse_subscriptions
+from reconciler.notifications.subscriptions import Subscription, annotations_of, expand_defaults, parse_subscriptions
 from reconciler.notifications.templates import TemplateError
 from reconciler.notifications.triggers import (
     BUILTIN_TRIGGERS,
@@ -185,7 +185,7 @@ def _entry_id(*parts) -> str:
 
 
 def subscriptions_for(rollout: dict, config: NotificationConfig) -> list[Subscription]:
-    annotations = (rollout.get("metadata") or {}).get("annotations") or {}
+    annotations = annotations_of(rollout)
     subs, _ = parse_subscriptions(annotations)
     return expand_defaults(subs, config.default_triggers, config.service_default_triggers)
 

@@ -87,6 +87,14 @@ def parse_subscriptions(annotations: dict) -> tuple[list[Subscription], list[Sub
     return subs, errors
 
 
+def annotations_of(obj: dict) -> dict:
+    """The object's annotations, or {} when metadata or annotations are not mappings (a bad manifest
+    is reported by validation; nothing here may crash on it)."""
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    return annotations if isinstance(annotations, dict) else {}
+
+
 def has_subscriptions(annotations: dict) -> bool:
     return any(str(k).startswith(SUBSCRIBE_PREFIX) or k == SUBSCRIPTIONS_ANNOTATION for k in (annotations or {}))
 
