@@ -21,8 +21,9 @@ credentials, headers) are resolved only when sending.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from reconciler.engine.context import iso, parse_iso
 from reconciler.notifications.config import Condition, NotificationConfig
 from reconciler.notifications.subscriptions import Subscription, annotations_of, expand_defaults, parse_subscriptions
 from reconciler.notifications.templates import TemplateError
@@ -42,23 +43,6 @@ MAX_NOTIFICATION_CHARS = 64 * 1024
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 3600
 DEFAULT_MAX_AGE_SECONDS = 24 * 3600
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text) -> datetime | None:
-    if not text:
-        return None
-    text = str(text)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def empty() -> dict:
