@@ -62,3 +62,62 @@ def test_an_object_in_neither_place_is_reported_once_naming_both(tmp_path):
     assert "default/mock-server: invalid (2 error(s) above): nothing applied" in run.stdout
     plan = cli(tmp_path, "plan", "rollout", "--cluster", "local:cluster")
     assert plan.returncode == 1 and plan.stdout.count("mock-server-active is neither in the source nor in the cluster") == 1
+
+
+CONFIG_MAP_USER = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: app, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: app}}
+  strategy: {canary: {steps: [{setWeight: 50}, {pause: {}}]}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.25
+          env:
+            - name: LEVEL
+              valueFrom: {configMapKeyRef: {name: app-settings, key: level}}
+            - name: EXTRA
+              valueFrom: {configMapKeyRef: {name: maybe-there, key: x, optional: true}}
+          envFrom:
+            - configMapRef: {name: app-env}
+      volumes:
+        - name: conf
+          configMap: {name: app-files}
+        - name: all
+          projected: {sources: [{configMap: {name: app-projected}}]}
+"""
+
+
+def config_map(name: str) -> str:
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: default}}\ndata: {{k: v}}\n"
+
+
+def test_config_maps_a_pod_template_needs_are_checked_in_source_then_in_the_cluster(tmp_path):
+    repo, live = tmp_path / "repo", tmp_path / "live"
+    repo.mkdir()
+    live.mkdir()
+    (repo / "rollout.yaml").write_text(CONFIG_MAP_USER)
+    (repo / "settings.yaml").write_text(config_map("app-settings"))
+    (live / "cms.yaml").write_text("---\n".join(config_map(n) for n in ("app-env", "app-files")))
+
+    alone = cli(tmp_path, "validate", "repo")
+    assert alone.returncode == 0, alone.stdout  # warnings: Argo accepts the spec, the pods would not start
+    warned = [line for line in alone.stdout.splitlines() if "  warning  " in line and "ConfigMap" in line]
+    assert len(warned) == 3, alone.stdout  # app-env, app-files, app-projected; app-settings is in SOURCE, maybe-there optional
+    assert any("spec.template.spec.containers[0].envFrom[0].configMapRef.name" in line and "ConfigMap default/app-env is not in the source" in line
+               for line in warned), alone.stdout
+    assert any("spec.template.spec.volumes[1].projected.sources[0].configMap.name" in line for line in warned), alone.stdout
+    assert "CreateContainerConfigError" in alone.stdout
+    assert "not checked against a cluster (no --cluster): 3 reference(s) missing from the source" in alone.stdout
+    assert "maybe-there" not in alone.stdout and "ConfigMap default/app-settings" not in alone.stdout
+
+    assert cli(tmp_path, "run", "live", "--cluster", "local:cluster").returncode == 0
+    checked = cli(tmp_path, "validate", "repo", "--cluster", "local:cluster")
+    assert checked.returncode == 0
+    remaining = [line for line in checked.stdout.splitlines() if "ConfigMap" in line and "  warning  " in line]
+    assert len(remaining) == 1 and "ConfigMap default/app-projected is neither in the source nor in the cluster (local)" in remaining[0], checked.stdout

@@ -45,7 +45,8 @@ class Context:
             return self.live(kind, namespace, name)
         return self.live.get((kind, namespace, name))
 
-    def missing(self, manifest: Manifest, kind: str, namespace: str | None, name: str, path) -> Finding:
+    def missing(self, manifest: Manifest, kind: str, namespace: str | None, name: str, path, *,
+                severity: Severity = Severity.ERROR, consequence: str = "") -> Finding:
         where = f"{namespace}/{name}" if namespace else name
         refused = (getattr(self.live, "refused", None) or {}).get((kind, namespace))
         if self.live is None:
@@ -57,7 +58,7 @@ class Context:
         else:
             backend = getattr(self.live, "name", "")
             message = f"{kind} {where} is neither in the source nor in the cluster" + (f" ({backend})" if backend else "")
-            hint = f"create the {kind} (in the repository or in the cluster) first; Argo would mark this rollout Degraded (InvalidSpec)"
+            hint = f"create the {kind} (in the repository or in the cluster) first; " + (consequence or "Argo would mark this rollout Degraded (InvalidSpec)")
         candidates = [n for (k, ns, n) in self.index if k == kind and ns == namespace]
         if candidates:
             from reconciler.validation.schema import did_you_mean
@@ -65,7 +66,9 @@ class Context:
             close = did_you_mean(name, candidates)
             if close:
                 hint = close + " " + hint
-        return manifest.finding(path, message, hint=hint, rule="reference")
+        if consequence and self.live is None:
+            hint = f"{hint} ({consequence})"
+        return manifest.finding(path, message, hint=hint, rule="reference", severity=severity)
 
 
 def validate(manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None) -> list[Finding]:

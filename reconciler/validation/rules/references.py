@@ -3,7 +3,7 @@ the workloadRef target -- in the repository, or live when a cluster is given."""
 
 from __future__ import annotations
 
-from reconciler.findings import Finding
+from reconciler.findings import Finding, Severity
 from reconciler.manifests.model import Manifest
 
 
@@ -47,7 +47,47 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
         routing = canary.get("trafficRouting")
         if isinstance(routing, dict) and isinstance(routing.get("istio"), dict):
             out.extend(_istio(manifest, routing["istio"], (*base, "trafficRouting", "istio"), ctx, ns, canary))
+    for name, path in config_map_refs(spec.get("template")):
+        if ctx.find("ConfigMap", ns, name) is None:
+            # Not an invalid spec (Argo accepts it), but no pod of the new revision would start.
+            out.append(ctx.missing(manifest, "ConfigMap", ns, name, ("spec", "template", *path), severity=Severity.WARNING,
+                                   consequence="pods that need it stay in CreateContainerConfigError, so the rollout cannot progress; "
+                                   "mark the reference `optional: true` if it may be absent"))
     return out
+
+
+def config_map_refs(template) -> list[tuple[str, tuple]]:
+    """The ConfigMaps a pod template needs (name, path inside the template): env values, envFrom and
+    volumes, plain and projected; a reference marked `optional: true` is not needed."""
+    pod = template.get("spec") if isinstance(template, dict) else None
+    if not isinstance(pod, dict):
+        return []
+    refs: list[tuple[str, tuple]] = []
+
+    def need(ref, path):
+        if isinstance(ref, dict) and isinstance(ref.get("name"), str) and ref["name"] and ref.get("optional") is not True:
+            refs.append((ref["name"], (*path, "name")))
+
+    for field in ("initContainers", "containers"):
+        for c_index, container in enumerate(_list(pod.get(field))):
+            base = ("spec", field, c_index)
+            for e_index, env in enumerate(_list(container.get("env"))):
+                value_from = env.get("valueFrom")
+                if isinstance(value_from, dict):
+                    need(value_from.get("configMapKeyRef"), (*base, "env", e_index, "valueFrom", "configMapKeyRef"))
+            for e_index, source in enumerate(_list(container.get("envFrom"))):
+                need(source.get("configMapRef"), (*base, "envFrom", e_index, "configMapRef"))
+    for v_index, volume in enumerate(_list(pod.get("volumes"))):
+        need(volume.get("configMap"), ("spec", "volumes", v_index, "configMap"))
+        projected = volume.get("projected")
+        if isinstance(projected, dict):
+            for s_index, source in enumerate(_list(projected.get("sources"))):
+                need(source.get("configMap"), ("spec", "volumes", v_index, "projected", "sources", s_index, "configMap"))
+    return refs
+
+
+def _list(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _templates(analysis, path, need) -> None:
