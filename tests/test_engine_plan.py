@@ -91,6 +91,8 @@ def test_one_step_per_invocation_and_indefinite_pause():
     promoted_state.promote = {"revision": 2, "step": 1, "full": False}
     promoted, _ = drive(rollout("app:2"), promoted_state, replicasets, T0 + timedelta(seconds=30))
     assert promoted.state.step_index == 2 and promoted.state.promote is None
+    # The person ended the pause, not its own condition: the note says so, never "done".
+    assert "promote: step 2/2 (pause) ended by promote" in promoted.next.split("; ")
 
 
 def test_experiment_step_is_an_explicit_pause_not_a_pass():

@@ -382,7 +382,8 @@ def plan_canary(ctx: Context) -> str:
         if promote:
             done = True
             state.promote = None
-            ctx.note(f"promote: step {index} is done")
+            # The person ended the step, not its own condition: say so, never "done".
+            ctx.note(f"promote: step {index + 1}/{total} ({step_kind(step)}) ended by promote")
         if done:
             ctx.event("RolloutStepCompleted", f"Rollout step {index + 1}/{total} completed ({step_kind(step)})")
             index += 1
