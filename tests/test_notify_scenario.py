@@ -150,6 +150,11 @@ data:
         return json.loads(self.cli("get", "rollout", "mock-server", "-o", "json", "--status", self.status, *source,
                                    "--cluster", f"local:{self.cluster_dir}", "--now", self.stamp()))
 
+    def gate(self, command: str) -> str:
+        """`abort` / `promote` / `retry` as a person types it in this status mode."""
+        source = ["--source", str(self.repo)] if self.status == "commit" else []
+        return self.cli(command, "mock-server", "--status", self.status, *source, "--cluster", f"local:{self.cluster_dir}")
+
     def bump(self, tag: str = "2.0.0") -> None:
         path = self.repo / "rollout.yaml"
         path.write_text(path.read_text().replace("mock-go-server:1.0.0", f"mock-go-server:{tag}"))
@@ -242,8 +247,9 @@ def test_sink_down_at_completion_is_delivered_once_by_a_later_run(tmp_path, stat
     assert len(slack.requests) == 1 and slack.requests[0].json()["channel"] == "deployments"
 
 
-def test_no_notify_keeps_them_pending_for_a_later_run(tmp_path, slack, sink):
-    setup = Setup(tmp_path, "annotations", slack, sink)
+@pytest.mark.parametrize("status", ["annotations", "commit"])
+def test_no_notify_keeps_them_pending_for_a_later_run(tmp_path, status, slack, sink):
+    setup = Setup(tmp_path, status, slack, sink)
     setup.run()
     setup.bump()
     for _ in range(12):
@@ -256,17 +262,18 @@ def test_no_notify_keeps_them_pending_for_a_later_run(tmp_path, slack, sink):
     assert len(slack.requests) == 1
 
 
-def test_aborted_fires_once_and_a_failing_slack_answer_is_retried(tmp_path, slack, sink):
+@pytest.mark.parametrize("status", ["annotations", "commit"])
+def test_aborted_fires_once_and_a_failing_slack_answer_is_retried(tmp_path, status, slack, sink):
     extra = ("    notifications.argoproj.io/subscribe.on-rollout-aborted.slack: releases;refused\n"
              "    notifications.argoproj.io/subscribe.on-rollout-paused.sink: \"\"\n")
-    setup = Setup(tmp_path, "annotations", slack, sink, extra=extra, pause="{}")
+    setup = Setup(tmp_path, status, slack, sink, extra=extra, pause="{}")
     setup.run()
     setup.bump()
     for _ in range(4):
         setup.run()
     assert setup.view()["status"] == "Paused"
     assert [json.loads(r.body)["trigger"] for r in sink.requests] == ["on-rollout-paused"]
-    setup.cli("abort", "mock-server", "--cluster", f"local:{setup.cluster_dir}")
+    setup.gate("abort")
     out = setup.run()
     assert setup.view()["status"] == "Degraded"
     aborted = [r.json() for r in slack.requests]
@@ -282,8 +289,9 @@ def test_aborted_fires_once_and_a_failing_slack_answer_is_retried(tmp_path, slac
     assert len(sink.requests) == 1
 
 
-def test_undeliverable_notification_is_dropped_after_max_age_with_a_warning_and_event(tmp_path, slack, sink):
-    setup = Setup(tmp_path, "annotations", slack, sink)
+@pytest.mark.parametrize("status", ["annotations", "commit"])
+def test_undeliverable_notification_is_dropped_after_max_age_with_a_warning_and_event(tmp_path, status, slack, sink):
+    setup = Setup(tmp_path, status, slack, sink)
     setup.run()
     setup.bump()
     slack.stop()
@@ -301,7 +309,8 @@ def test_undeliverable_notification_is_dropped_after_max_age_with_a_warning_and_
     assert any(e.get("reason") == "NotificationDropped" for e in events)
 
 
-def test_github_commit_status_and_deployment_on_the_manifests_commit(tmp_path, slack, sink):
+@pytest.mark.parametrize("status", ["annotations", "commit"])
+def test_github_commit_status_and_deployment_on_the_manifests_commit(tmp_path, status, slack, sink):
     with github_api() as github:
         config = f"""  service.github: |
     token: $slack-token
@@ -326,7 +335,7 @@ def test_github_commit_status_and_deployment_on_the_manifests_commit(tmp_path, s
     dashboard: https://dash.example.com
 """
         extra = "    notifications.argoproj.io/subscribe.on-rollout-completed.github: \"\"\n"
-        setup = Setup(tmp_path, "annotations", slack, sink, extra=extra, config_extra=config)
+        setup = Setup(tmp_path, status, slack, sink, extra=extra, config_extra=config)
         setup.run()
         setup.bump()
         sha = git(setup.repo, "log", "-1", "--format=%H", "--", "rollout.yaml").strip()
@@ -350,7 +359,8 @@ def test_github_commit_status_and_deployment_on_the_manifests_commit(tmp_path, s
         assert [r.json()["text"] for r in slack.requests] == ["Rollout mock-server is Healthy"]
 
 
-def test_user_trigger_with_when_condition_fires_once_per_oncePer_value(tmp_path, slack, sink):
+@pytest.mark.parametrize("status", ["annotations", "commit"])
+def test_user_trigger_with_when_condition_fires_once_per_oncePer_value(tmp_path, status, slack, sink):
     config = """  trigger.on-healthy: |
     - when: rollout.status.phase == 'Healthy'
       oncePer: rollout.spec.template.spec.containers[0].image
@@ -364,7 +374,7 @@ def test_user_trigger_with_when_condition_fires_once_per_oncePer_value(tmp_path,
         body: '{"text": {{.rollout.status.phase | quote}}}'
 """
     extra = "    notifications.argoproj.io/subscriptions: |\n      - trigger: on-healthy\n        destinations:\n          - service: sink\n"
-    setup = Setup(tmp_path, "annotations", slack, sink, extra=extra, config_extra=config)
+    setup = Setup(tmp_path, status, slack, sink, extra=extra, config_extra=config)
     setup.run()
     setup.run()
     assert [(r.method, r.path, r.body) for r in sink.requests] == [("PUT", "/hooks/healthy/mock-server", b'{"text": "Healthy"}')]
@@ -374,8 +384,9 @@ def test_user_trigger_with_when_condition_fires_once_per_oncePer_value(tmp_path,
     assert len(sink.requests) == 2  # once for 1.0.0, once for 2.0.0
 
 
-def test_plan_lists_notifications_and_sends_nothing(tmp_path, slack, sink):
-    setup = Setup(tmp_path, "annotations", slack, sink, extra="    notifications.argoproj.io/subscribe.on-rollout-updated.sink: \"\"\n")
+@pytest.mark.parametrize("status", ["annotations", "commit"])
+def test_plan_lists_notifications_and_sends_nothing(tmp_path, status, slack, sink):
+    setup = Setup(tmp_path, status, slack, sink, extra="    notifications.argoproj.io/subscribe.on-rollout-updated.sink: \"\"\n")
     setup.run()  # revision 1 is an update too, as in Argo
     assert [(json.loads(r.body)["revision"], json.loads(r.body)["message"]) for r in sink.requests] == [(1, "Rollout mock-server has been updated.")]
     sink.requests.clear()
@@ -409,8 +420,9 @@ def test_findings_for_unknown_service_trigger_and_template_syntax(tmp_path, slac
     assert "rollout.yaml:8:" in out and "notification service 'slak' is not configured" in out and "did you mean 'slack'" in out
 
 
-def test_configuration_from_the_cluster_when_source_has_none(tmp_path, slack, sink):
-    setup = Setup(tmp_path, "annotations", slack, sink, config_in_cluster=True)
+@pytest.mark.parametrize("status", ["annotations", "commit"])
+def test_configuration_from_the_cluster_when_source_has_none(tmp_path, status, slack, sink):
+    setup = Setup(tmp_path, status, slack, sink, config_in_cluster=True)
     assert not (setup.repo / "notifications.yaml").exists()
     setup.run()
     setup.bump()
@@ -419,12 +431,13 @@ def test_configuration_from_the_cluster_when_source_has_none(tmp_path, slack, si
     assert [r.json()["channel"] for r in slack.requests] == ["deployments"]
 
 
-def test_analysis_run_running_and_failed_fire_once_each(tmp_path, slack, sink):
+@pytest.mark.parametrize("status", ["annotations", "commit"])
+def test_analysis_run_running_and_failed_fire_once_each(tmp_path, status, slack, sink):
     with RecordingServer(lambda request: (200, {"ok": False})) as metric:
         extra = ("    notifications.argoproj.io/subscribe.on-analysis-run-failed.slack: oncall\n"
                  "    notifications.argoproj.io/subscribe.on-rollout-aborted.slack: oncall\n"
                  "    notifications.argoproj.io/subscribe.on-analysis-run-running.sink: \"\"\n")
-        setup = Setup(tmp_path, "annotations", slack, sink, extra=extra)
+        setup = Setup(tmp_path, status, slack, sink, extra=extra)
         path = setup.repo / "rollout.yaml"
         path.write_text(path.read_text().replace("      - pause: {duration: 10s}\n", "      - analysis:\n          templates:\n          - templateName: health\n")
                         + f"""---
