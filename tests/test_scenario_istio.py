@@ -183,3 +183,45 @@ def test_externally_changed_virtualservice_pauses_and_view_reads_it_back(tmp_pat
     view = get_view(backend, NAME, at(82))
     assert (view["status"], view["actualWeight"]) == ("Degraded", None)
     assert "VirtualService default/mock-server not found" in view["message"]
+
+
+def test_header_route_survives_the_git_kept_virtualservice(backend, tmp_path):
+    """The VirtualService is in Git; a setHeaderRoute step inserts a route into the live one. The
+    next run must neither revert that route as drift nor re-apply Git's copy over it: before the
+    engine recorded the routes it inserted, every run removed the route and added it back, and the
+    step never completed (the rollout stayed at step 1 for ever)."""
+    repo, manifest = repo_for(tmp_path, "istio-virtualservice")
+    text = manifest.read_text()
+    text = text.replace("      - setWeight: 20\n      - pause: {}\n      - setWeight: 40\n",
+                        "      - setWeight: 20\n      - setHeaderRoute:\n          name: canary-header\n          match:\n"
+                        "          - headerName: X-Canary\n            headerValue: {exact: \"yes\"}\n      - pause: {}\n      - setWeight: 40\n")
+    text = text.replace("            routes:\n            - primary\n", "            routes:\n            - primary\n        managedRoutes:\n        - name: canary-header\n")
+    manifest.write_text(text)
+
+    def routes():
+        return [r.get("name") for r in live(backend, "VirtualService")["spec"]["http"]]
+
+    assert cli(backend, "run", str(repo), now=at(0)).returncode == 0
+    update(manifest)
+    seen = []
+    for second in range(60, 160, 10):
+        proc = cli(backend, "run", str(repo), now=at(second))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "VirtualService default/mock-server (replaced)" not in proc.stdout, proc.stdout  # no revert of the header route
+        view = get_view(backend, NAME, at(second + 1))
+        seen.append((view["step"], view["status"], routes()))
+    assert (2, "Paused", ["canary-header", "primary"]) in seen, seen  # the header step completed; the pause holds
+    assert seen[-1] == (2, "Paused", ["canary-header", "primary"]), seen
+
+    # a person's Git edit of the VirtualService during the step keeps the header route and the weights
+    vs_file = next(p for p in repo.glob("*.yaml") if "kind: VirtualService" in p.read_text())
+    vs_file.write_text(vs_file.read_text().replace("  - name: primary\n", "  - name: primary\n    timeout: 5s\n", 1))
+    proc = cli(backend, "run", str(repo), now=at(200))
+    assert proc.returncode == 0 and "VirtualService default/mock-server (replaced)" in proc.stdout, proc.stdout
+    assert routes() == ["canary-header", "primary"] and live(backend, "VirtualService")["spec"]["http"][1].get("timeout") == "5s"
+
+    assert cli(backend, "promote", NAME, "--full").returncode == 0
+    for second in range(210, 300, 10):
+        cli(backend, "run", str(repo), now=at(second))
+    view = get_view(backend, NAME, at(301))
+    assert view["status"] == "Healthy" and routes() == ["primary"]

@@ -24,7 +24,8 @@ from reconciler.engine.traffic.base import Readback
 MANAGED_BY = f"{PREFIX}/managed-by"  # "<rollout namespace>/<rollout name>"
 WEIGHTS = f"{PREFIX}/canary-weights"  # JSON {"http/primary": 20, "tls/0": 20}: canary weight written per route
 SUBSETS = f"{PREFIX}/subset-hashes"  # JSON {"stable": hash, "canary": hash} written on the DestinationRule
-MANAGED_ANNOTATIONS = (MANAGED_BY, WEIGHTS, SUBSETS)
+ROUTES = f"{PREFIX}/managed-routes"  # JSON {"canary-header": "header"}: routes the engine inserted (setHeaderRoute/setMirrorRoute)
+MANAGED_ANNOTATIONS = (MANAGED_BY, WEIGHTS, SUBSETS, ROUTES)
 
 
 def split_name(name: str, namespace: str) -> tuple[str, str]:
@@ -291,6 +292,17 @@ class IstioRouter:
         self._mark(after, SUBSETS, recorded)
         return after
 
+    def _mark_routes(self, after: dict, before: dict, name: str, kind: str | None) -> None:
+        """Record which HTTP routes the engine inserted, so a Git apply of the VirtualService keeps
+        them (carry_managed_fields) instead of removing them and the next run adding them back."""
+        recorded = dict(_recorded(before, ROUTES))
+        if kind:
+            recorded[name] = kind
+        else:
+            recorded.pop(name, None)
+        if recorded or ROUTES in ((before.get("metadata") or {}).get("annotations") or {}):
+            self._mark(after, ROUTES, recorded)
+
     def _mark(self, obj: dict, annotation: str, recorded: dict) -> None:
         annotations = obj.setdefault("metadata", {}).setdefault("annotations", {})
         if annotations is None:
@@ -318,6 +330,7 @@ class IstioRouter:
                     matches.append({"headers": {str(match.get("headerName")): value}})
                 http.append({"name": name, "match": matches, "route": [self._canary_destination(after, ref, 100)]})
             after["spec"]["http"] = self._ordered(http)
+            self._mark_routes(after, vs, name, "header" if spec.get("match") else None)
             if after != vs:
                 edited[ref.key] = after
         return edited
@@ -356,6 +369,7 @@ class IstioRouter:
                     "mirrorPercentage": {"value": 100 if percentage is None else _int(percentage, 100)},
                 })
             after["spec"]["http"] = self._ordered(http)
+            self._mark_routes(after, vs, name, "mirror" if spec.get("match") else None)
             if after != vs:
                 edited[ref.key] = after
         return edited
@@ -373,6 +387,8 @@ class IstioRouter:
             if len(kept) != len(http):
                 after = plain_copy(vs)
                 after["spec"]["http"] = kept
+                if ROUTES in ((after.get("metadata") or {}).get("annotations") or {}):
+                    self._mark(after, ROUTES, {})
                 edited[ref.key] = after
         return edited
 
@@ -492,6 +508,12 @@ def carry_managed_fields(kind: str, live: dict | None, desired: dict) -> dict:
         for entry in m.get("route") or []:
             if isinstance(entry, dict) and _dest_key(entry) in live_weights and live_weights[_dest_key(entry)] is not None:
                 entry["weight"] = live_weights[_dest_key(entry)]
+    inserted = _recorded(live, ROUTES)
+    if inserted and isinstance(spec.get("http"), list) and isinstance(live_spec.get("http"), list):
+        # The header/mirror routes a step inserted stay, ahead of Git's routes as the engine orders them.
+        in_git = {r.get("name") for r in spec["http"] if isinstance(r, dict)}
+        carried = [r for r in live_spec["http"] if isinstance(r, dict) and r.get("name") in inserted and r.get("name") not in in_git]
+        spec["http"] = plain_copy(carried) + spec["http"]
     return after
 
 
