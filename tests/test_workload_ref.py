@@ -124,3 +124,30 @@ def test_a_missing_deployment_is_a_finding_and_no_replicaset(tmp_path):
     proc = cli(backend, "run", str(repo), now=at(0))
     assert proc.returncode == 1 and "spec.workloadRef.name" in proc.stdout + proc.stderr
     assert backend.cluster().list("ReplicaSet", "default") == []
+
+
+@pytest.mark.parametrize("mode,scaled", [("never", 1), ("onsuccess", 0), ("progressively", 0)])
+def test_scale_down_modes_through_the_cli(tmp_path, mode, scaled):
+    """scaleDown on the embedded cluster: the Deployment from Git is scaled to 0 once the Rollout
+    serves (onsuccess / progressively), and a later Git edit of the Deployment (an image bump)
+    starts a new revision without bringing the Deployment's pods back."""
+    backend = LocalBackend(tmp_path / "cluster")
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "istio-canary", repo)
+    rollout = repo / "rollout.yaml"
+    rollout.write_text(rollout.read_text().replace("    kind: Deployment\n    name: rollouts-demo\n", f"    kind: Deployment\n    name: rollouts-demo\n    scaleDown: {mode}\n"))
+    assert "scaleDown: " + mode in rollout.read_text()
+    for second in (0, 10, 20):
+        assert cli(backend, "run", str(repo), now=at(second)).returncode == 0
+    assert get_view(backend, NAME, at(21))["status"] == "Healthy"
+    assert backend.cluster().get("Deployment", "default", NAME)["spec"]["replicas"] == scaled
+
+    path = repo / "deployments.yaml"
+    path.write_text(path.read_text().replace("argoproj/rollouts-demo:blue", "argoproj/rollouts-demo:yellow"))
+    for second in (30, 40):
+        assert cli(backend, "run", str(repo), now=at(second)).returncode == 0
+    deployment_live = backend.cluster().get("Deployment", "default", NAME)
+    assert deployment_live["spec"]["template"]["spec"]["containers"][0]["image"] == "argoproj/rollouts-demo:yellow"
+    assert deployment_live["spec"]["replicas"] == scaled  # the Git edit did not scale the Deployment back up
+    view = get_view(backend, NAME, at(41))
+    assert view["revision"] == 2 and view["status"] == "Paused"
