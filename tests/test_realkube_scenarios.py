@@ -11,11 +11,16 @@ import pytest
 pytestmark = [pytest.mark.realkube, pytest.mark.slow]
 SA_USER = "system:serviceaccount:default:reconciler"
 
+# Not here: test_crashing_image_times_out. This backend plays the ReplicaSet controller by writing
+# ReplicaSet status only; it creates no Pod objects, so there is no CrashLoopBackOff pod to show.
 SCENARIOS = [
     ("test_scenario_seed000_canary", "test_seed000_canary_every_step"),
     ("test_scenario_seeds", "test_abort_retry_and_back_to_stable"),
     ("test_scenario_seeds", "test_new_revision_mid_canary_and_undo_reuses_replicaset"),
     ("test_scenario_seeds", "test_promote_and_promote_full"),
+    ("test_scenario_seeds", "test_seed000_bluegreen"),
+    ("test_scenario_seeds", "test_bluegreen_manual_promotion_skips_middle_revision"),
+    ("test_scenario_istio", "test_header_route_survives_the_git_kept_virtualservice"),
 ]
 
 
