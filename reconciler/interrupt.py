@@ -1,7 +1,7 @@
 """SIGTERM and SIGINT: stop between writes, never in the middle of one.
 
 A CronJob past its deadline, a cancelled CI job or a person's Ctrl-C ends a run with SIGTERM or
-SIGINT. `install()` (called by the CLI) turns either signal into `Interrupted`, raised in the main
+SIGINT. `handled()` (around `run` and `plan`) turns either signal into `Interrupted`, raised in the main
 thread where the run is. Inside `shielded()` (a compare-and-swap write to the embedded cluster, a
 git command on the status checkout) the signal is held until the write is done, so it finishes
 whole; elsewhere the run stops at once, which abandons nothing half-written (every write is
@@ -40,11 +40,22 @@ def _handler(signum, frame) -> None:
     raise Interrupted(signum)
 
 
-def install() -> None:
-    """Handle SIGTERM and SIGINT as `Interrupted` (main thread only; elsewhere a no-op)."""
-    if threading.current_thread() is threading.main_thread():
-        for signum in SIGNALS:
-            signal.signal(signum, _handler)
+@contextmanager
+def handled() -> Iterator[None]:
+    """Handle SIGTERM and SIGINT as `Interrupted` while inside (main thread only; elsewhere a no-op),
+    then put back the handlers that were there: a process that runs the CLI in-process (a test
+    runner, a script) must still stop on SIGTERM afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
+    for signum in SIGNALS:
+        signal.signal(signum, _handler)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from reconciler.cluster.local import LocalCluster
-from reconciler.interrupt import Interrupted, install, shielded
+from reconciler.interrupt import Interrupted, handled, shielded
 from tests.concurrency import env, reconciler
 
 NOW = ["2026-01-01T00:00:00Z", "2026-01-01T00:10:00Z", "2026-01-01T00:20:00Z", "2026-01-01T00:30:00Z", "2026-01-01T00:40:00Z"]
@@ -154,31 +154,43 @@ def test_a_signal_inside_a_write_takes_effect_once_the_write_is_done(tmp_path):
         real_write(path, obj)
 
     cluster._write = write_after_a_signal
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    install()
-    try:
+    with handled():
         stored["data"]["n"] = "2"
         with pytest.raises(Interrupted) as caught:
             cluster.replace(stored)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     assert caught.value.exit_code == 143
     assert cluster.get("ConfigMap", "default", "c")["data"]["n"] == "2"  # the write finished whole
     assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_a_signal_held_during_a_write_is_raised_as_the_write_ends():
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    install()
     reached = []
+    with handled(), pytest.raises(Interrupted) as caught:
+        with shielded():
+            os.kill(os.getpid(), signal.SIGINT)
+            reached.append("inside")
+        reached.append("after")  # never: the held signal is raised as the write ends
+    assert reached == ["inside"] and caught.value.exit_code == 130
+
+
+def test_an_in_process_run_gives_the_signal_handlers_back(tmp_path):
+    """`run` turns SIGTERM/SIGINT into Interrupted while it runs; a process that called it in-process
+    (a test runner, a script) must get its own handlers back, or SIGTERM could no longer stop it."""
+    from typer.testing import CliRunner
+
+    from reconciler.cli import app
+
+    def mine(signum, frame):  # pragma: no cover - never called
+        pass
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        with pytest.raises(Interrupted) as caught:
-            with shielded():
-                os.kill(os.getpid(), signal.SIGINT)
-                reached.append("inside")
-            reached.append("after")  # never: the held signal is raised as the write ends
+        for s in previous:
+            signal.signal(s, mine)
+        (tmp_path / "src").mkdir()
+        result = CliRunner().invoke(app, ["run", str(tmp_path / "src"), "--cluster", f"local:{tmp_path / 'cluster'}"])
+        assert result.exit_code == 0, result.output
+        assert {s: signal.getsignal(s) for s in previous} == {s: mine for s in previous}
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    assert reached == ["inside"] and caught.value.exit_code == 130

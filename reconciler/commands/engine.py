@@ -64,9 +64,16 @@ def open_store(status: str, cluster, checkout=None, namespaces=None, push_attemp
     raise UsageError(f"unknown --status {status!r}", hint="use annotations or commit")
 
 
-def _run(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None, shard=None,
-         period=None, require_rollouts: bool = False, push_attempts=None, timeout=None, notify: bool = True,
-         notify_max_age=None) -> int:
+def _run(*args, **kwargs) -> int:
+    from reconciler.interrupt import handled
+
+    with handled():  # SIGTERM/SIGINT: finish the write in progress, release the Lease, exit 143/130 (cli.main)
+        return _run_handling_signals(*args, **kwargs)
+
+
+def _run_handling_signals(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None,
+                          shard=None, period=None, require_rollouts: bool = False, push_attempts=None, timeout=None, notify: bool = True,
+                          notify_max_age=None) -> int:
     from reconciler.cluster import open_cluster
     from reconciler.cluster.lease import lease_namespace
     from reconciler.commands.validate import _prefix
@@ -75,9 +82,6 @@ def _run(source, ref, path, cluster, context, now, status, output, log_format, d
     from reconciler.shard import parse_shard
     from reconciler.source import open_source
 
-    from reconciler.interrupt import install
-
-    install()  # SIGTERM/SIGINT: finish the write in progress, release the Lease, exit 143/130 (cli.main)
     deadline = parse_timeout(timeout)  # started first: the clone counts too
     configure_logging(log_format)
     shard_range = parse_shard(shard)  # a bad --shard stops before anything is cloned or read
