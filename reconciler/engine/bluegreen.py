@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reconciler.engine import analysis
+from reconciler.engine import analysis, manual_pause, progress_abort
 from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, Context, iso, parse_iso, rs_available, rs_fully_available, rs_spec_replicas
 from reconciler.engine.replicas import bluegreen_preview_count
 
@@ -72,6 +72,7 @@ def _check_progress(ctx: Context, paused: bool) -> None:
         name = (new_rs or {}).get("metadata", {}).get("name", f"{ctx.name}-{state.current_hash}")
         state.timed_out_message = f'ReplicaSet "{name}" has timed out progressing.'
         ctx.event("ProgressDeadlineExceeded", state.timed_out_message, "Warning")
+    progress_abort.check(ctx)  # progressDeadlineAbort: a timed-out update goes back to stable
 
 
 def plan_bluegreen(ctx: Context) -> str:
@@ -142,7 +143,10 @@ def plan_bluegreen(ctx: Context) -> str:
                 ctx.note("pause before switching the active Service" + (f" ({int(auto_seconds)}s)" if auto and auto_seconds is not None else ": `reconciler promote` to switch"))
             elif auto and auto_seconds is not None and ctx.after_seconds(state.pause_started_at, float(auto_seconds)):
                 go = True
-    if promote and (go or (ready and analysis_passed)):
+    held = manual_pause.holds(ctx)  # spec.paused: the active Service does not switch
+    if held:
+        go = False
+    if promote and not held and (go or (ready and analysis_passed)):
         state.promote = None  # used; otherwise kept until the preview is ready and its analysis passed
     if go and preview_count < replicas and not promoting:
         state.extra["bluegreenPromoting"] = True
@@ -153,7 +157,7 @@ def plan_bluegreen(ctx: Context) -> str:
         return f"revision {state.revision} preview, scaling to full size"
     if go:
         return _switch(ctx, spec, active)
-    _check_progress(ctx, bool(state.pause_reason))
+    _check_progress(ctx, bool(state.pause_reason) or held)
     if not ready:
         ctx.note(f"bring revision {state.revision} up to {target} pods behind the preview Service")
     return f"revision {state.revision} in preview"

@@ -9,7 +9,7 @@ canary becomes stable (weight 100, then promotion once it is fully available).
 
 from __future__ import annotations
 
-from reconciler.engine import analysis
+from reconciler.engine import analysis, manual_pause, progress_abort
 from reconciler.engine.context import (
     Context,
     iso,
@@ -307,6 +307,7 @@ def _check_progress(ctx: Context, paused: bool) -> None:
         name = (new_rs or {}).get("metadata", {}).get("name", f"{ctx.name}-{state.current_hash}")
         state.timed_out_message = f'ReplicaSet "{name}" has timed out progressing.'
         ctx.event("ProgressDeadlineExceeded", state.timed_out_message, "Warning")
+    progress_abort.check(ctx)  # progressDeadlineAbort: a timed-out update goes back to stable
 
 
 def _check_initial_progress(ctx: Context, reached: bool) -> None:
@@ -367,6 +368,9 @@ def plan_canary(ctx: Context) -> str:
     if index == 0 and ctx.restart_steps and steps:
         handler_for(steps[0]).enter(ctx, steps[0])  # a new revision enters step 0 in this run
 
+    held = manual_pause.holds(ctx)  # spec.paused: no step is completed, nothing is promoted
+    if held:
+        promote = None  # a recorded promote waits until Git unpauses (Argo's promote also unpauses)
     if promote and promote.get("full"):
         state.promote = None
         state.step_index = index = total
@@ -379,6 +383,8 @@ def plan_canary(ctx: Context) -> str:
         done = handler_for(step).complete(ctx, step, targets_reached)
         if state.pause_reason == analysis.INCONCLUSIVE_PAUSE:
             done = False  # an inconclusive background analysis holds every step until a person decides
+        if held:
+            done = False
         if promote:
             done = True
             state.promote = None
@@ -396,7 +402,7 @@ def plan_canary(ctx: Context) -> str:
                 handler_for(steps[index]).enter(ctx, steps[index])
             else:
                 ctx.note("all steps done: scale the canary to 100% before it becomes stable")
-    elif targets_reached and state.pause_reason != analysis.INCONCLUSIVE_PAUSE:
+    elif targets_reached and state.pause_reason != analysis.INCONCLUSIVE_PAUSE and not held:
         # Past the last step and fully available: the canary becomes stable.
         old_stable = state.stable_hash
         state.stable_hash = state.current_hash
@@ -417,7 +423,7 @@ def plan_canary(ctx: Context) -> str:
     reached = _move(ctx)
     _services(ctx, state.current_hash)
     routing.step_weight(ctx, weight, reached, weight_at(steps, index - 1) if index > 0 else 0, index >= total)
-    paused = bool(state.pause_reason)
+    paused = bool(state.pause_reason) or held
     _check_progress(ctx, paused)
     if not reached and not paused:
         ctx.note(f"scale toward {canary_target} canary / {stable_target} stable pods (weight {weight}%)")

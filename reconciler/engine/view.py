@@ -51,6 +51,8 @@ def phase(summary: Mapping, state: RolloutState, replicasets: list[dict], servic
         return "Degraded", f"RolloutAborted: {state.aborted_message}"
     if state.timed_out_message:
         return "Degraded", f"ProgressDeadlineExceeded: {state.timed_out_message}"
+    if summary.get("paused"):
+        return "Paused", "manually paused"  # spec.paused (engine/manual_pause.py)
     held = getattr(state, "hold", None) or {}
     if held.get("message"):
         return held.get("status") or "Paused", held["message"]
