@@ -10,7 +10,8 @@ Config (`DIR/kubelet.yaml` for the local cluster; docs/engine.md):
     readyAfterSeconds: {"nginx:1.14.2": 10, "*": 0}   # ready N seconds (of the run's now) after start
 
 Image patterns are shell globs (fnmatch) matched against each container's image. By default a pod
-is ready at once.
+is ready at once. A ready pod counts as available once it has been ready for the ReplicaSet's
+`spec.minReadySeconds` (as the ReplicaSet controller counts availableReplicas).
 """
 
 from __future__ import annotations
@@ -96,6 +97,23 @@ def record_pod_starts(previous: Mapping | None, rs: dict, now: datetime) -> dict
     return out
 
 
+def min_ready_seconds(rs: Mapping) -> float:
+    """spec.minReadySeconds of the ReplicaSet (the Rollout's, copied by the engine)."""
+    try:
+        return max(0.0, float((rs.get("spec") or {}).get("minReadySeconds") or 0))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def pod_available(rs: Mapping, start: datetime | None, config: Mapping | None, now: datetime) -> bool:
+    """Ready for at least minReadySeconds (ready itself comes readyAfterSeconds after the start)."""
+    if crashes(rs, config):
+        return False
+    start = now if start is None else start  # as _pod_state: an unreadable start is a pod started now
+    ready_at = start + timedelta(seconds=ready_after_seconds(rs, config))
+    return now >= ready_at + timedelta(seconds=min_ready_seconds(rs))
+
+
 def _pod_state(rs: Mapping, start: datetime | None, config: Mapping | None, now: datetime) -> tuple[str, bool, int]:
     """(status, ready, restarts) of one pod."""
     if start is None:
@@ -153,12 +171,13 @@ def simulate_replicaset(rs: Mapping, config: Mapping | None, now: datetime) -> d
     out = copy.deepcopy(dict(rs))
     pods = pods_for_replicaset(out, config, now)
     ready = sum(1 for p in pods if p["status"]["reason"] == "Running")
+    available = sum(1 for p in pods if p["status"]["reason"] == "Running" and pod_available(out, parse_iso(p["status"]["startTime"]), config, now))
     status = dict(out.get("status") or {})
     status.update(
         {
             "replicas": len(pods),
             "readyReplicas": ready,
-            "availableReplicas": ready,
+            "availableReplicas": available,
             "fullyLabeledReplicas": len(pods),
             "observedGeneration": (out.get("metadata") or {}).get("generation", 1),
         }
@@ -178,6 +197,8 @@ def next_change_after(rs: Mapping, config: Mapping | None, now: datetime) -> dat
         if start is None:
             continue
         ready_at = start + timedelta(seconds=delay)
-        if ready_at > now and (best is None or ready_at < best):
-            best = ready_at
+        available_at = ready_at + timedelta(seconds=min_ready_seconds(rs))
+        for moment in (ready_at, available_at):
+            if moment > now and (best is None or moment < best):
+                best = moment
     return best

@@ -195,9 +195,25 @@ def choose_revision(replicasets: list[dict], rollout: str, to_revision: int | No
     raise ReconcilerError(f"rollout {rollout!r} has no revision {to_revision}", hint=f"revisions in the cluster: {known}")
 
 
+def restorable_template(rs: dict, template: dict) -> dict:
+    """Without what the engine added for the ReplicaSet's role: ephemeral pod metadata and the
+    injected anti-affinity (engine/metadata.py, engine/anti_affinity.py)."""
+    from reconciler.engine import anti_affinity, metadata
+
+    template = metadata.strip(template, rs)
+    pod_spec = template.get("spec") or {}
+    if anti_affinity.injected_stable(pod_spec.get("affinity")) is not None:
+        affinity = anti_affinity.remove_injected(pod_spec.get("affinity"))
+        if affinity:
+            pod_spec["affinity"] = affinity
+        else:
+            pod_spec.pop("affinity", None)
+    return template
+
+
 def template_from_replicaset(rs: dict) -> dict:
     """The pod template as the Rollout manifest had it: the ReplicaSet's copy without the
-    `rollouts-pod-template-hash` label the engine adds."""
+    `rollouts-pod-template-hash` label and the role additions the engine makes."""
     import copy
 
     from reconciler import POD_TEMPLATE_HASH_LABEL
@@ -206,6 +222,7 @@ def template_from_replicaset(rs: dict) -> dict:
     template = copy.deepcopy(((rs.get("spec") or {}).get("template")) or {})
     if not template.get("spec"):
         raise ReconcilerError(f"ReplicaSet {rs['metadata']['name']} carries no pod template to restore")
+    template = restorable_template(rs, template)
     metadata = template.get("metadata") or {}
     labels = metadata.get("labels") or {}
     labels.pop(POD_TEMPLATE_HASH_LABEL, None)

@@ -161,6 +161,9 @@ class Context:
             },
             "spec": {"replicas": int(replicas), "selector": selector, "template": template},
         }
+        from reconciler.engine import replicaset_spec  # minReadySeconds, role metadata, anti-affinity
+
+        rs = replicaset_spec.for_new(self, rs)
         self._record("create", None, rs, f"new ReplicaSet for revision {revision}")
         predicted = plain_copy(rs)
         predicted["metadata"]["creationTimestamp"] = iso(self.now)

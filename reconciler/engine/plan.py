@@ -261,7 +261,7 @@ def _apply_gates(ctx: Context) -> None:
 
 
 def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Plan:
-    from reconciler.engine import bluegreen, canary, history, workload
+    from reconciler.engine import bluegreen, canary, history, replicaset_spec, workload
     from reconciler.engine.traffic import routing
 
     ctx = Context(desired=desired, live=live, state=state.copy(), now=now)
@@ -300,6 +300,7 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
         where = bluegreen.plan_bluegreen(ctx)
     else:
         where = canary.plan_canary(ctx)
+    replicaset_spec.sync(ctx)  # minReadySeconds (and role metadata) on the existing ReplicaSets
     history.prune(ctx)
     analysis.finish(ctx)
     restart.plan_restart(ctx)  # spec.restartAt: at most one pod, only in a run that moves nothing else
