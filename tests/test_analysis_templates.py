@@ -113,7 +113,7 @@ def test_dry_run_from_the_rollout_and_wildcard():
     args = [{"name": "service-name", "value": "s"}, {"name": "hash", "value": "h"}]
     resolved = resolve({"templates": [{"templateName": "success-rate"}], "args": args, "dryRun": [{"metricName": "*"}]})
     assert resolved.dry_run == ["success-rate"]
-    with pytest.raises(AnalysisResolveError, match="dryRun names metric 'latency'"):
+    with pytest.raises(AnalysisResolveError, match=r"dryRun\[0\]: Rule didn't match any metric name"):
         resolve({"templates": [{"templateName": "success-rate"}], "args": args, "dryRun": [{"metricName": "latency"}]})
 
 

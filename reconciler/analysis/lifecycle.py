@@ -48,10 +48,24 @@ def start_analysis_run(
         run = start_run(name, {"namespace": namespace, "name": metadata.get("name", "")}, revision, [], now, labels=labels)
         run.update(status=ERROR, message=f"Unable to resolve metric arguments: {err.message}", finishedAt=iso(now))
         return run
+    labels, annotations = run_metadata(rollout, analysis, labels)
     return start_run(
         name, {"namespace": namespace, "name": metadata.get("name", "")}, revision, resolved.metrics, now,
-        dry_run_metrics=resolved.dry_run, secret_args=resolved.secret_args, labels=labels,
+        dry_run_metrics=resolved.dry_run, secret_args=resolved.secret_args, labels=labels, annotations=annotations,
+        measurement_retention=resolved.measurement_retention,
     )
+
+
+def run_metadata(rollout: dict, analysis: dict, labels: dict) -> tuple[dict, dict]:
+    """analysisRunMetadata (Argo rollout/analysis.go newAnalysisRunFromRollout): the run's labels
+    are the engine's, then the analysis reference's analysisRunMetadata.labels, then the Rollout
+    selector's matchLabels (those win); its annotations are analysisRunMetadata.annotations."""
+    extra = analysis.get("analysisRunMetadata") if isinstance(analysis.get("analysisRunMetadata"), dict) else {}
+    out = dict(labels)
+    out.update({str(k): str(v) for k, v in (extra.get("labels") or {}).items()})
+    selector = ((rollout.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    out.update({str(k): str(v) for k, v in selector.items()})
+    return out, {str(k): str(v) for k, v in (extra.get("annotations") or {}).items()}
 
 
 def decision(run: dict) -> str:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
+from reconciler.analysis import metric_rules
 from reconciler.validation.durations import parse_duration
 
 PENDING, RUNNING, SUCCESSFUL, FAILED, INCONCLUSIVE, ERROR = "Pending", "Running", "Successful", "Failed", "Inconclusive", "Error"
@@ -235,6 +236,8 @@ def start_run(
     dry_run_metrics: Iterable[str] = (),
     secret_args: dict | None = None,
     labels: dict | None = None,
+    annotations: dict | None = None,
+    measurement_retention: dict | None = None,
 ) -> dict:
     """A new run, Pending until its first `apply_measurements`. `rollout_ref` is
     {"namespace", "name"} (or "namespace/name"). `metrics` are resolved (args substituted);
@@ -256,13 +259,15 @@ def start_run(
         "rollout": rollout_ref.get("name", ""),
         "revision": int(revision),
         "labels": dict(labels or {}),
+        **({"annotations": dict(annotations)} if annotations else {}),
         "status": PENDING,
         "message": "",
         "createdAt": created,
         "startedAt": created,
         "finishedAt": None,
         "terminate": False,
-        "spec": {"metrics": metrics, "dryRun": dry_run, "secretArgs": dict(secret_args or {})},
+        "spec": {"metrics": metrics, "dryRun": dry_run, "secretArgs": dict(secret_args or {}),
+                 **({"measurementRetention": dict(measurement_retention)} if measurement_retention else {})},
         "metrics": [],
         "jobs": [],
     }
@@ -423,8 +428,9 @@ def _record(run: dict, measurement: Measurement, now: datetime, *, counting: boo
     else:
         measurements.append(data)
         result["measurementsTaken"] = int(result.get("measurementsTaken", 0)) + 1
-    # Argo keeps the last 10 measurements per metric; counts keep the whole history.
-    del measurements[:-MEASUREMENT_HISTORY_LIMIT]
+    # Argo keeps the last 10 measurements per metric (measurementRetention: its limit); counts keep
+    # the whole history (analysis/metric_rules.py).
+    metric_rules.keep(measurements, ((run.get("spec") or {}).get("measurementRetention") or {}).get(name) or MEASUREMENT_HISTORY_LIMIT)
     job = (data.get("metadata") or {}).get("job-name")
     if job:
         _record_job(run, job, name, phase, data)
@@ -575,7 +581,7 @@ def terminate(run: dict, now: datetime) -> dict:
 
 def run_view(run: dict) -> dict:
     """The run as the rollout view's `analysisRuns[]` entry (no measurement history)."""
-    keys = ("name", "namespace", "revision", "status", "message", "createdAt", "startedAt", "finishedAt", "labels")
+    keys = ("name", "namespace", "revision", "status", "message", "createdAt", "startedAt", "finishedAt", "labels", "annotations")
     view: dict[str, Any] = {k: run.get(k) for k in keys if k in run}
     view["metrics"] = [
         {k: r.get(k) for k in ("name", "phase", "message", "dryRun", "count", "successful", "failed", "inconclusive", "error")}

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from reconciler.analysis import metric_rules
+
 Lookup = Callable[[str, "str | None", str], "dict | None"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
@@ -40,6 +42,7 @@ class AnalysisResolveError(ValueError):
 class ResolvedAnalysis:
     metrics: list[dict]
     dry_run: list[str] = field(default_factory=list)
+    measurement_retention: dict[str, int] = field(default_factory=dict)  # metric -> measurements kept
     secret_args: dict[str, dict] = field(default_factory=dict)  # arg name -> {"name", "key"}
     args: dict[str, str] = field(default_factory=dict)  # non-secret values, for display and tests
     templates: list[str] = field(default_factory=list)
@@ -217,7 +220,8 @@ def resolve_analysis(
     values, secrets = resolve_args(template_args, list(analysis.get("args") or []), rollout=rollout, stable_hash=stable_hash, latest_hash=latest_hash)
     metrics: list[dict] = []
     seen: set[str] = set()
-    dry_run: set[str] = set()
+    dry_run_rules: list[dict] = []
+    retention_rules: list[dict] = []
     for template in templates:
         spec = template.get("spec") or {}
         for metric in spec.get("metrics") or []:
@@ -226,16 +230,20 @@ def resolve_analysis(
                 raise AnalysisResolveError(f"two metrics have the same name {name!r}", hint="metric names must be unique across the templates of one analysis")
             seen.add(name)
             metrics.append(substitute(copy.deepcopy(metric), values, set(secrets)))
-        dry_run |= {d.get("metricName") for d in spec.get("dryRun") or [] if d.get("metricName")}
-    dry_run |= {d.get("metricName") for d in analysis.get("dryRun") or [] if d.get("metricName")}
-    if "*" in dry_run:
-        dry_run = set(seen)
-    unknown = sorted(dry_run - seen)
-    if unknown:
-        raise AnalysisResolveError(f"dryRun names metric {unknown[0]!r}, which the templates do not define")
+        dry_run_rules += [d for d in spec.get("dryRun") or [] if isinstance(d, dict)]
+        retention_rules += [d for d in spec.get("measurementRetention") or [] if isinstance(d, dict)]
+    dry_run_rules += [d for d in analysis.get("dryRun") or [] if isinstance(d, dict)]
+    retention_rules += [d for d in analysis.get("measurementRetention") or [] if isinstance(d, dict)]
+    names = [str(m.get("name")) for m in metrics]
+    try:
+        dry_run = metric_rules.dry_run_metrics(dry_run_rules, names)
+        retention = metric_rules.retention_limits(retention_rules, names)
+    except metric_rules.RuleError as err:
+        raise AnalysisResolveError(str(err), hint="metricName is a regular expression searched in each metric's name") from None
     return ResolvedAnalysis(
         metrics=metrics,
-        dry_run=sorted(dry_run),
+        dry_run=dry_run,
+        measurement_retention=retention,
         secret_args=secrets,
         args=values,
         templates=[(t.get("metadata") or {}).get("name", "") for t in templates],
