@@ -1,6 +1,8 @@
 """revisionHistoryLimit: how many old ReplicaSets a rollout keeps.
 
-As Argo: the ReplicaSets that are neither the current revision nor the stable one are "old"; when
+As Argo (rollout/sync.go cleanupRollouts; TestReconcileRevisionHistoryLimit): the ReplicaSets that
+are neither the current revision nor the stable one (nor one a Service selects, nor one in its
+scale-down delay) are "old"; when
 there are more than `spec.revisionHistoryLimit` of them (default 10), the oldest ones are deleted,
 but only those with no pods (spec 0 and no pod left in status). Keeping a ReplicaSet keeps its
 revision available to `undo` without a new ReplicaSet. Pure: it only says which to delete.
@@ -41,6 +43,7 @@ def prune(ctx) -> None:
     (no pods left), never one this run scales."""
     state = ctx.state
     keep = {state.current_hash, state.stable_hash} | set(state.scale_down_at)
+    keep |= {ctx.service_hash(name) for name in ctx.services} - {""}  # active / preview / canary / stable selectors
     for rs in to_delete(list(ctx.live.replicasets), keep, history_limit(ctx.spec)):
         planned = ctx.rs(rs_hash(rs))
         if planned is not None and rs_spec_replicas(planned) == 0:

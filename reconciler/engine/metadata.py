@@ -19,8 +19,8 @@ TestSyncBlueGreenEphemeralMetadataSecondRevision, TestSyncEphemeralPodMetadata):
 Where it lands: the ReplicaSet's pod template (spec.template.metadata). Argo also patches the live
 pods of the ReplicaSet; on the embedded cluster (and the API emulator) pods are derived from their
 ReplicaSet's template, so the template is all there is and the pods show the change at once. On a
-real cluster the pods created from then on carry it; the engine does not patch running pods (it has
-no RBAC for pods) — `reconciler validate` says so when these fields are set.
+real cluster the pods created from then on carry it; the engine does not patch pods that are
+already running (its RBAC has no write access to pods), so those keep their labels until replaced.
 
 Keys the engine relies on are never overwritten: `rollouts-pod-template-hash` and the selector's
 matchLabels (a template whose labels stop matching the selector is refused by the API server). Pure.
