@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _AT_INSTANT = (
     "import sys, time\n"
     "from reconciler.cli import main\n"
-    "import reconciler.apply, reconciler.cluster.local, reconciler.status.annotations\n"
+    "import reconciler.pipeline, reconciler.cluster.local, reconciler.status.annotations\n"
     "start = float(sys.argv[1])\n"
     "time.sleep(max(0.0, start - time.time()))\n"
     "sys.argv = ['reconciler'] + sys.argv[2:]\n"

@@ -96,17 +96,17 @@ def test_push_attempts_from_the_environment_reach_the_store(tmp_path, monkeypatc
     monkeypatch.setenv("RECONCILER_PUSH_ATTEMPTS", "5")
     from typer.testing import CliRunner
 
-    from reconciler import apply
+    from reconciler import pipeline
     from reconciler.cli import app
 
     seen = []
-    real = apply._apply_run_holding
+    real = pipeline.run
 
-    def spy(root, cluster, store, now, **kwargs):
+    def spy(root, cluster, store, now, options):
         seen.append(store.save_attempts)
-        return real(root, cluster, store, now, **kwargs)
+        return real(root, cluster, store, now, options)
 
-    monkeypatch.setattr(apply, "_apply_run_holding", spy)
+    monkeypatch.setattr(pipeline, "run", spy)
     result = CliRunner().invoke(app, ["run", str(repo), "--status", "commit", "--cluster", f"local:{tmp_path / 'c'}", "--now",
                                       "2026-01-01T00:00:00Z"])
     assert result.exit_code == 0, result.output

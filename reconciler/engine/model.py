@@ -4,7 +4,7 @@
 
 `Desired` is the Rollout from the repository; `Live` is what `observe` gathered for it (its
 ReplicaSets, the Services it names, analysis objects); a `Plan` is the list of object writes, the
-next state, the displayed view and the Kubernetes Events to emit. The shell (reconciler.runner)
+next state, the displayed view and the Kubernetes Events to emit. The shell (reconciler.pipeline)
 applies the actions in order, emits the events and records the state.
 """
 

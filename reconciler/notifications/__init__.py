@@ -1,6 +1,6 @@
 """Notifications: Argo Rollouts' notification configuration, delivered exactly once across runs.
 
-The run's stages call three things here (reconciler/apply.py keeps only the hooks):
+The run's stages call three things here (reconciler/pipeline/notify.py keeps only the hooks):
 
     notifier = Notifier.prepare(manifests, cluster, root, ...)   # config: SOURCE, else the cluster
     notifier.enqueue(desired, plan, now)      # pure: the plan's events -> pending, in plan.state

@@ -1,0 +1,25 @@
+"""How one run is asked to behave: the flags of `plan` / `run`, as one value every stage may read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from reconciler.deadline import NEVER, Deadline
+
+RolloutKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    dry_run: bool  # `plan`: nothing is written, no Lease is taken
+    source_label: str = ""  # the credential-free SOURCE, for commit messages and notifications
+    only: set[RolloutKey] | None = None  # plan/run just these (namespace, name)
+    lease_namespace: str = "default"
+    clock: Callable[[], datetime] | None = None  # keeps the Lease renewed (default: now + elapsed)
+    period_seconds: float | None = None  # --period, for the analysis timing warnings
+    shard: tuple[int, int] | None = None  # --shard I/N
+    deadline: Deadline = NEVER  # run --timeout: checked only between writes
+    notify: bool = True  # run --no-notify keeps notifications pending
+    notify_max_age: float | None = None  # seconds after which an undeliverable notification is dropped

@@ -1,0 +1,84 @@
+"""Stage 5, plan: what to write. Pure given what observe read (`now` is an argument).
+
+    manifest_actions(checked, world) -> [(Manifest, Action)]   plain manifests changed since last applied
+    rollouts(rollouts, lives, now, notifier) -> {key: (previous, Plan)}   engine/plan.py per rollout
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import datetime
+
+from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
+from reconciler.drift import drifted_fields
+from reconciler.engine import workload
+from reconciler.engine.model import Action, Live, Plan
+from reconciler.engine.plan import plan as plan_rollout
+from reconciler.engine.rebuild import STABLE_STANDIN_ANNOTATION
+from reconciler.engine.state import RolloutState
+from reconciler.engine.traffic.istio import carry_managed_fields
+from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, object_key
+from reconciler.pipeline.manifests import plain
+from reconciler.pipeline.observe import Rollouts, World
+
+APPLIED_HASH_ANNOTATION = f"{PREFIX}/applied-hash"
+# Plain manifests go first, in this order, so a Rollout never sees its Service missing.
+_APPLY_ORDER = ["ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
+
+
+def _content_hash(obj: dict) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def manifest_actions(applied: list, seen: World) -> list[tuple]:
+    """(manifest, Action) to create or replace the plain manifests whose content changed since the
+    reconciler last applied them (tracked by an annotation, so server defaults never cause a write).
+    Only kinds in APPLIED_FROM_SOURCE; validation reported the others. The selector hash the engine
+    sets on Services is kept."""
+    actions = []
+    ordered = sorted(applied, key=lambda m: _APPLY_ORDER.index(m.kind) if m.kind in _APPLY_ORDER else len(_APPLY_ORDER))
+    for manifest in ordered:
+        if manifest.kind not in APPLIED_FROM_SOURCE or manifest.ref in seen.bad:
+            continue
+        desired = plain(manifest.obj)
+        digest = _content_hash(desired)
+        key = object_key(desired)
+        live = seen.live_by_key.get(key)
+        drift = None
+        if live is not None and ((live.get("metadata") or {}).get("annotations") or {}).get(APPLIED_HASH_ANNOTATION) == digest:
+            # applied already: only a hand change makes it differ (what the engine manages is taken from live)
+            drift = drifted_fields(workload.carry_scaled_replicas(manifest.kind, live, carry_managed_fields(manifest.kind, live, desired)), live)
+            if not drift:
+                continue
+        after = copy.deepcopy(desired)
+        meta = after.setdefault("metadata", {})
+        if KINDS[manifest.kind].namespaced:
+            meta["namespace"] = key[1]
+        meta.setdefault("annotations", {})[APPLIED_HASH_ANNOTATION] = digest
+        if live is not None:
+            meta["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
+            live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL)
+            if manifest.kind == "Service" and live_hash:
+                after.setdefault("spec", {}).setdefault("selector", {})[POD_TEMPLATE_HASH_LABEL] = live_hash
+                standin = ((live.get("metadata") or {}).get("annotations") or {}).get(STABLE_STANDIN_ANNOTATION)
+                if standin:  # which revision is stable while the stable Service serves the canary (rebuild.py)
+                    meta["annotations"][STABLE_STANDIN_ANNOTATION] = standin
+            after = carry_managed_fields(manifest.kind, live, after)  # a router's weights/subsets survive a Git edit
+            after = workload.carry_scaled_replicas(manifest.kind, live, after)  # and a workloadRef's scale-down
+        reason = f"revert drift in {', '.join(drift)} (changed live, not in Git)" if drift else f"apply {manifest.file}"
+        actions.append((manifest, Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, reason)))
+    return actions
+
+
+def rollouts(found: Rollouts, lives: dict[tuple[str, str], tuple[RolloutState, Live]], now: datetime, notifier=None) -> dict[tuple, tuple[RolloutState, Plan]]:
+    """Each rollout's Plan from its previous state and what observe read of it; the notifications
+    its plan triggers are queued on the recorded state (so they are delivered once, with the step)."""
+    plans = {}
+    for key, (previous, live) in lives.items():
+        desired = found.desired[key]
+        plans[key] = (previous, plan_rollout(desired, live, previous, now))
+        if notifier is not None:
+            notifier.enqueue(desired, plans[key][1], now)
+    return plans
