@@ -166,23 +166,37 @@ def pods_for_replicaset(rs: Mapping, config: Mapping | None, now: datetime) -> l
     return pods
 
 
-def simulate_replicaset(rs: Mapping, config: Mapping | None, now: datetime) -> dict:
-    """The ReplicaSet with status.replicas / readyReplicas / availableReplicas as its pods are at `now`."""
-    out = copy.deepcopy(dict(rs))
-    pods = pods_for_replicaset(out, config, now)
-    ready = sum(1 for p in pods if p["status"]["reason"] == "Running")
-    available = sum(1 for p in pods if p["status"]["reason"] == "Running" and pod_available(out, parse_iso(p["status"]["startTime"]), config, now))
-    status = dict(out.get("status") or {})
+def replicaset_status(rs: Mapping, config: Mapping | None, now: datetime) -> dict:
+    """status.replicas / readyReplicas / availableReplicas as the ReplicaSet's pods are at `now`
+    (the pods `pods_for_replicaset` gives, counted without building them): ready as `_pod_state`
+    says, available when also ready for minReadySeconds (`pod_available`)."""
+    starts = pod_starts(rs)[: int((rs.get("spec") or {}).get("replicas") or 0)]
+    ready = available = 0
+    if not crashes(rs, config):
+        delay = ready_after_seconds(rs, config)
+        for text in starts:
+            start = parse_iso(text)
+            if (now - (start or now)).total_seconds() >= delay:
+                ready += 1
+                if pod_available(rs, start, config, now):
+                    available += 1
+    status = dict(rs.get("status") or {})
     status.update(
         {
-            "replicas": len(pods),
+            "replicas": len(starts),
             "readyReplicas": ready,
             "availableReplicas": available,
-            "fullyLabeledReplicas": len(pods),
-            "observedGeneration": (out.get("metadata") or {}).get("generation", 1),
+            "fullyLabeledReplicas": len(starts),
+            "observedGeneration": (rs.get("metadata") or {}).get("generation", 1),
         }
     )
-    out["status"] = status
+    return status
+
+
+def simulate_replicaset(rs: Mapping, config: Mapping | None, now: datetime) -> dict:
+    """A copy of the ReplicaSet with its status as its pods are at `now` (replicaset_status)."""
+    out = copy.deepcopy(dict(rs))
+    out["status"] = replicaset_status(out, config, now)
     return out
 
 

@@ -29,7 +29,7 @@ from typing import Iterator, Mapping
 
 import yaml
 
-from reconciler.cluster import kubelet
+from reconciler.cluster import kubelet, parse_cache
 from reconciler.cluster.base import HeldLease
 from reconciler.errors import ClusterError, Conflict, Refused
 from reconciler.interrupt import shielded
@@ -43,14 +43,29 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def _load(path: Path):
+def _unreadable(path: Path, err: Exception) -> ClusterError:
+    detail = " ".join(str(getattr(err, "problem", None) or getattr(err, "strerror", None) or err).split())[:200]
+    return ClusterError(f"the embedded cluster's file {path} cannot be read: {detail}",
+                        hint="fix the file or remove it (the next run writes what it needs again)")
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
         with open(path, "rb") as handle:
-            return yaml.load(handle, Loader=_Loader)
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError, OSError) as err:  # a hand edit gone wrong: say which file
-        detail = " ".join(str(getattr(err, "problem", None) or getattr(err, "strerror", None) or err).split())[:200]
-        raise ClusterError(f"the embedded cluster's file {path} cannot be read: {detail}",
-                           hint="fix the file or remove it (the next run writes what it needs again)") from None
+            return handle.read()
+    except OSError as err:
+        raise _unreadable(path, err) from None
+
+
+def _parse(path: Path, data: bytes):
+    try:
+        return yaml.load(data, Loader=_Loader)
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as err:  # a hand edit gone wrong: say which file
+        raise _unreadable(path, err) from None
+
+
+def _load(path: Path):
+    return _parse(path, _read_bytes(path))
 
 
 def _dump(obj) -> str:
@@ -153,16 +168,16 @@ class LocalCluster:
         if not directory.is_dir():
             return []
         out = []
-        for path in sorted(directory.glob("*.yaml")):
-            obj = _load(path)
+        for _, obj in parse_cache.load_directory(self.dir, directory, _read_bytes, _parse):  # unchanged files are not parsed again
             if isinstance(obj, dict):
                 out.append(self._simulate(obj))
         return out
 
     def _simulate(self, obj: dict) -> dict:
         kind = obj.get("kind")
-        if kind == "ReplicaSet":
-            return kubelet.simulate_replicaset(obj, self.kubelet_config, self.now)
+        if kind == "ReplicaSet":  # obj is this call's own copy: its status is set in place
+            obj["status"] = kubelet.replicaset_status(obj, self.kubelet_config, self.now)
+            return obj
         if kind == "Job":
             try:
                 from reconciler.cluster.kubelet_jobs import simulate_job
@@ -248,8 +263,11 @@ class LocalCluster:
             raise
 
     def _write(self, path: Path, obj: dict) -> None:
-        self._write_text(path, _dump(obj))
+        text = _dump(obj)
+        self._write_text(path, text)
+        parse_cache.record_write(self.dir, path, text, obj)
         self.writes += 1
+
     def _stored_form(self, obj: dict, previous: dict | None, resource_version: int) -> dict:
         obj = _plain(obj)
         kind, namespace, name = object_key(obj)
