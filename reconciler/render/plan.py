@@ -70,6 +70,7 @@ def _block_str(dumper, value: str):
 
 
 _DUMPER = None
+_DUMP_OPTIONS = {"default_flow_style": False, "allow_unicode": True, "sort_keys": True}
 
 
 def _dumper():
@@ -79,8 +80,10 @@ def _dumper():
     if _DUMPER is None:
         import yaml
 
+        from reconciler.render.plain_yaml import fast_dumper
+
         base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-        _DUMPER = type("DiffDumper", (base,), {})
+        _DUMPER = fast_dumper(type("DiffDumper", (base,), {}))
         _DUMPER.add_representer(str, _block_str)
     return _DUMPER
 
@@ -90,7 +93,21 @@ def to_yaml(obj: Mapping | None) -> str:
         return ""
     import yaml
 
-    return yaml.dump(obj, Dumper=_dumper(), default_flow_style=False, allow_unicode=True, sort_keys=True)
+    return yaml.dump(obj, Dumper=_dumper(), **_DUMP_OPTIONS)
+
+
+# What _without_noise leaves out, in the form plain_yaml.dump_plain takes.
+_NOISE = {"status": True, "metadata": {key: True for key in _NOISY_METADATA}}
+
+
+def _plain_yaml(obj: Mapping | None, *, drop_noise: bool) -> str:
+    """to_yaml(_without_noise(obj)) without copying the object first: the nodes are built from it
+    directly (reconciler/render/plain_yaml.py)."""
+    if obj is None:
+        return ""
+    from reconciler.render.plain_yaml import dump_plain
+
+    return dump_plain(obj, _dumper(), _DUMP_OPTIONS, drop=_NOISE if drop_noise else None)
 
 
 def object_label(kind: str, namespace: str | None, name: str) -> str:
@@ -101,9 +118,10 @@ def object_diff(before: Mapping | None, after: Mapping | None, label: str, *, ke
     """Unified diff of two objects as YAML (`--- a/<label>` / `+++ b/<label>`); "" when equal.
     None on one side is a creation or a deletion. Status and server-managed metadata are left out
     unless keep_status (the planner changes specs; the cluster fills in status)."""
-    if not keep_status:
-        before, after = _without_noise(before), _without_noise(after)
-    old, new = to_yaml(before), to_yaml(after)
+    if keep_status:
+        old, new = to_yaml(before), to_yaml(after)
+    else:
+        old, new = _plain_yaml(before, drop_noise=True), _plain_yaml(after, drop_noise=True)
     if old == new:
         return ""
     lines = difflib.unified_diff(
