@@ -34,6 +34,7 @@ from reconciler.cluster.base import HeldLease
 from reconciler.errors import ClusterError, Conflict, Refused
 from reconciler.interrupt import shielded
 from reconciler.kinds import KINDS, object_key
+from reconciler.plain_yaml import dump_plain, fast_dumper
 
 CLUSTER_SCOPED_DIR = "_cluster"
 KUBELET_CONFIG = "kubelet.yaml"
@@ -68,8 +69,17 @@ def _load(path: Path):
     return _parse(path, _read_bytes(path))
 
 
+_DUMP_OPTIONS = {"sort_keys": False, "default_flow_style": False, "allow_unicode": True}
+_fast_dumper = None
+
+
 def _dump(obj) -> str:
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    """yaml.dump(obj, Dumper=CSafeDumper, **_DUMP_OPTIONS), with the nodes built directly
+    (reconciler/plain_yaml.py): PyYAML's representer was most of a write's CPU."""
+    global _fast_dumper
+    if _fast_dumper is None:
+        _fast_dumper = fast_dumper(type("ClusterDumper", (_Dumper,), {}))
+    return dump_plain(obj, _fast_dumper, _DUMP_OPTIONS, literal_blocks=False, as_is=True)
 
 
 def _plain(value):

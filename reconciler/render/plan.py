@@ -80,7 +80,7 @@ def _dumper():
     if _DUMPER is None:
         import yaml
 
-        from reconciler.render.plain_yaml import fast_dumper
+        from reconciler.plain_yaml import fast_dumper
 
         base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         _DUMPER = fast_dumper(type("DiffDumper", (base,), {}))
@@ -102,10 +102,10 @@ _NOISE = {"status": True, "metadata": {key: True for key in _NOISY_METADATA}}
 
 def _plain_yaml(obj: Mapping | None, *, drop_noise: bool) -> str:
     """to_yaml(_without_noise(obj)) without copying the object first: the nodes are built from it
-    directly (reconciler/render/plain_yaml.py)."""
+    directly (reconciler/plain_yaml.py)."""
     if obj is None:
         return ""
-    from reconciler.render.plain_yaml import dump_plain
+    from reconciler.plain_yaml import dump_plain
 
     return dump_plain(obj, _dumper(), _DUMP_OPTIONS, drop=_NOISE if drop_noise else None)
 

@@ -51,3 +51,37 @@ def test_object_diff_leaves_out_status_and_server_metadata():
     after = {"metadata": {"name": "a", "resourceVersion": "9", "generation": 3}, "spec": {"replicas": 2}, "status": {"ready": 2}}
     assert render.object_diff(before, after, "default/ReplicaSet/a") == (
         "--- a/default/ReplicaSet/a\n+++ b/default/ReplicaSet/a\n@@ -1,4 +1,4 @@\n metadata:\n   name: a\n spec:\n-  replicas: 1\n+  replicas: 2\n")
+
+
+# -- the embedded cluster's files: yaml.dump of the object as it is (insertion order, no _plain copy) --
+
+from reconciler.cluster import local  # noqa: E402
+
+as_is_objects = st.recursive(
+    scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner), st.dictionaries(keys, inner, max_size=5)), max_leaves=30)
+
+
+def _outcome(dump, obj):
+    try:
+        return dump(obj)
+    except yaml.YAMLError as err:
+        return type(err)
+
+
+def _reference_cluster_text(obj):
+    return yaml.dump(obj, Dumper=local._Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(keys, as_is_objects, max_size=6))
+@example({"data": {"config.yaml": "a: 1\nb: 2\n"}, "metadata": {"name": "x", "annotations": {"z": "1", "a": "2"}}})
+@example({"at": datetime(2026, 1, 1, tzinfo=timezone.utc), "1": 1, 1: "int key"})
+def test_cluster_file_text_is_what_yaml_dump_gave(obj):
+    assert _outcome(local._dump, obj) == _outcome(_reference_cluster_text, obj)
+
+
+def test_shared_objects_keep_their_anchor_and_alias():
+    shared = {"app": "web"}
+    obj = {"metadata": {"labels": shared}, "spec": {"selector": shared, "list": [shared]}}
+    text = local._dump(obj)
+    assert text == _reference_cluster_text(obj) and "&id001" in text and "*id001" in text
