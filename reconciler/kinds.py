@@ -67,7 +67,7 @@ _ELSEWHERE = "apply it another way (kubectl apply, your cluster's GitOps tool) a
 
 def not_applied(kind: str) -> tuple[str, str] | None:
     """(why, hint) when the reconciler will not apply objects of `kind` from the source; None when it will."""
-    if kind == "Rollout" or kind in APPLIED_FROM_SOURCE:
+    if kind in ("Rollout", "Experiment") or kind in APPLIED_FROM_SOURCE:  # planned (engine/), not applied
         return None
     if kind == "Secret":
         return (
@@ -86,8 +86,6 @@ def not_applied(kind: str) -> tuple[str, str] | None:
             f"{kind} objects are created and deleted by the reconciler itself, not applied from the source",
             "remove it: Rollouts own their ReplicaSets and pods; AnalysisTemplates produce the AnalysisRuns and Jobs",
         )
-    if kind == "Experiment":
-        return ("Argo Experiments are not run by the reconciler", "run it with Argo Rollouts' controller, and keep it out of the folder the reconciler reads (--path)")
     applied = ", ".join(sorted(APPLIED_FROM_SOURCE))
     return (f"the reconciler does not apply {kind} objects (it applies Rollouts and {applied})", _ELSEWHERE)
 

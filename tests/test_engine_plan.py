@@ -95,14 +95,35 @@ def test_one_step_per_invocation_and_indefinite_pause():
     assert "promote: step 2/2 (pause) ended by promote" in promoted.next.split("; ")
 
 
-def test_experiment_step_is_an_explicit_pause_not_a_pass():
+def test_experiment_step_runs_its_experiment_and_is_never_a_pass():
+    """An experiment step without a duration or a required analysis never ends on its own (validate
+    warns): the rollout stays at it, its ReplicaSet up, until a promote skips it (as Argo's does)."""
+    from reconciler.engine.experiment import OWNER_LABEL
+
+    def split(replicasets):
+        mine = [rs for rs in replicasets if OWNER_LABEL not in rs["metadata"].get("labels", {})]
+        return Live(replicasets=mine, extra={"experimentReplicaSets": [rs for rs in replicasets if rs not in mine]})
+
+    def drive_split(desired, state, replicasets, now):
+        result = plan(Desired(desired), split(replicasets), state, now)
+        return result, apply(replicasets, result, now)
+
     steps = [{"setWeight": 20}, {"experiment": {"templates": [{"name": "x", "specRef": "canary"}]}}, {"setWeight": 50}]
-    first, replicasets = drive(rollout(steps=steps), RolloutState(), [], T0)
-    update, replicasets = drive(rollout("app:2", steps=steps), first.state, replicasets, T0 + timedelta(seconds=1))
-    at_experiment, replicasets = drive(rollout("app:2", steps=steps), update.state, replicasets, T0 + timedelta(seconds=2))
-    assert at_experiment.status == "Paused" and "not supported yet" in at_experiment.message
-    later, _ = drive(rollout("app:2", steps=steps), at_experiment.state, replicasets, T0 + timedelta(hours=1))
-    assert later.state.step_index == 1
+    first, replicasets = drive_split(rollout(steps=steps), RolloutState(), [], T0)
+    update, replicasets = drive_split(rollout("app:2", steps=steps), first.state, replicasets, T0 + timedelta(seconds=1))
+    at_experiment, replicasets = drive_split(rollout("app:2", steps=steps), update.state, replicasets, T0 + timedelta(seconds=2))
+    assert at_experiment.state.step_index == 1 and "web-" in " ".join(at_experiment.state.experiments)
+    created = [a for a in at_experiment.actions if a.kind == "ReplicaSet" and a.verb == "create"]
+    assert [a.name for a in created] == [f"web-{update.state.current_hash}-2-1-x"]
+    assert created[0].after["spec"]["template"]["spec"]["containers"][0]["image"] == "app:2"
+    later, replicasets = drive_split(rollout("app:2", steps=steps), at_experiment.state, replicasets, T0 + timedelta(hours=1))
+    assert later.state.step_index == 1 and later.view["experiments"][0]["status"] == "Running"
+    state = later.state.copy()
+    state.promote = {"revision": 2, "step": None, "full": False}
+    promoted, replicasets = drive_split(rollout("app:2", steps=steps), state, replicasets, T0 + timedelta(hours=1, seconds=1))
+    assert promoted.state.step_index == 2
+    scaled = {a.name: a.after["spec"]["replicas"] for a in promoted.actions if a.kind == "ReplicaSet" and a.name.endswith("-x")}
+    assert scaled == {f"web-{update.state.current_hash}-2-1-x": 0}  # the skipped experiment is terminated
 
 
 def test_analysis_step_with_a_missing_template_aborts_and_says_why():

@@ -11,7 +11,7 @@ from reconciler.validation import errors_by_object, validate
 from reconciler.validation.durations import parse_duration
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-VALID = ["canary-nginx", "bluegreen-nginx", "bluegreen-analysis", "mock-server-canary", "mock-server-canary-table1", "mock-server-bluegreen", "istio-canary", "prometheus-analysis", "istio-virtualservice", "istio-destinationrule"]
+VALID = ["canary-nginx", "bluegreen-nginx", "bluegreen-analysis", "mock-server-canary", "mock-server-canary-table1", "mock-server-bluegreen", "istio-canary", "prometheus-analysis", "istio-virtualservice", "istio-destinationrule", "istio-experiment"]
 
 # case -> (rule, file:line:col, field path)
 INVALID = {
@@ -34,6 +34,11 @@ INVALID = {
     "symlink-escape": ("symlink-escape", "outside.yaml:1:1", ""),
     "analysis-missing-arg": ("analysis-args", "rollout.yaml:48:9", "spec.strategy.canary.steps[1].analysis"),
     "analysis-indefinite-step": ("analysis-indefinite", "rollout.yaml:50:13", "spec.strategy.canary.steps[1].analysis.templates[0].templateName"),
+    "experiment-bad-spec-ref": ("experiment-spec-ref", "rollout.yaml:17:13", "spec.strategy.canary.steps[0].experiment.templates[0].specRef"),
+    "experiment-duplicate-template": ("experiment-templates", "rollout.yaml:18:13", "spec.strategy.canary.steps[0].experiment.templates[1].name"),
+    "experiment-missing-analysis-template": ("reference", "rollout.yaml:22:13", "spec.strategy.canary.steps[0].experiment.analyses[0].templateName"),
+    "experiment-no-templates": ("experiment-templates", "rollout.yaml:15:11", "spec.strategy.canary.steps[0].experiment.templates"),
+    "experiment-weight-without-routing": ("experiment-weight", "rollout.yaml:20:13", "spec.strategy.canary.steps[0].experiment.templates[1].weight"),
 }
 
 # A mistake in an AnalysisTemplate: its own finding, and one on each Rollout that names it (skipped too).

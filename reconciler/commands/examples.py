@@ -8,6 +8,8 @@ EXAMPLES: dict[str, list[str]] = {
     "run": ["reconciler run ./deploy", "RECONCILER_CLUSTER=kube reconciler run https://github.com/org/config --ref main"],
     "get rollout": ["reconciler get rollout web -n shop", "reconciler get rollout web --watch", "reconciler get rollout web -o json"],
     "list rollouts": ["reconciler list rollouts -A", "reconciler list rollouts --watch"],
+    "get experiment": ["reconciler get experiment web-6d4f8c7b9-2-0", "reconciler get experiment mock-server-experiment -o json"],
+    "list experiments": ["reconciler list experiments", "reconciler list experiments -A -o json"],
     "status": ["reconciler status web --timeout 5m", "reconciler status web --no-watch"],
     "promote": ["reconciler promote web", "reconciler promote web --full"],
     "abort": ["reconciler abort web -n shop"],

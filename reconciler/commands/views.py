@@ -29,12 +29,14 @@ SourceOpt = Annotated[
 
 def build_views(cluster, states: dict, now, namespace: str | None = None, names: set[str] | None = None) -> list[dict]:
     """Views of the recorded rollouts: one list of ReplicaSets (and Pods) per namespace."""
+    from reconciler.engine.experiment import OWNER_LABEL as EXPERIMENT_OWNER_LABEL
     from reconciler.pipeline.observe import owned_by as _owned_by
     from reconciler.engine.state import RolloutState
     from reconciler.engine.view import rollout_view
 
     views = []
-    keys = sorted(k for k in states if (namespace is None or k[0] == namespace) and (names is None or k[1] in names))
+    keys = sorted(k for k in states if (namespace is None or k[0] == namespace) and (names is None or k[1] in names)
+                  and (states[k] or {}).get("kind") != "Experiment")  # a standalone Experiment's record (get experiment)
     by_ns: dict[str, tuple[list, list, list]] = {}
     for ns in sorted({k[0] for k in keys}):
         by_ns[ns] = (cluster.list("ReplicaSet", ns), cluster.list("Pod", ns), cluster.list("Service", ns))
@@ -43,7 +45,8 @@ def build_views(cluster, states: dict, now, namespace: str | None = None, names:
         state = RolloutState.from_dict(states[(ns, name)])
         replicasets, pods, services = by_ns[ns]
         mine = [rs for rs in replicasets if _owned_by(rs) == name]
-        names_ = {rs["metadata"]["name"] for rs in mine}
+        experiment_rs = [rs for rs in replicasets if ((rs.get("metadata") or {}).get("labels") or {}).get(EXPERIMENT_OWNER_LABEL) == name]
+        names_ = {rs["metadata"]["name"] for rs in mine + experiment_rs}
         pods_by_rs: dict[str, list] = {}
         for pod in pods:
             owner = next((o.get("name") for o in (pod.get("metadata") or {}).get("ownerReferences") or [] if o.get("kind") == "ReplicaSet"), None)
@@ -51,7 +54,8 @@ def build_views(cluster, states: dict, now, namespace: str | None = None, names:
                 pods_by_rs.setdefault(owner, []).append(pod)
         svc = {s["metadata"]["name"]: s for s in services}
         summary = dict(state.desired_summary or {"name": name, "namespace": ns})
-        views.append(rollout_view(summary, mine, state, now, services=svc, pods=pods_by_rs, traffic=_read_back(summary, ns, routed)))
+        views.append(rollout_view(summary, mine, state, now, services=svc, pods=pods_by_rs, traffic=_read_back(summary, ns, routed),
+                                  experiment_replicasets=experiment_rs))
     return views
 
 

@@ -9,7 +9,7 @@ canary becomes stable (weight 100, then promotion once it is fully available).
 
 from __future__ import annotations
 
-from reconciler.engine import analysis, manual_pause, progress_abort
+from reconciler.engine import analysis, experiment_step, manual_pause, progress_abort
 from reconciler.engine.context import (
     Context,
     iso,
@@ -94,8 +94,19 @@ class PauseStep:
         return ctx.after_seconds(ctx.state.pause_started_at, duration)
 
 
+class ExperimentStep:
+    """`experiment`: engine/experiment_step.py starts the experiment when the step is entered and
+    reconciles it once per run before the steps move (`canary_analysis`); done when Successful."""
+
+    def enter(self, ctx: Context, step: dict) -> None:
+        experiment_step.enter(ctx, step, ctx.state.step_index)
+
+    def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
+        return experiment_step.complete(ctx, ctx.state.step_index)
+
+
 class NotSupportedStep:
-    """`experiment` (and any step kind the engine does not implement): an explicit pause, never a pass."""
+    """Any step kind the engine does not implement: an explicit pause, never a pass."""
 
     def __init__(self, kind: str):
         self.kind = kind
@@ -142,7 +153,7 @@ STEP_HANDLERS = {
     "pause": PauseStep(),
     "setCanaryScale": SetWeightStep(),
     "analysis": AnalysisStep(),
-    "experiment": NotSupportedStep("experiment"),
+    "experiment": ExperimentStep(),
     "setHeaderRoute": RouteStep(),
     "setMirrorRoute": RouteStep(),
 }
@@ -423,7 +434,7 @@ def plan_canary(ctx: Context) -> str:
     reached = _move(ctx)
     _services(ctx, state.current_hash)
     routing.step_weight(ctx, weight, reached, weight_at(steps, index - 1) if index > 0 else 0, index >= total)
-    paused = bool(state.pause_reason) or held
+    paused = bool(state.pause_reason) or held or experiment_step.running(ctx)  # an experiment's duration is not a stall
     _check_progress(ctx, paused)
     if not reached and not paused:
         ctx.note(f"scale toward {canary_target} canary / {stable_target} stable pods (weight {weight}%)")
@@ -475,3 +486,5 @@ def canary_analysis(ctx: Context, steps: list[dict]) -> None:
             return
         if verdict == analysis.PAUSE and promote is None:
             analysis.pause_inconclusive(ctx, run)
+    if not state.aborted:
+        experiment_step.check(ctx, steps, index)  # a Failed / Error experiment aborts like a failed analysis

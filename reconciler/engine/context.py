@@ -79,6 +79,9 @@ class Context:
     notes: list[str] = field(default_factory=list)  # what this run does, in words
     restart_steps: bool = False  # a new revision or a retry: step 0 is entered in this run
     wanted_runs: set[str] = field(default_factory=set)  # analysis runs a strategy still needs
+    # Experiments (engine/experiment_step.py): their objects as predicted, those reconciled this run.
+    experiment_objects: dict | None = None
+    experiments_reconciled: set[str] = field(default_factory=set)
 
     def __post_init__(self):
         self.rs_by_hash: dict[str, dict] = {rs_hash(rs): plain_copy(rs) for rs in self.live.replicasets}

@@ -261,7 +261,7 @@ def _apply_gates(ctx: Context) -> None:
 
 
 def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Plan:
-    from reconciler.engine import bluegreen, canary, history, replicaset_spec, workload
+    from reconciler.engine import bluegreen, canary, experiment_step, history, replicaset_spec, workload
     from reconciler.engine.traffic import routing
 
     ctx = Context(desired=desired, live=live, state=state.copy(), now=now)
@@ -300,6 +300,7 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
         where = bluegreen.plan_bluegreen(ctx)
     else:
         where = canary.plan_canary(ctx)
+        experiment_step.settle(ctx)  # experiments no longer the current step's are terminated
     replicaset_spec.sync(ctx)  # minReadySeconds (and role metadata) on the existing ReplicaSets
     history.prune(ctx)
     analysis.finish(ctx)
@@ -312,7 +313,8 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
         ctx.degraded_now = True
     workload.plan_scale_down(ctx, status)
     traffic = routing.readback(ctx) if strategy == "Canary" else None
-    rollout_view = view_mod.rollout_view(next_state.desired_summary, replicasets, next_state, now, services=ctx.services, traffic=traffic)
+    rollout_view = view_mod.rollout_view(next_state.desired_summary, replicasets, next_state, now, services=ctx.services, traffic=traffic,
+                                         experiment_replicasets=experiment_step.replica_sets_of(ctx))
     return Plan(
         namespace=desired.namespace,
         name=desired.name,

@@ -48,7 +48,7 @@ STABLE_STANDIN_ANNOTATION = f"{PREFIX}/stable-pod-template-hash"
 # In state.extra: the revision a person fully promoted (its recorded step is past the live counts on purpose).
 PROMOTED_FULL = "promotedFull"
 WEIGHT_STEPS = ("setWeight", "setCanaryScale")
-PAUSING_STEPS = ("pause", "experiment")
+PAUSING_STEPS = ("pause",)  # (an experiment step rebuilt starts its experiment again: never a shorter one)
 
 
 @dataclass

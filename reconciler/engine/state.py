@@ -62,6 +62,8 @@ class RolloutState:
     # services) recorded from the manifest the last run saw, and the last view it computed.
     desired_summary: dict[str, Any] = field(default_factory=dict)
     last_view: dict[str, Any] = field(default_factory=dict)
+    # Experiments (engine/experiment.py), keyed by name: phase, templates, analyses, times.
+    experiments: dict[str, Any] = field(default_factory=dict)
     # The notification outbox (owned by reconciler.notifications.ledger): pending entries, the ids
     # sent, condition triggers fired. Recorded with the step, so each notification is sent once.
     notifications: dict[str, Any] = field(default_factory=dict)
@@ -96,6 +98,7 @@ class RolloutState:
         state.desired_summary = dict(state.desired_summary or {})
         state.last_view = dict(state.last_view or {})
         state.notifications = dict(state.notifications or {})
+        state.experiments = dict(state.experiments or {})
         return state
 
     def copy(self) -> "RolloutState":

@@ -149,6 +149,7 @@ def rollout_view(
     pods: Mapping[str, list[dict]] | None = None,
     analysis_runs: list[dict] | None = None,
     traffic: Mapping | None = None,
+    experiment_replicasets: list[dict] | None = None,
 ) -> dict:
     """The `get rollout -o json` object. `pods` maps ReplicaSet name -> pods (omitted: no pods listed).
     `traffic`: what the traffic router's live objects say (engine/traffic/routing.readback_view):
@@ -232,5 +233,29 @@ def rollout_view(
         from reconciler.analysis.run import run_view
 
         analysis_runs = [run_view(run) for run in sorted(state.analysis.values(), key=lambda run: str(run.get("createdAt") or ""))]
-    view["analysisRuns"] = list(analysis_runs)
+    view["analysisRuns"] = [run for run in analysis_runs if (run.get("labels") or {}).get("rollout-type") != "Experiment"]
+    _experiments(view, state, experiment_replicasets, pods, traffic)
     return view
+
+
+def _experiments(view: dict, state: RolloutState, replicasets: list[dict] | None, pods, traffic: Mapping | None) -> None:
+    """The rollout's experiments under their revision (engine/experiment.py), their ReplicaSets as
+    given (read back, or predicted by a plan), each template's `actualWeight` as the router's
+    objects say (None without a router), and the images of the running ones (`Σ:` tags)."""
+    from reconciler.engine.experiment import experiment_view, image_tags
+
+    by_name = {(rs.get("metadata") or {}).get("name", ""): rs for rs in replicasets or []}
+    records = sorted((state.experiments or {}).values(), key=lambda r: str(r.get("createdAt") or ""))
+    view["experiments"] = [experiment_view(record, by_name, state.analysis, pods) for record in records]
+    routed = (traffic or {}).get("extra") if traffic is not None else None
+    for entry in view["experiments"]:
+        for template in entry["templates"]:
+            template["actualWeight"] = None if routed is None else int(routed.get(template.get("service") or "", 0))
+    for record in records:
+        for image, tags in image_tags(record, by_name).items():
+            found = next((i for i in view["images"] if i["image"] == image), None)
+            if found is None:
+                view["images"].append({"image": image, "tags": list(tags)})
+            else:
+                found["tags"].extend(t for t in tags if t not in found["tags"])
+    view["images"] = sorted(view["images"], key=lambda i: i["image"])

@@ -62,6 +62,14 @@ def run(root: Path, cluster, store, now: datetime, options: RunOptions) -> RunRe
         plans, saved = _plan_and_record(cluster, store, now, options, world, rollouts, notifier, keeper.keep)
         stopped = apply.plans(cluster, plans, rollouts, world, keeper, now, options)
         report.timed_out = report.timed_out or stopped
+        if not report.timed_out and (options.shard is None or options.shard[0] == 0):  # standalone Experiments (shard 0 runs them)
+            from reconciler.experiments_stage import run_experiments
+
+            ran, recorded_experiments = run_experiments(loaded.manifests, world.findings, world.bad, cluster, store, now, dry_run=options.dry_run,
+                                                        states=world.states, loaded=set(world.state_namespaces), deadline=options.deadline,
+                                                        keep_lease=keeper.keep)
+            rollouts.results.update(((r.namespace, r.name), r) for r in ran if (r.namespace, r.name) not in rollouts.results)
+            saved += recorded_experiments
         if notifier is not None and not report.timed_out:  # past --timeout they stay pending for the next run
             report.notifications = notify.send(notifier, plans, rollouts, store, cluster, now, options, keeper.keep)
     report.results = [rollouts.results[key] for key in sorted(rollouts.results)]

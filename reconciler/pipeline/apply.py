@@ -17,7 +17,7 @@ from datetime import datetime
 from reconciler.engine.model import Action, Desired
 from reconciler.errors import ClusterError, Conflict, Refused
 from reconciler.findings import Finding, Severity
-from reconciler.pipeline.observe import Rollouts, World, refused_finding
+from reconciler.pipeline.observe import Rollouts, World, owned_by, refused_finding
 from reconciler.pipeline.options import RunOptions
 from reconciler.pipeline.report import RolloutResult
 
@@ -113,14 +113,17 @@ def plans(cluster, planned: dict, found: Rollouts, seen: World, keeper, now: dat
 def _apply_plan(cluster, the_plan, desired: Desired, result: RolloutResult, seen: World, now: datetime, stop_here: bool) -> None:
     live_now = seen.live_for(desired)
     replicasets = {rs["metadata"]["name"]: rs for rs in live_now.replicasets}
+    experiment_rs = {rs["metadata"]["name"]: rs for rs in live_now.extra.get("experimentReplicaSets") or []}
     traffic = dict(live_now.traffic)
     services = dict(live_now.services)  # the view reads Service selectors as written
     written: dict = {}
     try:
         for action in ([] if stop_here else the_plan.actions):
             stored = apply_action(cluster, action, written)
-            if stored is not None and action.kind == "ReplicaSet":
+            if stored is not None and action.kind == "ReplicaSet" and owned_by(stored) == desired.name:
                 replicasets[action.name] = stored
+            elif stored is not None and action.kind == "ReplicaSet":
+                experiment_rs[action.name] = stored  # an experiment step's (engine/experiment_step.py)
             if stored is not None and (action.kind, action.namespace, action.name) in traffic:
                 traffic[(action.kind, action.namespace, action.name)] = stored
                 seen.object_changed(action.kind, action.namespace, stored)
@@ -134,7 +137,7 @@ def _apply_plan(cluster, the_plan, desired: Desired, result: RolloutResult, seen
     from reconciler.engine.view import rollout_view
 
     result.view = rollout_view(the_plan.state.desired_summary, list(replicasets.values()), the_plan.state, now, services=services,
-                               traffic=_read_back(desired, traffic))
+                               traffic=_read_back(desired, traffic), experiment_replicasets=list(experiment_rs.values()))
 
 
 def _read_back(desired: Desired, traffic: dict) -> dict | None:

@@ -86,7 +86,24 @@ class World:
         deployment = None
         if ref is not None:
             deployment = next((o for o in self.objects("Deployment", ns) if (o.get("metadata") or {}).get("name") == ref["name"]), None)
-        return Live(replicasets=list(self._owned.get((ns, desired.name), [])), services=services, traffic=traffic, workload=deployment)
+        live = Live(replicasets=list(self._owned.get((ns, desired.name), [])), services=services, traffic=traffic, workload=deployment)
+        live.extra.update(self._experiment_objects(ns, desired.name))
+        return live
+
+    def _experiment_objects(self, namespace: str, rollout: str) -> dict:
+        """The ReplicaSets and Services of the rollout's experiment steps (engine/experiment_step.py)."""
+        from reconciler.engine.experiment import OWNER_LABEL
+
+        if getattr(self, "_experiments", None) is None:
+            self._experiments = {}
+            for (kind, ns), objs in self.by_kind.items():
+                if kind in ("ReplicaSet", "Service"):
+                    for obj in objs:
+                        owner = ((obj.get("metadata") or {}).get("labels") or {}).get(OWNER_LABEL)
+                        if owner:
+                            self._experiments.setdefault((ns, owner, kind), []).append(obj)
+        return {"experimentReplicaSets": list(self._experiments.get((namespace, rollout, "ReplicaSet"), [])),
+                "experimentServices": list(self._experiments.get((namespace, rollout, "Service"), []))}
 
     def service_changed(self, namespace: str, service: dict) -> None:
         self.object_changed("Service", namespace, service)

@@ -7,7 +7,7 @@ actions the shell applies. It never reads the cluster itself.
     router = router_for(traffic_routing, canary_service, stable_service, namespace)
     router.object_keys()                       # what observe must read: (kind, namespace, name)
     router.read_back(objects)                  # Readback: the weight live now, or why it can't be trusted
-    router.set_weight(objects, weight, ...)    # {key: edited object} (only what changes)
+    router.set_weight(objects, weight, ...)    # {key: edited object} (only what changes); extra: experiment destinations
     router.set_header_route(objects, step)     # setHeaderRoute step (Argo's managedRoutes)
     router.set_mirror_route(objects, step)     # setMirrorRoute step
     router.remove_managed_routes(objects)      # header/mirror routes gone (completion, abort)
@@ -41,6 +41,7 @@ class Readback:
     problem: str = ""
     status: str = ""
     details: list[str] = field(default_factory=list)
+    extra: dict[str, int] = field(default_factory=dict)  # an experiment's Services -> their weight, as read
 
 
 class TrafficRouter(Protocol):
@@ -50,7 +51,7 @@ class TrafficRouter(Protocol):
 
     def read_back(self, objects: dict) -> Readback: ...
 
-    def set_weight(self, objects: dict, weight: int, canary_hash: str, stable_hash: str) -> dict: ...
+    def set_weight(self, objects: dict, weight: int, canary_hash: str, stable_hash: str, extra: list[dict] | tuple = ()) -> dict: ...
 
     def set_header_route(self, objects: dict, step: dict) -> dict: ...
 

@@ -25,7 +25,8 @@ MANAGED_BY = f"{PREFIX}/managed-by"  # "<rollout namespace>/<rollout name>"
 WEIGHTS = f"{PREFIX}/canary-weights"  # JSON {"http/primary": 20, "tls/0": 20}: canary weight written per route
 SUBSETS = f"{PREFIX}/subset-hashes"  # JSON {"stable": hash, "canary": hash} written on the DestinationRule
 ROUTES = f"{PREFIX}/managed-routes"  # JSON {"canary-header": "header"}: routes the engine inserted (setHeaderRoute/setMirrorRoute)
-MANAGED_ANNOTATIONS = (MANAGED_BY, WEIGHTS, SUBSETS, ROUTES)
+EXTRA = f"{PREFIX}/experiment-destinations"  # JSON ["svc", ...]: the experiment Services it added to the routes
+MANAGED_ANNOTATIONS = (MANAGED_BY, WEIGHTS, SUBSETS, ROUTES, EXTRA)
 
 
 def split_name(name: str, namespace: str) -> tuple[str, str]:
@@ -232,6 +233,7 @@ class IstioRouter:
                     live = ((subsets.get(subset) or {}).get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL)
                     if role in recorded and subset in subsets and live != recorded[role]:
                         changed.append(f"DestinationRule {dr.namespace}/{dr.name} subset {subset}: selects {live or 'no hash'}, the reconciler set {recorded[role]} (changed outside the reconciler)")
+        result.extra = self.extra_weights(objects)
         if weights:
             result.weight = weights[0][1]
             distinct = sorted({w for _, w in weights})
@@ -245,10 +247,17 @@ class IstioRouter:
 
     # -- edits ------------------------------------------------------------------------------------
 
-    def set_weight(self, objects: dict, weight: int, canary_hash: str, stable_hash: str) -> dict:
+    def set_weight(self, objects: dict, weight: int, canary_hash: str, stable_hash: str, extra: list[dict] | tuple = ()) -> dict:
         """The edited VirtualServices (canary `weight`, stable total - weight on every managed route)
-        and DestinationRule (subset hashes). Only objects whose content changes are returned."""
+        and DestinationRule (subset hashes). Only objects whose content changes are returned.
+        `extra`: an experiment step's [{"service", "weight"}]: each Service becomes a destination of
+        every managed route with its weight (host-level, as Argo adds them, seed 002 figure 7), the
+        stable's weight shrinks so the route still sums to the total; destinations added for an
+        earlier experiment (recorded in EXTRA) are removed."""
         weight = max(0, min(self.total, int(weight)))
+        extra = [e for e in extra or () if e.get("service") and int(e.get("weight") or 0) >= 0]
+        extra_total = sum(int(e["weight"]) for e in extra)
+        weight = min(weight, self.total - extra_total)
         edited: dict = {}
         dr = self.destination_rule
         if dr is not None and objects.get(dr.key) is not None:
@@ -262,19 +271,52 @@ class IstioRouter:
             after = plain_copy(vs)
             paths, _ = self.managed_paths(after, ref)
             recorded = {}
+            added_before = set(_recorded_list(vs, EXTRA))
             for section, index, key in paths:
                 route = after["spec"][section][index]
-                for entry in route.get("route") or []:
+                entries = [e for e in route.get("route") or [] if not (self.role(e) == "" and _host_of(e) in added_before)]
+                for entry in entries:
                     role = self.role(entry)
                     if role == "canary":
                         entry["weight"] = weight
                     elif role == "stable":
-                        entry["weight"] = self.total - weight
+                        entry["weight"] = self.total - weight - extra_total
+                for wanted in extra:
+                    entries.append({"destination": self._extra_destination(route, wanted["service"]), "weight": int(wanted["weight"])})
+                route["route"] = entries
                 recorded[key] = weight
             self._mark(after, WEIGHTS, recorded)
+            annotations = after["metadata"]["annotations"]
+            if extra:
+                annotations[EXTRA] = json.dumps(sorted({e["service"] for e in extra}), separators=(",", ":"))
+            else:
+                annotations.pop(EXTRA, None)
             if after != vs:
                 edited[ref.key] = after
         return edited
+
+    def _extra_destination(self, route: dict, service: str) -> dict:
+        """An experiment Service as a destination of `route`: the host, and the port the canary's
+        destination names, if any."""
+        dest: dict = {"host": service}
+        for entry in route.get("route") or []:
+            port = ((entry.get("destination") or {}).get("port") if isinstance(entry, dict) else None)
+            if self.role(entry) == "canary" and port:
+                dest["port"] = plain_copy(port)
+        return dest
+
+    def extra_weights(self, objects: dict) -> dict[str, int]:
+        """Service -> weight of the experiment destinations in the first managed route, as read back."""
+        for ref in self.virtual_services:
+            vs = objects.get(ref.key)
+            if vs is None:
+                continue
+            added = set(_recorded_list(vs, EXTRA))
+            paths, _ = self.managed_paths(vs, ref)
+            for section, index, _ in paths:
+                return {_host_of(e): _int(e.get("weight")) for e in vs["spec"][section][index].get("route") or []
+                        if isinstance(e, dict) and self.role(e) == "" and _host_of(e) in added}
+        return {}
 
     def set_subset_hashes(self, dr_obj: dict, canary_hash: str, stable_hash: str) -> dict:
         dr = self.destination_rule
@@ -462,6 +504,19 @@ def _subsets(dr_obj: dict) -> dict:
     return {s.get("name"): s for s in ((dr_obj.get("spec") or {}).get("subsets") or []) if isinstance(s, dict)}
 
 
+def _host_of(entry) -> str:
+    return short_host(((entry.get("destination") if isinstance(entry, dict) else None) or {}).get("host"))
+
+
+def _recorded_list(obj: dict, annotation: str) -> list[str]:
+    text = ((obj.get("metadata") or {}).get("annotations") or {}).get(annotation)
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [short_host(v) for v in value] if isinstance(value, list) else []
+
+
 def _recorded(obj: dict, annotation: str) -> dict:
     text = ((obj.get("metadata") or {}).get("annotations") or {}).get(annotation)
     if not text:
@@ -508,6 +563,11 @@ def carry_managed_fields(kind: str, live: dict | None, desired: dict) -> dict:
         for entry in m.get("route") or []:
             if isinstance(entry, dict) and _dest_key(entry) in live_weights and live_weights[_dest_key(entry)] is not None:
                 entry["weight"] = live_weights[_dest_key(entry)]
+        added = set(_recorded_list(live, EXTRA))  # an experiment's destinations stay while it runs
+        mine_keys = {_dest_key(d) for d in m.get("route") or [] if isinstance(d, dict)}
+        for entry in t.get("route") or []:
+            if isinstance(entry, dict) and _host_of(entry) in added and _dest_key(entry) not in mine_keys and isinstance(m.get("route"), list):
+                m["route"].append(plain_copy(entry))
     inserted = _recorded(live, ROUTES)
     if inserted and isinstance(spec.get("http"), list) and isinstance(live_spec.get("http"), list):
         # The header/mirror routes a step inserted stay, ahead of Git's routes as the engine orders them.

@@ -94,7 +94,11 @@ def set_weight(ctx: Context, weight: int, canary_hash: str) -> None:
     found = router(ctx)
     if found is None:
         return
-    edited = found.set_weight(ctx.traffic, weight, canary_hash, ctx.state.stable_hash)
+    from reconciler.engine import experiment_step
+
+    extra = experiment_step.weights(ctx)  # an experiment step's templates, while it runs (none once aborted)
+    edited = found.set_weight(ctx.traffic, weight, canary_hash, ctx.state.stable_hash, extra=extra) if extra else (
+        found.set_weight(ctx.traffic, weight, canary_hash, ctx.state.stable_hash))
     _write(ctx, edited, f"set to desiredWeight '{weight}'")
 
 
@@ -192,4 +196,4 @@ def readback(ctx: Context) -> dict | None:
 
 
 def readback_view(result: Readback) -> dict:
-    return {"weight": result.weight, "total": result.total, "problem": result.problem, "status": result.status}
+    return {"weight": result.weight, "total": result.total, "problem": result.problem, "status": result.status, "extra": dict(result.extra)}
