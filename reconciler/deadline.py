@@ -13,7 +13,7 @@ stopped exits 2 and says where it stopped.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class Deadline:

@@ -13,7 +13,7 @@ tests/test_plain_yaml.py checks the text against `yaml.dump` on generated data.
 from __future__ import annotations
 
 import io
-from typing import Mapping
+from collections.abc import Mapping
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 

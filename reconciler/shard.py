@@ -13,7 +13,8 @@ live), so the union of the shards is exactly what one unsharded run does. Pure: 
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from reconciler.errors import UsageError
 

@@ -213,7 +213,7 @@ def _free_port() -> int:
 
 
 def _spawn(state: Path, name: str, argv: list[str]) -> int:
-    log = open(state / f"{name}.log", "ab")
+    log = open(state / f"{name}.log", "ab")  # noqa: SIM115 -- the detached child keeps writing to it after we return
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, cwd=state)
     (state / "pids").mkdir(exist_ok=True)
     # The whole command line, so `stop` can tell this process from another that reused its PID

@@ -14,7 +14,6 @@ socket bound before the URL is handed out), stopped on exit.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import threading

@@ -43,7 +43,7 @@ class PrometheusServer:
         self.tmp: tempfile.TemporaryDirectory | None = None
         self.url = ""
 
-    def __enter__(self) -> "PrometheusServer":
+    def __enter__(self) -> PrometheusServer:
         self.tmp = tempfile.TemporaryDirectory(prefix="reconciler-prom-")
         root = Path(self.tmp.name)
         data, source = root / "data", root / "data.om"

@@ -19,7 +19,6 @@ import copy
 import importlib.util
 import itertools
 import json
-import os
 import secrets
 import subprocess
 import time

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from reconciler.analysis.checks import check_manifests, metric_duration

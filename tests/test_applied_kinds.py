@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
-
 from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, not_applied
 from tests.backends import cli, get_view
 from tests.conftest import FIXTURES

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.backends import cli
+from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow
-from tests.conftest import SEEDS
 
 SEED = SEEDS / "002_60f9a39a7c003979.txt"
 NAME = "mock-server-experiment"

@@ -91,7 +91,7 @@ def test_set_image_in_a_subfolder_of_the_repository(repo, tmp_path):
     git(repo, "commit", "-qm", "move into apps/")
     done = cli(tmp_path, "set", "image", NAME, "nginx=nginx:1.27", "shop/apps")
     assert done.returncode == 0, done.stderr
-    assert f"image updated in shop/apps/nginx.yaml" in done.stdout
+    assert "image updated in shop/apps/nginx.yaml" in done.stdout
     assert diff_lines(repo) == ["-        image: nginx:1.14.1", "+        image: nginx:1.27"]
     via_path = cli(tmp_path, "restart", NAME, "shop", "--path", "apps", "--now", "2026-01-01T00:00:00Z")
     assert via_path.returncode == 0, via_path.stderr
@@ -197,7 +197,7 @@ def test_runs_replace_pods_older_than_restart_at_one_per_run(repo, tmp_path):
     for index in range(5):
         done = cli(tmp_path, "run", "shop", "--now", f"2026-01-01T00:1{index}:30Z")
         assert done.returncode == 0, done.stderr
-        assert f"applied 1 change(s)" in done.stdout
+        assert "applied 1 change(s)" in done.stdout
         assert pod_starts(tmp_path).count("2026-01-01T00:00:00Z") == 4 - index, "one pod per run"
     done = cli(tmp_path, "run", "shop", "--now", "2026-01-01T00:16:00Z", "-o", "json")
     (result,) = json.loads(done.stdout)["rollouts"]

@@ -111,7 +111,7 @@ def test_compare_and_swap_loses_no_update_across_processes(tmp_path):
 
 def _create(directory: str, results) -> None:
     try:
-        LocalCluster(directory).create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"once", "namespace": "default"},
+        LocalCluster(directory).create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "once", "namespace": "default"},
                                         "data": {"pid": str(os.getpid())}})
         results.put("created")
     except Conflict:

@@ -148,6 +148,6 @@ def test_a_run_killed_while_git_holds_the_index_lock_never_leaves_the_rollout_st
         if why:
             stuck.append((trial, hit, why))
     print(f"\nindex.lock kill trials: {LOCK_TRIALS}; killed while index.lock existed: {hits}; stuck: {len(stuck)}")
-    for trial, hit, why in stuck:
+    for trial, _hit, why in stuck:
         print(f"  trial {trial} stuck: {why}")
     assert not stuck

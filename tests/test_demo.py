@@ -12,13 +12,13 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "canary-nginx" /
 
 
 def test_embedded_manifest_is_the_fixture():
-    assert MANIFEST == FIXTURE.read_text()
+    assert FIXTURE.read_text() == MANIFEST
 
 
 def _engine_ready() -> bool:
     try:
-        from reconciler.runner import run_once  # noqa: F401
         import reconciler.engine.plan  # noqa: F401
+        from reconciler.runner import run_once  # noqa: F401
     except ImportError:
         return False
     import inspect

@@ -97,7 +97,7 @@ def test_rbac_grants_exactly_what_the_kube_backend_calls():
 def test_rbac_has_no_wildcards_and_no_secrets():
     text = (DEPLOY / "rbac.yaml").read_text()
     assert "*" not in text
-    for group, resource, verb, _ in deploy_rbac():
+    for _group, resource, verb, _ in deploy_rbac():
         assert resource not in ("secrets", "serviceaccounts", "namespaces", "roles", "rolebindings"), f"{resource}: never"
         assert verb not in ("escalate", "bind", "impersonate", "deletecollection", "watch")
         if verb == "patch":  # server-side apply, of the kinds applied from Git only

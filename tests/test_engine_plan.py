@@ -145,5 +145,5 @@ def test_traffic_routed_canary_keeps_stable_whole():
     traffic = {VS_KEY: virtual_service()}
     first, replicasets, traffic = drive_routed(rollout(**routed), RolloutState(), [], traffic, T0)
     update, replicasets, traffic = drive_routed(rollout("app:2", **routed), first.state, replicasets, traffic, T0 + timedelta(seconds=1))
-    sizes = sorted((rs["spec"]["replicas"] for rs in replicasets))
+    sizes = sorted(rs["spec"]["replicas"] for rs in replicasets)
     assert sizes == [1, 5]

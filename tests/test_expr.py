@@ -192,7 +192,8 @@ def test_deep_nesting_is_refused_not_crashing():
 
 # -- properties -------------------------------------------------------------------------------------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 floats = st.floats(allow_nan=True, allow_infinity=True)
 

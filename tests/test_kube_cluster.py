@@ -383,7 +383,7 @@ def test_declared_calls_use_only_known_verbs_and_kinds():
     assert [r for r in rules if r[0] == "ClusterRole"] == [("ClusterRole", "argoproj.io", "clusteranalysistemplates", ("create", "get", "list", "patch"))]
     assert all("*" not in (g + r + "".join(v)) for _, g, r, v in rules)
     assert len(rules) == len(API_CALLS)
-    assert CLUSTER_WIDE_LISTS == {"ConfigMap"}  # `list rollouts -A` only, with the person's own credentials
+    assert {"ConfigMap"} == CLUSTER_WIDE_LISTS  # `list rollouts -A` only, with the person's own credentials
 
 
 def test_in_cluster_configuration_when_there_is_no_kubeconfig(tmp_path, monkeypatch):

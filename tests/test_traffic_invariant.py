@@ -150,8 +150,9 @@ def test_seed_002_canary_through_the_cli(tmp_path):
 
 
 def _at(seconds):
-    from tests.rollout_harness import T0
     from datetime import timedelta
+
+    from tests.rollout_harness import T0
 
     return T0 + timedelta(seconds=seconds)
 

@@ -180,9 +180,9 @@ def test_cli_undo_against_a_git_url(remote, tmp_path, original_text, monkeypatch
     source = pytest.importorskip("reconciler.source")
     if not hasattr(source, "open_source"):
         pytest.skip("reconciler.source.open_source not there yet")
-    import reconciler.cluster as cluster_module
     from typer.testing import CliRunner
 
+    import reconciler.cluster as cluster_module
     from reconciler.cli import app
 
     cluster = FakeCluster(original_text, ["nginx:1.14.1", "nginx:1.14.2", "nginx:1.14.3"])

@@ -24,7 +24,7 @@ Rules:
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from reconciler.analysis.expr import check_expression
 from reconciler.analysis.templates import _PLACEHOLDER, placeholders

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["ExprError", "compile_expression", "evaluate", "evaluate_condition", "check_expression", "Expression"]
 
@@ -157,7 +158,7 @@ class _Parser:
                 break
             op = token.value
             if op == "not" and self.peek(1).kind == "op" and self.peek(1).value == "in":
-                if _NOT_IN_POWER <= min_power:
+                if min_power >= _NOT_IN_POWER:
                     break
                 self.advance()
                 self.advance()

@@ -14,8 +14,8 @@ one broken metric never stops the others or the run.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from reconciler.analysis.providers.base import ProviderContext
 from reconciler.analysis.run import ERROR, Measurement, MeasurementRequest, iso

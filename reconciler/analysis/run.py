@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from reconciler.analysis import metric_rules
 from reconciler.validation.durations import parse_duration
@@ -104,11 +105,11 @@ class Measurement:
         return {"metric": self.metric, "replacesPending": self.replaces_pending, **self.to_dict()}
 
     @classmethod
-    def from_record(cls, record: dict) -> "Measurement":
+    def from_record(cls, record: dict) -> Measurement:
         return cls.from_dict(str(record.get("metric", "")), record, replaces_pending=bool(record.get("replacesPending")))
 
     @classmethod
-    def from_dict(cls, metric: str, data: dict, *, replaces_pending: bool = False) -> "Measurement":
+    def from_dict(cls, metric: str, data: dict, *, replaces_pending: bool = False) -> Measurement:
         return cls(
             metric=metric,
             phase=data.get("phase", RUNNING),

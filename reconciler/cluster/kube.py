@@ -24,9 +24,9 @@ import logging
 import os
 import random
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Iterator, Mapping
 from urllib.parse import quote, urlencode
 
 from reconciler.cluster.base import HeldLease

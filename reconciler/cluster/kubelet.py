@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
-from typing import Mapping
 
 from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
 from reconciler.engine.hashing import short_hash

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
-from typing import Mapping
 
 _EXIT = re.compile(r"(?:^|[;&|\s])exit\s+(\d+)\s*;?\s*$")
 RESULTS = ("Succeeded", "Failed", "Running")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 from reconciler.cluster.base import HeldLease
 from reconciler.errors import UsageError

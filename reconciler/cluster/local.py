@@ -22,10 +22,10 @@ import fcntl
 import os
 import tempfile
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import yaml
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 SourceArg = Annotated[str, typer.Argument(help="A local directory or a Git URL (https, ssh, file://, git://).", envvar="RECONCILER_SOURCE")]
-RefOpt = Annotated[Optional[str], typer.Option("--ref", envvar="RECONCILER_REF", help="Branch, tag or commit of a Git SOURCE.")]
-PathOpt = Annotated[Optional[str], typer.Option("--path", envvar="RECONCILER_PATH", help="Subfolder of SOURCE holding the manifests.")]
+RefOpt = Annotated[str | None, typer.Option("--ref", envvar="RECONCILER_REF", help="Branch, tag or commit of a Git SOURCE.")]
+PathOpt = Annotated[str | None, typer.Option("--path", envvar="RECONCILER_PATH", help="Subfolder of SOURCE holding the manifests.")]
 ClusterOpt = Annotated[
     str,
     typer.Option(
@@ -19,13 +19,13 @@ ClusterOpt = Annotated[
         help="local[:DIR] (the embedded cluster, DIR defaults to .reconciler/cluster) or kube (kubeconfig / in-cluster).",
     ),
 ]
-ContextOpt = Annotated[Optional[str], typer.Option("--context", envvar="RECONCILER_CONTEXT", help="kubeconfig context for --cluster kube.")]
+ContextOpt = Annotated[str | None, typer.Option("--context", envvar="RECONCILER_CONTEXT", help="kubeconfig context for --cluster kube.")]
 NowOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--now", envvar="RECONCILER_NOW", help="The time this run believes it is (RFC 3339, e.g. 2026-01-01T00:00:00Z)."),
 ]
 PeriodOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--period",
         envvar="RECONCILER_PERIOD",
@@ -78,7 +78,7 @@ def _plain(value):
         return value
     return str(value)
 LeaseNamespaceOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--lease-namespace",
         envvar="RECONCILER_LEASE_NAMESPACE",
@@ -86,7 +86,7 @@ LeaseNamespaceOpt = Annotated[
     ),
 ]
 PushAttemptsOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--push-attempts",
         envvar="RECONCILER_PUSH_ATTEMPTS",
@@ -95,7 +95,7 @@ PushAttemptsOpt = Annotated[
     ),
 ]
 TimeoutOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--timeout",
         envvar="RECONCILER_TIMEOUT",
@@ -104,7 +104,7 @@ TimeoutOpt = Annotated[
     ),
 ]
 LogFormatOpt = Annotated[
-    Optional[str], typer.Option("--log-format", envvar="RECONCILER_LOG_FORMAT", help="text or json (default: text on a terminal, json otherwise).")
+    str | None, typer.Option("--log-format", envvar="RECONCILER_LOG_FORMAT", help="text or json (default: text on a terminal, json otherwise).")
 ]
 
 DEFAULT_CLUSTER = "local"

@@ -9,7 +9,7 @@ commit, as the seed does, and the canary walks to the end.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -109,7 +109,7 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
     def demo_command(
         step_seconds: Annotated[int, typer.Option("--step-seconds", help="Simulated seconds between invocations.")] = 30,
         max_invocations: Annotated[int, typer.Option("--max-invocations", help="Stop after this many runs.")] = 40,
-        keep: Annotated[Optional[str], typer.Option("--keep", help="Keep the demo repository and cluster in this new directory.")] = None,
+        keep: Annotated[str | None, typer.Option("--keep", help="Keep the demo repository and cluster in this new directory.")] = None,
     ) -> None:
         """Walk seed 000's canary through every step on a temporary embedded cluster, printing the tree after each run."""
         from reconciler.errors import UsageError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,15 +16,15 @@ from reconciler.commands.common import (
     NowOpt,
     OutputOpt,
     PathOpt,
+    PeriodOpt,
     PlanFormat,
     PlanOutputOpt,
-    ViewFormat,
-    PeriodOpt,
     PushAttemptsOpt,
     RefOpt,
     SourceArg,
     StatusOpt,
     TimeoutOpt,
+    ViewFormat,
     dump,
     parse_now,
     parse_period,
@@ -37,13 +37,13 @@ RequireRolloutsOpt = Annotated[
 ]
 
 ShardOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--shard", envvar="RECONCILER_SHARD",
                  help="I/N: only the Rollouts of shard I of N (0 <= I < N), each object applied by one shard; "
                       "one Lease per shard. In an Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N."),
 ]
 SourceOpt = Annotated[
-    Optional[str], typer.Option("--source", envvar="RECONCILER_SOURCE", help="With --status commit: the repository holding the status files.")
+    str | None, typer.Option("--source", envvar="RECONCILER_SOURCE", help="With --status commit: the repository holding the status files.")
 ]
 
 
@@ -307,7 +307,7 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         timeout: TimeoutOpt = None,
         no_notify: Annotated[bool, typer.Option("--no-notify", envvar="RECONCILER_NO_NOTIFY",
                                                 help="Send no notification this run; they stay pending for a later run.")] = False,
-        notify_max_age: Annotated[Optional[str], typer.Option("--notify-max-age", envvar="RECONCILER_NOTIFY_MAX_AGE",
+        notify_max_age: Annotated[str | None, typer.Option("--notify-max-age", envvar="RECONCILER_NOTIFY_MAX_AGE",
                                                               help="Drop (with a warning) a notification not delivered within this long (default 24h).")] = None,
     ) -> None:
         """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""

@@ -9,8 +9,9 @@ URL (cloned, committed and pushed). `--push` pushes a local checkout's commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Callable, List, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,7 +20,7 @@ from reconciler.commands.common import NamespaceOpt, NowOpt, PathOpt, RefOpt, pa
 MAX_PUSH_ATTEMPTS = 5
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the commit to the checkout's upstream branch (a Git URL SOURCE is always pushed).")]
-MessageOpt = Annotated[Optional[str], typer.Option("--message", "-m", help="Commit message (default: says what changed).")]
+MessageOpt = Annotated[str | None, typer.Option("--message", "-m", help="Commit message (default: says what changed).")]
 
 
 @dataclass
@@ -80,9 +81,9 @@ def edit_rollout_manifest(source: str, *, ref, path, name: str, namespace: str, 
         push = push or checkout.is_git
         committer = None
         if is_git:
-            from reconciler.status.commit import GitCommitter
-
             import subprocess
+
+            from reconciler.status.commit import GitCommitter
 
             # git runs at the repository's top, so the paths it is given are relative to it (SOURCE may be a subfolder)
             top = Path(subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "--show-toplevel"], capture_output=True, text=True).stdout.strip())
@@ -154,7 +155,7 @@ def register(app, get_app, list_app) -> None:
     @set_app.command("image")
     def set_image_command(
         name: Annotated[str, typer.Argument(help="The Rollout.")],
-        args: Annotated[List[str], typer.Argument(help="CONTAINER=IMAGE (one or more; * for every container), then SOURCE (default: RECONCILER_SOURCE, else .).", metavar="CONTAINER=IMAGE... [SOURCE]")],
+        args: Annotated[list[str], typer.Argument(help="CONTAINER=IMAGE (one or more; * for every container), then SOURCE (default: RECONCILER_SOURCE, else .).", metavar="CONTAINER=IMAGE... [SOURCE]")],
         namespace: NamespaceOpt = "default",
         ref: RefOpt = None,
         path: PathOpt = None,
@@ -185,8 +186,8 @@ def register(app, get_app, list_app) -> None:
     @app.command("restart")
     def restart_command(
         name: Annotated[str, typer.Argument(help="The Rollout.")],
-        source: Annotated[Optional[str], typer.Argument(help="Local Git checkout or Git URL (default: RECONCILER_SOURCE, else .).", show_default=False)] = None,
-        in_: Annotated[Optional[str], typer.Option("--in", "-i", help="Restart this long from now (e.g. 30s, 5m, 1h), as the plugin's --in.")] = None,
+        source: Annotated[str | None, typer.Argument(help="Local Git checkout or Git URL (default: RECONCILER_SOURCE, else .).", show_default=False)] = None,
+        in_: Annotated[str | None, typer.Option("--in", "-i", help="Restart this long from now (e.g. 30s, 5m, 1h), as the plugin's --in.")] = None,
         namespace: NamespaceOpt = "default",
         ref: RefOpt = None,
         path: PathOpt = None,

@@ -13,7 +13,7 @@ only sees what `reconciler run` (a CronJob tick, a person) changes.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -44,7 +44,7 @@ def register(app, get_app, list_app) -> None:
     def status_command(
         name: Annotated[str, typer.Argument(help="The Rollout.")],
         watch: Annotated[bool, typer.Option("--watch/--no-watch", "-w", help="Wait until Healthy or Degraded (the default), or report once.")] = True,
-        timeout: Annotated[Optional[str], typer.Option("--timeout", "-t", help="Give up after this long (e.g. 5m, 60s); 0 or unset waits forever.")] = None,
+        timeout: Annotated[str | None, typer.Option("--timeout", "-t", help="Give up after this long (e.g. 5m, 60s); 0 or unset waits forever.")] = None,
         namespace: NamespaceOpt = "default",
         cluster: ClusterOpt = DEFAULT_CLUSTER,
         context: ContextOpt = None,

@@ -10,7 +10,7 @@ creates revision 4 from revision 2's template). When SOURCE is a Git URL the com
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -33,13 +33,13 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
     def undo_command(
         name: Annotated[str, typer.Argument(help="The Rollout to roll back.")],
         source: SourceArg,
-        to_revision: Annotated[Optional[int], typer.Option("--to-revision", help="Revision whose pod template to restore (default: the previous one).")] = None,
+        to_revision: Annotated[int | None, typer.Option("--to-revision", help="Revision whose pod template to restore (default: the previous one).")] = None,
         namespace: NamespaceOpt = "default",
         cluster: ClusterOpt = DEFAULT_CLUSTER,
         context: ContextOpt = None,
         ref: RefOpt = None,
         path: PathOpt = None,
-        message: Annotated[Optional[str], typer.Option("--message", "-m", help="Commit message (default: says what is restored).")] = None,
+        message: Annotated[str | None, typer.Option("--message", "-m", help="Commit message (default: says what is restored).")] = None,
     ) -> None:
         """Commit the previous revision's pod template back into the Rollout manifest (pushed when SOURCE is a Git URL)."""
         from reconciler.cluster import open_cluster

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,7 +24,7 @@ def register(app, get_app, list_app) -> None:
                          help="text (grouped by file), json, yaml, or github (workflow commands for Actions)."),
         ] = FindingsFormat.text,
         cluster: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--cluster",
                 envvar="RECONCILER_VALIDATE_CLUSTER",
@@ -51,7 +51,6 @@ def run_validate(source, *, ref=None, path=None, output_format="text", cluster=N
     live = None
     if cluster:
         from reconciler.cluster import open_cluster
-
         from reconciler.validation.live import LiveLookup
 
         live = LiveLookup(open_cluster(cluster, context=context))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,7 +22,7 @@ from reconciler.commands.common import (
 )
 
 SourceOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--source", envvar="RECONCILER_SOURCE", help="With --status commit: the repository holding the status files (a checkout or a Git URL; --ref, --path)."),
 ]
 
@@ -30,9 +30,9 @@ SourceOpt = Annotated[
 def build_views(cluster, states: dict, now, namespace: str | None = None, names: set[str] | None = None) -> list[dict]:
     """Views of the recorded rollouts: one list of ReplicaSets (and Pods) per namespace."""
     from reconciler.engine.experiment import OWNER_LABEL as EXPERIMENT_OWNER_LABEL
-    from reconciler.pipeline.observe import owned_by as _owned_by
     from reconciler.engine.state import RolloutState
     from reconciler.engine.view import rollout_view
+    from reconciler.pipeline.observe import owned_by as _owned_by
 
     views = []
     keys = sorted(k for k in states if (namespace is None or k[0] == namespace) and (names is None or k[1] in names)
@@ -117,7 +117,7 @@ def _load(cluster, context, now, status, source, ref, path, namespaces):
 
 
 WatchOpt = Annotated[bool, typer.Option("--watch", "-w", help="Keep showing it: redrawn in place on a terminal, one block per change otherwise; Ctrl-C ends (exit 0).")]
-TimeoutOpt = Annotated[Optional[str], typer.Option("--timeout", help="With --watch: stop after this long (e.g. 5m, 90s); 0 or unset waits until Ctrl-C.")]
+TimeoutOpt = Annotated[str | None, typer.Option("--timeout", help="With --watch: stop after this long (e.g. 5m, 90s); 0 or unset waits until Ctrl-C.")]
 
 
 def _not_found(name: str, namespace: str, status: str):

@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 POLL_SECONDS = 0.25
 REFRESH_SECONDS = 2.0

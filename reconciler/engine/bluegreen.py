@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from reconciler.engine import analysis, manual_pause, progress_abort
-from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, Context, iso, parse_iso, rs_available, rs_fully_available, rs_spec_replicas
+from reconciler.engine.context import (
+    SCALE_DOWN_DEADLINE_ANNOTATION,
+    Context,
+    iso,
+    parse_iso,
+    rs_available,
+    rs_fully_available,
+    rs_spec_replicas,
+)
 from reconciler.engine.replicas import bluegreen_preview_count
 
 DEFAULT_SCALE_DOWN_DELAY = 30
@@ -131,9 +139,7 @@ def plan_bluegreen(ctx: Context) -> str:
     if ready and promoting:
         go = True  # promotion was decided at preview size; the revision is now at full size
     elif ready and analysis_passed:
-        if promote:
-            go = True
-        elif auto and auto_seconds is None:
+        if promote or auto and auto_seconds is None:
             go = True
         else:
             if state.pause_reason != "BlueGreenPause":

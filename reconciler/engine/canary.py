@@ -83,12 +83,12 @@ class PauseStep:
     def enter(self, ctx: Context, step: dict) -> None:
         ctx.state.pause_started_at = iso(ctx.now)
         ctx.state.pause_reason = "CanaryPauseStep"
-        duration = seconds(((step.get("pause") or {}).get("duration")))
+        duration = seconds((step.get("pause") or {}).get("duration"))
         ctx.event("RolloutPaused", "Rollout is paused (CanaryPauseStep)")
         ctx.note(f"pause for {int(duration)}s" if duration is not None else "pause until `reconciler promote`")
 
     def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
-        duration = seconds(((step.get("pause") or {}).get("duration")))
+        duration = seconds((step.get("pause") or {}).get("duration"))
         if duration is None or not targets_reached:
             return False
         return ctx.after_seconds(ctx.state.pause_started_at, duration)

@@ -9,7 +9,8 @@ looks like `598c9cf7c8`. We hash canonical JSON (sorted keys) of the template wi
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from reconciler import POD_TEMPLATE_HASH_LABEL
 

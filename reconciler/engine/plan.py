@@ -251,7 +251,7 @@ def _apply_gates(ctx: Context) -> None:
         state.timed_out_message = ""
         state.last_progress_at = iso(ctx.now)
         analysis.supersede_runs(ctx)
-        ctx.note("promote --full: the abort is lifted; revision {} goes to 100%".format(state.revision))
+        ctx.note(f"promote --full: the abort is lifted; revision {state.revision} goes to 100%")
     abort = _gate_for(state, "abort")
     if abort is not None:
         state.abort = None

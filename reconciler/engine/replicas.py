@@ -75,7 +75,7 @@ abortScaleDownDelaySeconds (traffic-routed canaries; engine/traffic/routing.py d
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 
 class Pods(NamedTuple):
@@ -162,7 +162,7 @@ def closest_split(replicas: int, weight: int, max_surge: int, max_weight: int = 
 # -- canary without traffic routing: one reconcile ----------------------------------------------------
 
 
-def _counted(rs: Optional[Pods], by_spec: bool) -> int:
+def _counted(rs: Pods | None, by_spec: bool) -> int:
     """Pods of a ReplicaSet that the scale-down may rely on (see rule 3)."""
     if rs is None:
         return 0
@@ -172,7 +172,7 @@ def _counted(rs: Optional[Pods], by_spec: bool) -> int:
 
 
 def _trim(
-    shrinking: Optional[Pods], other: Optional[Pods], shrink_to: int, other_to: int, ceiling: int, floor: int
+    shrinking: Pods | None, other: Pods | None, shrink_to: int, other_to: int, ceiling: int, floor: int
 ) -> tuple[int, int]:
     """After `shrinking` went down to `shrink_to`, keep the pair under `ceiling` pods (by spec)
     without letting availability fall below `floor`; returns (shrinking, other) counts."""
@@ -192,8 +192,8 @@ def basic_canary_counts(
     weight: int,
     surge: int,
     unavailable: int,
-    new: Optional[Pods],
-    stable: Optional[Pods],
+    new: Pods | None,
+    stable: Pods | None,
     older_spec: int = 0,
     max_weight: int = 100,
 ) -> tuple[int, int]:
@@ -255,11 +255,11 @@ def reconcile_once(
     weight: int,
     surge: int,
     unavailable: int,
-    new: Optional[Pods],
-    stable: Optional[Pods],
+    new: Pods | None,
+    stable: Pods | None,
     older: list[Pods],
     max_weight: int = 100,
-) -> Optional[tuple[str, object]]:
+) -> tuple[str, object] | None:
     """The one change an Argo reconcile makes to a canary without traffic routing, or None:
     ("stable", count), else ("canary", count), else ("older", [counts, newest revision first])."""
     new_to, stable_to = basic_canary_counts(
@@ -282,8 +282,8 @@ def settle_basic_canary(
     weight: int,
     surge: int,
     unavailable: int,
-    new: Optional[Pods],
-    stable: Optional[Pods],
+    new: Pods | None,
+    stable: Pods | None,
     older: list[Pods],
     max_weight: int = 100,
 ) -> tuple[int, int, list[int]]:
@@ -308,7 +308,7 @@ def settle_basic_canary(
 # -- canary with traffic routing ---------------------------------------------------------------------
 
 
-def with_min_pods(count: int, min_pods: Optional[int], replicas: int) -> int:
+def with_min_pods(count: int, min_pods: int | None, replicas: int) -> int:
     """minPodsPerReplicaSet: a non-zero count is at least the minimum (never more than replicas)."""
     if count == 0 or min_pods is None:
         return count
@@ -319,14 +319,14 @@ def routed_canary_counts(
     replicas: int,
     weight: int,
     *,
-    canary_replicas: Optional[int] = None,
+    canary_replicas: int | None = None,
     max_weight: int = 100,
     dynamic_stable_scale: bool = False,
-    actual: Optional[tuple[int, int]] = None,
+    actual: tuple[int, int] | None = None,
     aborted: bool = False,
-    canary_spec: Optional[int] = None,
+    canary_spec: int | None = None,
     cap_on_abort: bool = False,
-    min_pods: Optional[int] = None,
+    min_pods: int | None = None,
 ) -> tuple[int, int]:
     """(canary, stable) pods for a traffic-routed canary (see the module docstring).
 
@@ -371,7 +371,7 @@ def set_weight_at(steps: list[dict], index: int, max_weight: int = 100) -> int:
 
 def set_canary_scale_at(
     steps: list[dict], index: int, routed: bool, aborted: bool = False, abort_delay_zero: bool = False
-) -> Optional[dict]:
+) -> dict | None:
     """The setCanaryScale in force at step `index`, or None (no routing, none yet, past the last
     step, cancelled by matchTrafficWeight, or dropped on abort unless abortScaleDownDelaySeconds: 0)."""
     if not routed or index >= len(steps):
@@ -397,9 +397,9 @@ def dynamic_abort_weight(
     missing_on_stable = replicas - stable_available
     canary_pods = missing_on_stable if explicit_abort_delay else max(missing_on_stable, canary_available)
     for step in reversed(steps):
-        if step_value(step, "setWeight") is not None:
-            if weight_to_replicas(replicas, int(step["setWeight"]), max_weight) < canary_pods:
-                return int(step["setWeight"])
+        if (step_value(step, "setWeight") is not None
+                and weight_to_replicas(replicas, int(step["setWeight"]), max_weight) < canary_pods):
+            return int(step["setWeight"])
     return 0
 
 
@@ -421,9 +421,9 @@ def replica_intent(
     aborted: bool = False,
     promote_full: bool = False,
     canary_is_stable: bool = False,
-    new: Optional[Pods] = None,
-    stable: Optional[Pods] = None,
-) -> tuple[int, Optional[int]]:
+    new: Pods | None = None,
+    stable: Pods | None = None,
+) -> tuple[int, int | None]:
     """(weight, explicit canary pods or None) the replica math aims at for this rollout state."""
     routed = bool(canary.get("trafficRouting"))
     top = max_traffic_weight(canary)
@@ -452,10 +452,10 @@ def canary_counts(
     aborted: bool = False,
     promote_full: bool = False,
     canary_is_stable: bool = False,
-    new: Optional[Pods] = None,
-    stable: Optional[Pods] = None,
+    new: Pods | None = None,
+    stable: Pods | None = None,
     older_spec: int = 0,
-    actual: Optional[tuple[int, int]] = None,
+    actual: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
     """(canary, stable) spec counts after one Argo reconcile, read from the canary strategy spec."""
     weight, explicit = replica_intent(
@@ -478,7 +478,7 @@ def canary_counts(
 # -- blue-green ------------------------------------------------------------------------------------
 
 
-def bluegreen_preview_count(replicas: int, preview_replica_count: Optional[int], promoted: bool) -> int:
+def bluegreen_preview_count(replicas: int, preview_replica_count: int | None, promoted: bool) -> int:
     """Pods of the preview (new) ReplicaSet: previewReplicaCount until promotion (even above
     spec.replicas, as Argo), then replicas."""
     if promoted or preview_replica_count is None:

@@ -81,7 +81,7 @@ class RolloutState:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "RolloutState":
+    def from_dict(cls, data: dict | None) -> RolloutState:
         if not data:
             return cls()
         known = {f.name for f in fields(cls)}
@@ -101,10 +101,10 @@ class RolloutState:
         state.experiments = dict(state.experiments or {})
         return state
 
-    def copy(self) -> "RolloutState":
+    def copy(self) -> RolloutState:
         return RolloutState.from_dict(self.to_dict())
 
-    def progress_equal(self, other: "RolloutState") -> bool:
+    def progress_equal(self, other: RolloutState) -> bool:
         """Equal ignoring the bookkeeping that changes every run (the recorded view, updated_at)."""
         return all(getattr(self, name) == getattr(other, name) for name in _FIELD_NAMES if name not in ("last_view", "updated_at")) and (
             (self.extra or {}) == (other.extra or {})

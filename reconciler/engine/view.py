@@ -8,10 +8,16 @@ then replica checks, then strategy checks, else Healthy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Mapping
 
-from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, rs_available, rs_hash, rs_revision, rs_spec_replicas
+from reconciler.engine.context import (
+    SCALE_DOWN_DEADLINE_ANNOTATION,
+    rs_available,
+    rs_hash,
+    rs_revision,
+    rs_spec_replicas,
+)
 from reconciler.engine.state import RolloutState
 
 

@@ -123,10 +123,9 @@ def _child(node, part):
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
                 found = (key_node, value_node)  # last one wins, as in the loaded object
         return found
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-        if 0 <= part < len(node.value):
-            item = node.value[part]
-            return item, item
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        item = node.value[part]
+        return item, item
     return None
 
 
@@ -258,7 +257,6 @@ def _file_finding(rel: str, message: str, hint: str, rule: str, line: int = 1, c
 
 def load_file(path: Path, rel: str, limits: Limits = Limits()) -> tuple[list[Manifest], list[Finding]]:
     """Manifests and findings of one file (`rel` is how findings name it)."""
-    findings: list[Finding] = []
     try:
         size = path.stat().st_size
     except OSError as err:

@@ -25,7 +25,12 @@ from pathlib import Path
 
 from reconciler.findings import Finding, Severity
 from reconciler.notifications.config import CONFIGMAP_NAME, SECRET_NAME, NotificationConfig, parse_config, secret_values
-from reconciler.notifications.subscriptions import SUBSCRIBE_PREFIX, annotations_of, has_subscriptions, parse_subscriptions
+from reconciler.notifications.subscriptions import (
+    SUBSCRIBE_PREFIX,
+    annotations_of,
+    has_subscriptions,
+    parse_subscriptions,
+)
 
 log = logging.getLogger("reconciler")
 
@@ -137,7 +142,7 @@ class Notifier:
 
     @classmethod
     def prepare(cls, manifests, cluster, root: Path, *, namespace: str, source_label: str = "", states: dict | None = None,
-                rollouts=()) -> "Notifier | None":
+                rollouts=()) -> Notifier | None:
         """None when nothing in this run subscribes and nothing is pending (no cluster read then).
         The ConfigMap comes from SOURCE, else from the cluster in `namespace` (the reconciler's)."""
         wanted = any(has_subscriptions(annotations_of(m.obj)) for m in rollouts)

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from reconciler.findings import Finding, Severity
-from reconciler.notifications.templates import Template, TemplateError, parse
+from reconciler.notifications.templates import TemplateError, parse
 
 CONFIGMAP_NAME = "argo-rollouts-notification-configmap"
 SECRET_NAME = "argo-rollouts-notification-secret"

@@ -192,7 +192,7 @@ def _record(plans: dict, marks: dict, store, now: datetime) -> None:
     if not changed or store is None:
         return
     names = ", ".join(f"{ns}/{n}" for ns, n in sorted(changed))
-    for attempt in range(MAX_SAVE_ATTEMPTS):
+    for _attempt in range(MAX_SAVE_ATTEMPTS):
         try:
             store.save(changed, message=f"reconciler: notifications for {names}")
             return

@@ -25,8 +25,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 MAX_OUTPUT_CHARS = 256 * 1024  # a template that renders more than this is refused
 MAX_RANGE_ITEMS = 10_000

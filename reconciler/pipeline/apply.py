@@ -93,7 +93,7 @@ def plans(cluster, planned: dict, found: Rollouts, seen: World, keeper, now: dat
     the view is rebuilt from what the cluster returned. Returns where --timeout stopped it, or ""."""
     timed_out = ""
     deadline = options.deadline
-    for key, (previous, the_plan) in planned.items():
+    for key, (_previous, the_plan) in planned.items():
         result = found.results[key]
         result.plan = the_plan
         result.view = the_plan.view

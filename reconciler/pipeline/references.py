@@ -3,7 +3,7 @@ templates. Read by the validation stage (which shard owns an object) and by obse
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 
 def service_names(rollout: dict) -> set[str]:

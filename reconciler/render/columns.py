@@ -10,7 +10,7 @@ empty INFO cells). The text reads the same and copies cleanly into files and tes
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 PADDING = 2
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from reconciler.engine.replicas import canary_split, surge_and_unavailable
 from reconciler.render.tree import status_icon
@@ -216,7 +217,7 @@ def progression_markdown(rollout: Mapping, current_step: int | None = None) -> s
     formula = (
         f"traffic router splits traffic: canary = ceil({replicas} × weight / 100), stable stays {replicas}"
         if routed
-        else f"no traffic router, so weight is pod counts: the canary/stable split closest to the weight within maxSurge (Argo's rule)"
+        else "no traffic router, so weight is pod counts: the canary/stable split closest to the weight within maxSurge (Argo's rule)"
     )
     out = [f"Progression ({replicas} replicas; {formula}):", "", "| Step | Action | Weight | Canary pods | Stable pods | Pause |", "|---:|---|---:|---:|---:|---|"]
     for row in rows:

@@ -6,8 +6,8 @@ and the blue-green `delay:` countdown. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Iterable, Mapping
 
 from reconciler.render.columns import align
 from reconciler.render.timefmt import age, human_duration, parse_time

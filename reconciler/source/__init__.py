@@ -10,9 +10,9 @@ environment (see reconciler/source/credentials.py) and reach git through its env
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from reconciler.source.checkout import Checkout, is_git_url
 

@@ -7,9 +7,9 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from reconciler.errors import SourceError
 from reconciler.source.checkout import Checkout

@@ -12,7 +12,7 @@ writer makes `save` raise Conflict instead of both runs advancing.
 from __future__ import annotations
 
 import json
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from reconciler import PREFIX
 from reconciler.errors import Conflict

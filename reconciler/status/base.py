@@ -6,7 +6,8 @@ A rollout's state is a plain, JSON/YAML-serialisable dict (its shape belongs to 
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 RolloutKey = tuple[str, str]  # (namespace, name)
 

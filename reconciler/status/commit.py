@@ -19,8 +19,8 @@ import logging
 import os
 import re
 import subprocess
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from reconciler.errors import Conflict, ReconcilerError, SourceError
 from reconciler.interrupt import shielded
@@ -309,7 +309,7 @@ class CommitStatusStore:
         return self.git._env if self.git else {}
 
     @classmethod
-    def from_checkout(cls, checkout, **kwargs) -> "CommitStatusStore":
+    def from_checkout(cls, checkout, **kwargs) -> CommitStatusStore:
         """The store for a `reconciler.source.open_source(...)` checkout: pushes when it is a clone
         (unless read_only=True: it then only reads)."""
         kwargs.setdefault("push", bool(getattr(checkout, "is_git", False)))

@@ -15,12 +15,12 @@ of its own (`analysis-template`), so it is skipped too.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Mapping, Union
+from collections.abc import Callable, Iterable, Mapping
 
 from reconciler.findings import Finding, Severity
 from reconciler.manifests.model import Manifest
 
-Live = Union[Callable[[str, "str | None", str], "dict | None"], Mapping]
+Live = Callable[[str, "str | None", str], "dict | None"] | Mapping
 
 _CLUSTER_SCOPED = {"ClusterAnalysisTemplate", "Namespace"}
 
@@ -72,8 +72,7 @@ class Context:
 
 
 def validate(manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None) -> list[Finding]:
-    from reconciler.validation.rules import MANIFEST_RULES, ROLLOUT_RULES, TEMPLATE_RULES
-    from reconciler.validation.rules import names
+    from reconciler.validation.rules import MANIFEST_RULES, ROLLOUT_RULES, TEMPLATE_RULES, names
     from reconciler.validation.rules.analysis import invalid_template_references
     from reconciler.validation.rules.duplicates import duplicate_objects
     from reconciler.validation.schema import schema_findings

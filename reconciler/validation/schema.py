@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from reconciler.findings import Finding
@@ -33,7 +33,7 @@ SCHEMA_FILES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(kind: str) -> dict | None:
     name = SCHEMA_FILES.get(kind)
     if name is None:
@@ -42,7 +42,7 @@ def load_schema(kind: str) -> dict | None:
     return json.loads(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(kind: str):
     schema = load_schema(kind)
     if schema is None:
@@ -52,7 +52,7 @@ def _validator(kind: str):
     return Draft7Validator(schema)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fast_validator(kind: str):
     """jsonschema-rs for `kind`, or None when it is not installed (then every object takes the slow path)."""
     schema = load_schema(kind)

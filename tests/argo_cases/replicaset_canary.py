@@ -7,7 +7,6 @@ Unset maxSurge/maxUnavailable in the Go struct are the int 0.
 """
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 GO = "TestCalculateReplicaCountsForCanary"
 
@@ -23,12 +22,12 @@ class Calc:
     surge: object = 0
     unavailable: object = 0
     promote_full: bool = False
-    older: Optional[tuple] = None
-    scale: Optional[dict] = None  # setCanaryScale
+    older: tuple | None = None
+    scale: dict | None = None  # setCanaryScale
     routed: bool = False
-    abort_delay: Optional[int] = None  # abortScaleDownDelaySeconds
+    abort_delay: int | None = None  # abortScaleDownDelaySeconds
     aborted: bool = False
-    min_pods: Optional[int] = None
+    min_pods: int | None = None
     steps: list = field(default_factory=list)
 
 
@@ -104,7 +103,7 @@ class Dynamic:
     weights: tuple  # live (canary, stable) weights
     expect: tuple  # (canary, stable)
     canary_spec: int = 0  # 0: no canary ReplicaSet
-    stable: Optional[tuple] = None  # (spec, available); None: no stable ReplicaSet
+    stable: tuple | None = None  # (spec, available); None: no stable ReplicaSet
     extra_steps: list = field(default_factory=list)
 
 

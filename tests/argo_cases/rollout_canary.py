@@ -8,7 +8,6 @@ Argo's reconcile makes: ("stable", n), ("canary", n) (creating it when it did no
 """
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -19,9 +18,9 @@ class Reconcile:
     unavailable: object
     steps: list
     index: int
-    stable: Optional[tuple]
-    canary: Optional[tuple]
-    expect: Optional[tuple]
+    stable: tuple | None
+    canary: tuple | None
+    expect: tuple | None
     older: list = field(default_factory=list)
     aborted: bool = False
 

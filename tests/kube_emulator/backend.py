@@ -7,10 +7,10 @@ scenario then also proves that the least-privilege Role/ClusterRole are enough.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 

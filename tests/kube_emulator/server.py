@@ -25,11 +25,11 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
@@ -132,7 +132,7 @@ class KubeEmulator:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> "KubeEmulator":
+    def start(self) -> KubeEmulator:
         emulator = self
 
         class Handler(_Handler):
@@ -149,7 +149,7 @@ class KubeEmulator:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "KubeEmulator":
+    def __enter__(self) -> KubeEmulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

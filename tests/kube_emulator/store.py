@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import re
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 class PatchError(ValueError):
@@ -59,7 +60,7 @@ def parse_selector(text: str | None):
             key, value = (s.strip() for s in term.replace("==", "=").split("=", 1))
             tests.append(lambda labels, k=key, v=value: labels.get(k) == v)
         elif term.startswith("!"):
-            tests.append(lambda labels, k=term[1:].strip(): k not in labels)
+            tests.append(lambda labels, k=term[1:].strip(): k not in labels)  # noqa: B008 -- binds the term now, on purpose
         else:
             tests.append(lambda labels, k=term: k in labels)
     return lambda labels: all(test(labels) for test in tests)

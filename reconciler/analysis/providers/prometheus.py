@@ -22,7 +22,14 @@ from __future__ import annotations
 
 import json
 
-from reconciler.analysis.providers.base import ProviderContext, assess_result, errored, finished, format_number, header_dict
+from reconciler.analysis.providers.base import (
+    ProviderContext,
+    assess_result,
+    errored,
+    finished,
+    format_number,
+    header_dict,
+)
 from reconciler.analysis.providers.http import ProviderHTTPError, bounded_request
 from reconciler.analysis.run import Measurement
 

@@ -87,7 +87,7 @@ class IstioRouter:
     name: str = "istio"
 
     @classmethod
-    def from_spec(cls, traffic_routing: dict, canary_service: str, stable_service: str, namespace: str) -> "IstioRouter":
+    def from_spec(cls, traffic_routing: dict, canary_service: str, stable_service: str, namespace: str) -> IstioRouter:
         istio = traffic_routing.get("istio") or {}
         refs = []
         listed = [istio["virtualService"]] if isinstance(istio.get("virtualService"), dict) else []

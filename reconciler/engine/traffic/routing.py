@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reconciler.engine.context import SCALE_DOWN_DEADLINE_ANNOTATION, Context, iso, parse_iso, rs_available, rs_spec_replicas
+from reconciler.engine.context import (
+    SCALE_DOWN_DEADLINE_ANNOTATION,
+    Context,
+    iso,
+    parse_iso,
+    rs_available,
+    rs_spec_replicas,
+)
 from reconciler.engine.traffic.base import Readback, router_for, unsupported_routers
 
 DEFAULT_SCALE_DOWN_DELAY = 30

@@ -6,7 +6,16 @@ TEMPLATE_RULES at analysis templates (by kind), MANIFEST_RULES at every object i
 one is given, and carries `period_seconds` (how often the reconciler runs, when known).
 """
 
-from reconciler.validation.rules import analysis, applied_kinds, experiments, integers, references, selector, strategy, traffic
+from reconciler.validation.rules import (
+    analysis,
+    applied_kinds,
+    experiments,
+    integers,
+    references,
+    selector,
+    strategy,
+    traffic,
+)
 
 ROLLOUT_RULES = (strategy.check, selector.check, references.check, traffic.check, analysis.check, experiments.check)
 TEMPLATE_RULES = {**{kind: (analysis.check_template,) for kind in analysis.TEMPLATE_KINDS}, "Experiment": (experiments.check_experiment,)}

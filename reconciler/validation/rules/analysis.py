@@ -13,7 +13,7 @@ invalid template means for the Rollouts that name it.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from reconciler.analysis import checks
 from reconciler.findings import Finding, Severity
