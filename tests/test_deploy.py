@@ -180,7 +180,7 @@ def test_cronjob_uses_real_commands_flags_and_env_vars():
     assert env["RECONCILER_CLUSTER"] == "kube" and env["RECONCILER_STATUS"] in ("annotations", "commit")
     assert env["RECONCILER_LOG_FORMAT"] == "json"
     # --period says how often runs happen, for the analysis timing warnings: the schedule's own step.
-    from reconciler.validation.durations import parse_duration
+    from reconciler.durations import parse_duration
 
     step = re.fullmatch(r"\*/(\d+) \* \* \* \*", cronjob["spec"]["schedule"])
     assert step and parse_duration(env["RECONCILER_PERIOD"]) == int(step.group(1)) * 60

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.durations import parse_duration
 from reconciler.manifests.loader import load_directory
 from reconciler.validation import errors_by_object, validate
-from reconciler.validation.durations import parse_duration
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VALID = ["canary-nginx", "bluegreen-nginx", "bluegreen-analysis", "mock-server-canary", "mock-server-canary-table1", "mock-server-bluegreen", "istio-canary", "prometheus-analysis", "istio-virtualservice", "istio-destinationrule", "istio-experiment"]
@@ -158,7 +158,9 @@ def test_api_version_must_be_served(tmp_path):
 
 @pytest.mark.parametrize(
     "value,seconds",
-    [(60, 60), ("60", 60), ("30s", 30), ("1m", 60), ("1h", 3600), ("1h30m", 5400), ("500ms", 0.5), ("1x", None), ("", None), ("s", None), (True, None), (0, 0)],
+    [(60, 60), ("60", 60), ("30s", 30), ("1m", 60), ("1h", 3600), ("1h30m", 5400), ("500ms", 0.5), ("1x", None), ("", None), ("s", None), (True, None), (0, 0),
+     # Go's time.ParseDuration: both micro signs, signs, fractions; no days, no spaces between parts.
+     ("1µs", 1e-6), ("1μs", 1e-6), ("-5s", -5), ("+1.5h", 5400), (".5s", 0.5), ("2d", None), ("1h 30m", None), ("1h30", None)],
 )
 def test_durations(value, seconds):
     assert parse_duration(value) == seconds

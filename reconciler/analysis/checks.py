@@ -28,9 +28,9 @@ from collections.abc import Iterable
 
 from reconciler.analysis.expr import check_expression
 from reconciler.analysis.templates import _PLACEHOLDER, placeholders
+from reconciler.durations import parse_duration
 from reconciler.findings import Finding, Severity
 from reconciler.manifests.model import Manifest
-from reconciler.validation.durations import parse_duration
 
 SUPPORTED_PROVIDERS = ("job", "prometheus", "web")
 DEFAULT_PROGRESS_DEADLINE_SECONDS = 600

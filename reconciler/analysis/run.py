@@ -37,7 +37,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from reconciler.analysis import metric_rules
-from reconciler.validation.durations import parse_duration
+from reconciler.durations import parse_duration
 
 PENDING, RUNNING, SUCCESSFUL, FAILED, INCONCLUSIVE, ERROR = "Pending", "Running", "Successful", "Failed", "Inconclusive", "Error"
 COMPLETED = frozenset({SUCCESSFUL, FAILED, INCONCLUSIVE, ERROR})

@@ -132,8 +132,8 @@ def parse_period(value: str | None) -> float | None:
     """--period as seconds (bare seconds or a Go duration such as 5m, 1h30m); None when not given."""
     if value is None or not str(value).strip():
         return None
+    from reconciler.durations import parse_duration
     from reconciler.errors import UsageError
-    from reconciler.validation.durations import parse_duration
 
     seconds = parse_duration(str(value))
     if seconds is None or seconds <= 0:
@@ -148,8 +148,8 @@ def parse_timeout(value: str | None):
 
     if value is None or not str(value).strip():
         return Deadline(None)
+    from reconciler.durations import parse_duration
     from reconciler.errors import UsageError
-    from reconciler.validation.durations import parse_duration
 
     seconds = parse_duration(str(value).strip())
     if seconds is None or seconds < 0:

@@ -149,8 +149,8 @@ def _name_files_as_given(report, prefix: str) -> None:
 def _parse_max_age(value) -> float | None:
     if value is None or not str(value).strip():
         return None
+    from reconciler.durations import parse_duration
     from reconciler.errors import UsageError
-    from reconciler.validation.durations import parse_duration
 
     seconds = parse_duration(str(value))
     if seconds is None or seconds <= 0:

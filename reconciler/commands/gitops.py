@@ -198,9 +198,9 @@ def register(app, get_app, list_app) -> None:
         """Set spec.restartAt in the Rollout's manifest and commit it: later runs replace its pods started before that time, one pod per run."""
         from datetime import timedelta
 
+        from reconciler.durations import parse_duration
         from reconciler.errors import UsageError
         from reconciler.manifests.edit import set_spec_field
-        from reconciler.validation.durations import parse_duration
 
         moment = parse_now(now)
         if in_:

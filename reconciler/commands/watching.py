@@ -37,8 +37,8 @@ def parse_timeout(value: str | None) -> float | None:
     """--timeout as seconds; None or 0 means no limit."""
     if value is None or str(value).strip() in ("", "0"):
         return None
+    from reconciler.durations import parse_duration
     from reconciler.errors import UsageError
-    from reconciler.validation.durations import parse_duration
 
     seconds = parse_duration(str(value))
     if seconds is None or seconds < 0:

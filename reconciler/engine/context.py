@@ -62,7 +62,7 @@ def rs_fully_available(rs: dict | None) -> bool:
 
 
 def seconds(value) -> float | None:
-    from reconciler.validation.durations import parse_duration
+    from reconciler.durations import parse_duration
 
     return parse_duration(value)
 

@@ -7,9 +7,9 @@ reported by references.py."""
 
 from __future__ import annotations
 
+from reconciler.durations import parse_duration
 from reconciler.findings import Severity
 from reconciler.manifests.model import Manifest
-from reconciler.validation.durations import parse_duration
 
 SPEC_REFS = ("stable", "canary")
 # Fields of Argo's experiment the reconciler does not act on: an error where ignoring one would

@@ -52,7 +52,7 @@ def _matches(path: tuple, pattern: tuple) -> bool:
 
 
 def _duration_string(path: tuple, value: str, manifest: Manifest) -> Finding | None:
-    from reconciler.validation.durations import parse_duration
+    from reconciler.durations import parse_duration
 
     seconds = parse_duration(value)
     if seconds is None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from reconciler.durations import parse_duration
 from reconciler.findings import Finding
 from reconciler.manifests.model import Manifest
-from reconciler.validation.durations import parse_duration
 
 # The step actions Argo accepts; a step sets exactly one of them.
 STEP_ACTIONS = ("setWeight", "pause", "analysis", "experiment", "setCanaryScale", "setHeaderRoute", "setMirrorRoute", "plugin")
