@@ -177,3 +177,12 @@ def test_auth_failure_message_has_no_secret():
     assert "tok-999" not in scrubbed
     error = _classify(scrubbed, "https://h.invalid/r", None)
     assert "authentication failed" in error.message and "tok-999" not in error.message + error.hint
+
+
+def test_http_refusals_are_authentication_failures_but_digits_in_a_path_are_not():
+    from reconciler.source.git import _classify
+
+    refused = _classify("fatal: unable to access 'https://git.example/x.git/': The requested URL returned error: 403\n", "https://git.example/x.git", None)
+    assert refused.message.startswith("authentication failed")
+    missing = _classify("fatal: '/tmp/pytest-403/repo/nope.git' does not appear to be a git repository\n", "file:///tmp/pytest-403/repo/nope.git", None)
+    assert not missing.message.startswith("authentication failed"), missing.message

@@ -57,7 +57,12 @@ class _Git:
 def _classify(stderr: str, display_url: str, ref: str | None) -> SourceError:
     text = stderr.lower()
     detail = stderr.strip().splitlines()[-1] if stderr.strip() else ""
-    if any(s in text for s in ("authentication failed", "could not read username", "could not read password", "permission denied (publickey", "terminal prompts disabled", "403", "401", "invalid username or password")):
+    # An HTTP 401/403 as git reports it ("the requested URL returned error: 403"), never any "403" in
+    # the text: a path or a URL may hold those digits (a repository under /tmp/pytest-403/ was once
+    # reported as an authentication failure).
+    http_refusal = re.search(r"(returned error|http)\W+40[13]\b", text)
+    if http_refusal or any(s in text for s in ("authentication failed", "could not read username", "could not read password",
+                                              "permission denied (publickey", "terminal prompts disabled", "invalid username or password")):
         return SourceError(
             f"authentication failed for {display_url}",
             hint="set RECONCILER_GIT_TOKEN (https) or GIT_SSH_COMMAND / RECONCILER_GIT_SSH_KEY (ssh) to a credential that can read it",
