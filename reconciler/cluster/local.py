@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import fcntl
 import os
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from reconciler.atomic_write import write_text_atomically
 from reconciler.cluster import kubelet, parse_cache
 from reconciler.cluster.base import HeldLease
 from reconciler.errors import ClusterError, Conflict, Refused
@@ -261,16 +261,7 @@ class LocalCluster:
 
     @staticmethod
     def _write_text(path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_text_atomically(path, text)
 
     def _write(self, path: Path, obj: dict) -> None:
         text = _dump(obj)

@@ -21,13 +21,13 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+
+from reconciler.atomic_write import write_text_atomically
 
 CACHE_DIR = ".parse-cache"
 FORMAT = 1
@@ -90,16 +90,7 @@ def _write_entries(path: Path, entries: dict[str, tuple[str, object]]) -> None:
     text = json.dumps({"format": FORMAT, "loader": LOADER, "entries": {name: [d, obj] for name, (d, obj) in sorted(entries.items())}},
                       separators=(",", ":"))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_text_atomically(path, text)
     except OSError:
         pass  # a cache that cannot be written is only slower next time
 

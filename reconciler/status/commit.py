@@ -22,6 +22,7 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from reconciler.atomic_write import write_text_atomically
 from reconciler.errors import Conflict, ReconcilerError, SourceError
 from reconciler.interrupt import shielded
 from reconciler.status.base import RolloutKey
@@ -98,20 +99,10 @@ def _write_atomically(path: Path, text: str) -> None:
     """Write a temporary file beside `path` and rename it into place: a run killed at any moment
     leaves the old file or the new one, never half of one. (No fsync: it guards against a power
     cut, not a killed process, and would sit between the fetch and the push of every retry.)"""
-    import tempfile
-
     path.parent.mkdir(parents=True, exist_ok=True)
     for leftover in path.parent.glob(f".{path.name}.*.tmp"):  # a killed run's; the Lease says none is being written
         leftover.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text_atomically(path, text, prefix=f".{path.name}.")
 
 
 class GitCommitter:
