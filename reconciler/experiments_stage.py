@@ -114,10 +114,22 @@ def run_experiments(manifests, findings, bad: set, cluster, store, now: datetime
         from reconciler.engine.experiment_plan import experiment_view
 
         result.view = experiment_view(the_plan.state, list(replicasets.values()), namespace=key[0])  # as read back
-        log.info(f"Experiment {the_plan.status}; {the_plan.where}; {the_plan.next or 'nothing to do'}",
-                 extra={"rollout": key[1], "namespace": key[0], "action": "apply" if the_plan.actions else "none",
-                        "reason": the_plan.status, "status": the_plan.status, "dry_run": dry_run})
+        _log_result(result, the_plan)
     return [results[key] for key in sorted(results)], saved
+
+
+def _log_result(result, the_plan) -> None:
+    """The status as read back, and "applied" only for what was written (as a rollout's line)."""
+    status = (result.view or {}).get("status") or the_plan.status
+    if result.error:
+        done = f"error: {result.error}"
+    elif the_plan.actions:
+        done = f"applied {len(the_plan.actions)} change(s): {the_plan.next or the_plan.where}"
+    else:
+        done = "nothing to apply"
+    log.info(f"Experiment {status}; {the_plan.where}; {done}",
+             extra={"rollout": result.name, "namespace": result.namespace, "action": "apply" if the_plan.actions and not result.error else "none",
+                    "reason": status, "status": status, "dry_run": False})
 
 
 def _has_pods(cluster, key, record) -> bool:

@@ -159,17 +159,31 @@ def _state_finding(desired: Desired, found: dict) -> Finding:
 
 
 def _log_result(result: RolloutResult, the_plan, dry_run: bool) -> None:
-    view = result.view
+    """One line per rollout whose words agree with its fields: status and step as read back after the
+    writes (a dry run: what the plan would leave), and "applied" only for what was written."""
+    view = result.view or {}
+    status = view.get("status") or the_plan.status
+    head = f"{status}: {view['message']}" if view.get("message") else status
+    if view.get("strategy") == "Canary" and view.get("totalSteps") is not None:
+        head += f"; step {view.get('step')}/{view.get('totalSteps')}, weight {view.get('setWeight')}"
     what = the_plan.next or "nothing to do"
+    if dry_run:
+        done = f"would apply: {what}" if the_plan.actions else "nothing to apply"
+    elif result.error:
+        done = f"error: {result.error}"
+    elif the_plan.actions:
+        done = f"applied {len(the_plan.actions)} change(s): {what}"
+    else:
+        done = "nothing to apply"
     log.info(
-        f"{the_plan.status}{(': ' + the_plan.message) if the_plan.message else ''}; {the_plan.where}; {what}",
+        f"{head}; {done}",
         extra={
             "rollout": result.name,
             "namespace": result.namespace,
-            "action": "plan" if dry_run else ("apply" if the_plan.actions else "none"),
-            "reason": the_plan.message or the_plan.status,
+            "action": "plan" if dry_run else ("apply" if the_plan.actions and not result.error else "none"),
+            "reason": view.get("message") or status,
             "step": view.get("step"),
-            "status": view.get("status"),
+            "status": status,
             "revision": view.get("revision"),
             "dry_run": dry_run,
         },
