@@ -34,13 +34,13 @@ def _engine_owned(kind: str, path: str) -> bool:
     return generic in ENGINE_OWNED.get(kind, ())
 
 
-def drifted_fields(applied: dict, live: dict) -> list[str]:
+def drifted_fields(applied: dict[str, Any], live: dict[str, Any]) -> list[str]:
     """Paths of the fields `applied` sets that `live` does not have with the same value."""
     out = _drifted(applied, live)
     return [path for path in out if not _engine_owned(str(applied.get("kind", "")), path)]
 
 
-def _drifted(applied: dict, live: dict) -> list[str]:
+def _drifted(applied: dict[str, Any], live: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for key, value in applied.items():
         if key in ("status", "apiVersion", "kind"):

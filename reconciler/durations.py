@@ -15,7 +15,7 @@ _SECONDS = re.compile(r"[+-]?\d+")  # an integer, or a string of digits: seconds
 _GO_DURATION = re.compile(r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
 
 
-def parse_duration(value) -> float | None:
+def parse_duration(value: object) -> float | None:
     """Seconds for 30, "30", "30s", "1m", "1h30m", "500ms"; None when it does not parse.
 
     Integers and digit-only strings are seconds; anything else must be a Go duration, as

@@ -15,6 +15,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -32,7 +33,7 @@ class Interrupted(BaseException):
         super().__init__(f"stopped by {self.signal_name}")
 
 
-def _handler(signum, frame) -> None:
+def _handler(signum: int, frame: FrameType | None) -> None:
     global _held
     if _depth:
         _held = signum

@@ -7,6 +7,7 @@ so the verbs and resources the code uses cannot drift from what deploy/ grants.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def kind_info(kind: str) -> KindInfo:
         raise KeyError(f"kind {kind!r} is not one the reconciler knows; add it to reconciler/kinds.py") from None
 
 
-def object_key(obj: dict) -> tuple[str, str | None, str]:
+def object_key(obj: dict[str, Any]) -> tuple[str, str | None, str]:
     """(kind, namespace-or-None, name) of a plain Kubernetes object dict."""
     meta = obj.get("metadata") or {}
     kind = obj.get("kind", "")

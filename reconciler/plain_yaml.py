@@ -112,7 +112,7 @@ def dump_plain(obj, dumper_class, options: dict, drop: dict | None = None, *, li
     `literal_blocks`: the dumper writes a string with a line break as a literal block.
     `as_is`: `yaml.dump(obj, ...)` instead (no _plain copy): a dict or list met twice makes the
     representer write an anchor and an alias, so such data is left to it."""
-    seen = set() if as_is else None
+    seen: set[int] | None = set() if as_is else None
     stream = io.StringIO()
     dumper = dumper_class(stream, **options)
     try:

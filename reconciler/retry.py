@@ -18,7 +18,7 @@ BASE_SECONDS = 0.05
 CAP_SECONDS = 2.0
 
 
-def parse_attempts(value) -> int:
+def parse_attempts(value: str | int | None) -> int:
     """--push-attempts as a positive int (the option's type already makes it an int when given)."""
     from reconciler.errors import UsageError
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from reconciler.commands.undo import choose_revision, restore_template_text, template_from_replicaset, undo_in_checkout
+from reconciler.commands.undo import choose_revision, template_from_replicaset, undo_in_checkout
 from reconciler.errors import ReconcilerError
+from reconciler.manifests.yaml_edit import restore_template_text
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "canary-nginx"
 NAME = "rollout-test-canary-nginx"
@@ -196,14 +197,14 @@ def test_cli_undo_against_a_git_url(remote, tmp_path, original_text, monkeypatch
 
 
 def test_structural_changes_fall_back_to_a_round_trip_that_still_restores_exactly(original_text):
-    from reconciler.commands.undo import _template_of
+    from reconciler.manifests.yaml_edit import template_of
 
     text = with_image(original_text, "nginx:1.14.3")
     old = rollout_template(text)
     old["spec"]["containers"][0]["env"] = [{"name": "MODE", "value": "yes"}]  # "yes" must stay a string
     del old["metadata"]["annotations"]
     updated = restore_template_text(text, 1, old)
-    assert _template_of(updated, 1) == old
+    assert template_of(updated, 1) == old
     assert "kind: ConfigMap" in updated and "# owned by the web team" in updated
 
 

@@ -31,6 +31,7 @@ from reconciler.analysis.templates import _PLACEHOLDER, placeholders
 from reconciler.durations import parse_duration
 from reconciler.findings import Finding, Severity
 from reconciler.manifests.model import Manifest
+from reconciler.suggest import did_you_mean
 
 SUPPORTED_PROVIDERS = ("job", "prometheus", "web")
 DEFAULT_PROGRESS_DEADLINE_SECONDS = 600
@@ -38,12 +39,6 @@ EXPRESSION_HINT = (
     "supported: comparisons, and/or/not (&&/||/!), result[0], result.field, len(), isNaN(), isInf(), "
     "isNil(), asInt(), asFloat(), default(), all()/any()/none()/one() with {# ...}; see docs/analysis.md"
 )
-
-
-def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    from reconciler.validation.schema import did_you_mean
-
-    return did_you_mean(name, list(candidates))
 
 
 def _is_placeholder(value) -> bool:
@@ -107,7 +102,7 @@ def _check_metric(manifest: Manifest, metric: dict, path: tuple, declared: list)
         error(("provider",), f"metric {metric.get('name')!r} needs exactly one provider, found {len(keys)}",
               f"one of: {', '.join(SUPPORTED_PROVIDERS)}", "analysis-provider")
     elif keys[0] not in SUPPORTED_PROVIDERS:
-        close = _did_you_mean(keys[0], SUPPORTED_PROVIDERS)
+        close = did_you_mean(keys[0], SUPPORTED_PROVIDERS)
         error(("provider", keys[0]), f"metric provider {keys[0]!r} is not supported by the reconciler",
               (close + " " if close else "") + f"supported: {', '.join(SUPPORTED_PROVIDERS)}", "analysis-provider")
     else:
@@ -127,7 +122,7 @@ def _check_metric(manifest: Manifest, metric: dict, path: tuple, declared: list)
 
     used = placeholders(metric)
     for name in sorted(used - set(declared)):
-        close = _did_you_mean(name, [d for d in declared if d])
+        close = did_you_mean(name, [d for d in declared if d])
         error(("provider",), f"{{{{args.{name}}}}} is used but not declared in spec.args",
               close or f"add - name: {name} under spec.args", "analysis-args")
     return out
@@ -143,7 +138,7 @@ def _check_provider(manifest: Manifest, key: str, config: dict, path: tuple) -> 
     if key == "job" and not (((config.get("spec") or {}).get("template") or {}).get("spec")):
         out.append(manifest.finding((*path, "spec"), "job provider needs spec.template.spec (the Job's pod)", rule="analysis-provider"))
     if key == "web" and config.get("jsonPath") and not placeholders(config["jsonPath"]):
-        from reconciler.analysis.providers.web import compile_json_path
+        from reconciler.analysis.jsonpath import compile_json_path
 
         try:
             compile_json_path(str(config["jsonPath"]))
@@ -246,7 +241,7 @@ def _check_args(manifest: Manifest, path: tuple, analysis: dict, templates: list
             ))
     for name, index in supplied.items():
         if name not in declared:
-            close = _did_you_mean(str(name), declared)
+            close = did_you_mean(str(name), declared)
             out.append(manifest.finding(
                 (*path, "args", index, "name"), f"arg {name!r} is not declared by the analysis templates, so it is ignored",
                 hint=close or f"declared: {', '.join(sorted(declared)) or 'none'}", rule="analysis-args", severity=Severity.WARNING,

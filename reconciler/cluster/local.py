@@ -117,7 +117,7 @@ class LocalCluster:
     def kubelet_config(self) -> dict:
         if self._kubelet_config is None:
             path = self.dir / KUBELET_CONFIG
-            config = {}
+            config: dict = {}
             if path.is_file():
                 try:
                     config = _load(path) or {}

@@ -70,7 +70,7 @@ def _routing_objects(cluster, states: dict, keys) -> dict:
     only where a viewed rollout names one. One the cluster will not list reads as not found."""
     from reconciler.errors import Refused
 
-    wanted = set()
+    wanted: set[tuple[str, str]] = set()
     for ns, name in keys:
         router = _router((states[(ns, name)] or {}).get("desired_summary") or {}, ns)
         wanted.update((kind, namespace) for kind, namespace, _ in (router.object_keys() if router else []))

@@ -39,9 +39,9 @@ def safe_encode(text: str) -> str:
     return "".join(_SAFE_ALPHABET[ord(ch) % len(_SAFE_ALPHABET)] for ch in text)
 
 
-def canonical_template(template: Mapping | None) -> dict:
+def canonical_template(template: Mapping[str, Any] | None) -> dict[str, Any]:
     """The template as hashed: plain dicts, without our hash label and server-set fields."""
-    plain = _plain(template or {})
+    plain: dict[str, Any] = _plain(template or {})
     metadata = plain.get("metadata")
     if isinstance(metadata, dict):
         labels = metadata.get("labels")
@@ -55,7 +55,7 @@ def canonical_template(template: Mapping | None) -> dict:
     return plain
 
 
-def pod_template_hash(template: Mapping | None, collision_count: int = 0) -> str:
+def pod_template_hash(template: Mapping[str, Any] | None, collision_count: int = 0) -> str:
     text = json.dumps(canonical_template(template), sort_keys=True, separators=(",", ":"))
     if collision_count:
         text += f"#{collision_count}"

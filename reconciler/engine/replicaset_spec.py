@@ -83,7 +83,8 @@ def sync(ctx) -> None:
         if pod_hash == state.current_hash:
             seconds = min_ready_seconds(ctx.spec)
             if int((rs.get("spec") or {}).get("minReadySeconds") or 0) != seconds:
-                after, _ = _with_min_ready(after, seconds), reasons.append(f"minReadySeconds {seconds}")
+                after = _with_min_ready(after, seconds)
+                reasons.append(f"minReadySeconds {seconds}")
             own = (((after.get("spec") or {}).get("template") or {}).get("spec") or {}).get("affinity")
             if anti_affinity.strategy_anti_affinity(_strategy(ctx)) is not None and anti_affinity.needs_update(own, pod_hash, state.stable_hash):
                 after = _with_affinity(after, anti_affinity.generate(own, _strategy(ctx), pod_hash, state.stable_hash, ctx.namespace))

@@ -1,7 +1,7 @@
 """Edits a person would make by hand to a Rollout manifest, made for them: `set image` and
 `restart` (spec.restartAt). Each returns the file's new text; everything it does not change stays
 byte for byte when the change is a scalar (comments, quoting, order, indentation), and otherwise
-goes through a ruamel round-trip in the file's own style (see reconciler/commands/undo.py)."""
+goes through a ruamel round-trip in the file's own style (see reconciler/manifests/yaml_edit.py)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def set_images(text: str, doc_index: int, images: list[tuple[str, str]], rollout
     """The text with each CONTAINER=IMAGE applied to document `doc_index`'s pod template (`*`
     names every container, as the plugin's `set image`), and what changed. A container name the
     template does not have is an error that lists the names it does have."""
-    from reconciler.commands.undo import restore_template_text
+    from reconciler.manifests.yaml_edit import restore_template_text
 
     doc = _documents(text)[doc_index]
     template = _plain((doc.get("spec") or {}).get("template") or {})
@@ -66,7 +66,7 @@ def set_images(text: str, doc_index: int, images: list[tuple[str, str]], rollout
 
 
 def unknown_container(rollout: str, container: str, names: dict[str, list[str]]) -> ReconcilerError:
-    from reconciler.validation.schema import did_you_mean
+    from reconciler.suggest import did_you_mean
 
     known = [n for list_name in CONTAINER_LISTS for n in names[list_name]]
     listed = ", ".join(names["containers"]) or "none"
@@ -86,7 +86,7 @@ def set_spec_field(text: str, doc_index: int, key: str, value: str) -> str:
     new key is inserted as spec's first line, at spec's indentation."""
     import json
 
-    from reconciler.commands.undo import _apply_scalar_edits, _best_style, _dump_all
+    from reconciler.manifests.yaml_edit import apply_scalar_edits, best_style, dump_all
 
     docs = _documents(text)
     spec = docs[doc_index].get("spec")
@@ -95,7 +95,7 @@ def set_spec_field(text: str, doc_index: int, key: str, value: str) -> str:
     expected = dict(_plain(spec), **{key: value})
     if key in spec:
         line, col = spec.lc.value(key)
-        edited = _apply_scalar_edits(text, [(line, col, bool(spec.fa.flow_style()), value)])
+        edited = apply_scalar_edits(text, [(line, col, bool(spec.fa.flow_style()), value)])
     elif len(spec) and not spec.fa.flow_style():
         line, col = spec.lc.key(next(iter(spec)))
         lines = text.split("\n")
@@ -105,8 +105,8 @@ def set_spec_field(text: str, doc_index: int, key: str, value: str) -> str:
         edited = None
     if edited is not None and _plain(_documents(edited)[doc_index].get("spec")) == expected:
         return edited
-    yaml = _best_style(text)  # flow style or an unusual layout: a round-trip in the file's style
+    yaml = best_style(text)  # flow style or an unusual layout: a round-trip in the file's style
     docs = list(yaml.load_all(text))
     docs[doc_index]["spec"][key] = value
-    updated = _dump_all(yaml, docs)
+    updated = dump_all(yaml, docs)
     return updated if text.endswith("\n") else updated.rstrip("\n")

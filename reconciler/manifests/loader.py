@@ -547,8 +547,8 @@ def load_directory(root: str | Path, limits: Limits = Limits()) -> LoadResult:
     """Every Kubernetes object under `root` (recursively), with the findings met on the way."""
     root = Path(root)
     if root.is_file():
-        manifests, findings = load_file(root, root.name, limits)
-        return LoadResult(manifests=manifests, findings=findings, files_read=1)
+        one_file, its_findings = load_file(root, root.name, limits)
+        return LoadResult(manifests=one_file, findings=its_findings, files_read=1)
     manifests: list[Manifest] = []
     findings: list[Finding] = []
     files_read = 0

@@ -20,7 +20,7 @@ def _json_field(part: dict, name: str, service: str):
         return text
     try:
         return json.loads(str(text))
-    except ValueError as err:
+    except json.JSONDecodeError as err:
         raise DeliveryError(f"slack {service!r}: the template's slack.{name} is not JSON after rendering ({err.msg} at line {err.lineno})") from None
 
 

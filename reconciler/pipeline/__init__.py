@@ -63,7 +63,7 @@ def run(root: Path, cluster, store, now: datetime, options: RunOptions) -> RunRe
         stopped = apply.plans(cluster, plans, rollouts, world, keeper, now, options)
         report.timed_out = report.timed_out or stopped
         if not report.timed_out and (options.shard is None or options.shard[0] == 0):  # standalone Experiments (shard 0 runs them)
-            from reconciler.experiments_stage import run_experiments
+            from reconciler.pipeline.experiments import run_experiments
 
             ran, recorded_experiments = run_experiments(loaded.manifests, world.findings, world.bad, cluster, store, now, dry_run=options.dry_run,
                                                         states=world.states, loaded=set(world.state_namespaces), deadline=options.deadline,

@@ -95,7 +95,7 @@ class World:
         from reconciler.engine.experiment import OWNER_LABEL
 
         if getattr(self, "_experiments", None) is None:
-            self._experiments = {}
+            self._experiments: dict = {}
             for (kind, ns), objs in self.by_kind.items():
                 if kind in ("ReplicaSet", "Service"):
                     for obj in objs:

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from reconciler.render.columns import align
 from reconciler.render.timefmt import age
 from reconciler.render.tree import LABEL_WIDTH, _experiment_rows, status_icon
 
 
-def render_experiment(view: Mapping, now: datetime) -> str:
+def render_experiment(view: Mapping[str, Any], now: datetime) -> str:
     lines = []
 
-    def field(label: str, value) -> None:
+    def field(label: str, value: object) -> None:
         lines.append(f"{label:<{LABEL_WIDTH}}{'' if value is None else value}".rstrip())
 
     field("Name:", view.get("name", ""))
@@ -36,7 +37,7 @@ def render_experiment(view: Mapping, now: datetime) -> str:
     return header + "\n" + "\n".join(line.rstrip() for line in align(rows)) + "\n"
 
 
-def render_experiment_list(views: Iterable[Mapping], now: datetime, *, all_namespaces: bool = False) -> str:
+def render_experiment_list(views: Iterable[Mapping[str, Any]], now: datetime, *, all_namespaces: bool = False) -> str:
     views = list(views)
     if not views:
         return "No resources found.\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from reconciler.render.columns import align
 
@@ -12,7 +13,7 @@ NAMESPACE_HEADER = "NAMESPACE"
 _MIN_WIDTHS = (10, 9, 12, 4, 10, 5, 7, 10, 9)
 
 
-def rollout_row(view: Mapping) -> list[str]:
+def rollout_row(view: Mapping[str, Any]) -> list[str]:
     canary = view.get("strategy") == "Canary"
     step, total = view.get("step"), view.get("totalSteps")
     replicas = view.get("replicas") or {}
@@ -31,7 +32,7 @@ def rollout_row(view: Mapping) -> list[str]:
     return [cell.ljust(width) for cell, width in zip(cells, _MIN_WIDTHS)]
 
 
-def render_rollout_list(views: Iterable[Mapping], *, all_namespaces: bool = False) -> str:
+def render_rollout_list(views: Iterable[Mapping[str, Any]], *, all_namespaces: bool = False) -> str:
     """The table, one row per rollout in the order given; "No resources found." when empty."""
     views = list(views)
     if not views:

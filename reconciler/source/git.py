@@ -125,7 +125,8 @@ def _fetch(git: _Git, url: str, repo: Path, ref: str | None) -> str | None:
         if not (missing and _SHA.match(ref)):
             raise
         shutil.rmtree(repo, ignore_errors=True)
-        return _fetch_commit(git, url, repo, ref)
+        _fetch_commit(git, url, repo, ref)
+        return None
     try:
         return git("symbolic-ref", "--short", "-q", "HEAD", cwd=repo) or None
     except _GitFailed:

@@ -229,7 +229,7 @@ class GitCommitter:
         self.git("fetch", "-q", self.remote, f"refs/heads/{self.branch}")
         # Every local-only commit with the paths it touches, in one git call (this sits between the
         # fetch and the next push: each call here widens the window another pusher can take).
-        commit, touched = "", {}
+        commit, touched = "", dict[str, list[str]]()
         for line in self.git("log", "--format=@%H", "--name-only", "--no-renames", "HEAD", "--not", "FETCH_HEAD").stdout.splitlines():
             if line.startswith("@"):
                 commit = line[1:]

@@ -61,7 +61,7 @@ class Context:
             hint = f"create the {kind} (in the repository or in the cluster) first; " + (consequence or "Argo would mark this rollout Degraded (InvalidSpec)")
         candidates = [n for (k, ns, n) in self.index if k == kind and ns == namespace]
         if candidates:
-            from reconciler.validation.schema import did_you_mean
+            from reconciler.suggest import did_you_mean
 
             close = did_you_mean(name, candidates)
             if close:

@@ -14,13 +14,13 @@ its "invalid" is re-checked, its "valid" is final.
 
 from __future__ import annotations
 
-import difflib
 import json
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 from reconciler.findings import Finding
 from reconciler.manifests.model import Manifest
+from reconciler.suggest import did_you_mean
 
 SCHEMA_FILES = {
     "Rollout": "rollout.json",
@@ -101,21 +101,6 @@ _REQUIRED_HINTS = {
     "activeService": "name the Service that sends traffic to the live version; blue-green switches its selector "
     "(the seed's InvalidSpec: a blue-green Rollout without it never creates pods)",
 }
-
-
-def did_you_mean(name: str, candidates) -> str:
-    """"did you mean `x`?" for the closest property name, or ""."""
-    return _did_you_mean(name, tuple(candidates))
-
-
-@lru_cache(maxsize=4096)
-def _did_you_mean(name: str, candidates: tuple) -> str:
-    # cached: a repository tends to repeat the same mistake across many objects
-    lowered = {c.lower(): c for c in candidates}
-    if name.lower() in lowered:
-        return f"did you mean `{lowered[name.lower()]}`?"
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else ""
 
 
 def _type_name(value) -> str:

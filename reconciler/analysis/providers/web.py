@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 
+from reconciler.analysis.jsonpath import compile_json_path
 from reconciler.analysis.providers.base import ProviderContext, assess_result, errored, finished, header_dict
 from reconciler.analysis.providers.http import ProviderHTTPError, bounded_request
 from reconciler.analysis.run import Measurement
@@ -35,15 +36,6 @@ def _timeout(config: dict) -> float:
     except (TypeError, ValueError):
         return DEFAULT_TIMEOUT_SECONDS
     return seconds if 0 < seconds < float("inf") else DEFAULT_TIMEOUT_SECONDS
-
-
-def compile_json_path(text: str):
-    from jsonpath_ng.ext import parse
-
-    text = (text or "").strip()
-    if text.startswith("{") and text.endswith("}"):
-        text = text[1:-1].strip()
-    return parse(text or "$")
 
 
 class WebProvider:

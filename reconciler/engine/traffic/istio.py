@@ -417,7 +417,7 @@ class IstioRouter:
         return edited
 
     def remove_managed_routes(self, objects: dict) -> dict:
-        edited = {}
+        edited: dict = {}
         if not self.managed_routes:
             return edited
         for ref in self.virtual_services:
@@ -465,7 +465,8 @@ class IstioRouter:
 def _tls_matches(wanted: dict, route: dict) -> bool:
     """Argo's rule: the route's matches use exactly one port, equal to `port`, and their SNI hosts
     equal `sniHosts` (as sets)."""
-    ports, sni = set(), set()
+    ports: set[int | None] = set()
+    sni: set[str] = set()
     for match in route.get("match") or []:
         if isinstance(match, dict):
             ports.add(_int(match.get("port")))

@@ -20,7 +20,7 @@ def check(manifest: Manifest, ctx=None) -> list[Finding]:
         return []
     why, hint = refused
     if kind not in KINDS:
-        from reconciler.validation.schema import did_you_mean
+        from reconciler.suggest import did_you_mean
 
         close = did_you_mean(kind, sorted(APPLIED_FROM_SOURCE | {"Rollout"}))
         if close:

@@ -105,7 +105,7 @@ def _experiment(manifest: Manifest, body: dict, path: tuple, *, step_of_rollout:
         if step_of_rollout:
             ref = template.get("specRef")
             if ref not in SPEC_REFS:
-                from reconciler.validation.schema import did_you_mean
+                from reconciler.suggest import did_you_mean
 
                 close = did_you_mean(str(ref), list(SPEC_REFS)) if isinstance(ref, str) else ""
                 out.append(manifest.finding((*where, "specRef") if "specRef" in template else where,

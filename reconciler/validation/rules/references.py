@@ -155,7 +155,7 @@ def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str, canary: dict) ->
             continue  # only TLS/TCP routes: `routes` names no HTTP route to manage (Argo accepts it)
         for index, route in enumerate(routes):
             if route not in named:
-                from reconciler.validation.schema import did_you_mean
+                from reconciler.suggest import did_you_mean
 
                 listed = f"its HTTP routes are: {', '.join(named)}" if named else "name the route in the VirtualService (http[].name)"
                 close = did_you_mean(str(route), named)
@@ -196,7 +196,7 @@ def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str, canary: dict) ->
 def _unknown_roles(router, istio: dict, ctx, ns: str) -> set[str]:
     """Roles reported elsewhere (no canaryService, a subset the DestinationRule lacks): their
     missing destinations would only repeat that finding."""
-    unknown = set()
+    unknown: set[str] = set()
     dr_ref = istio.get("destinationRule")
     if router.destination_rule is None:
         unknown.update(role for role, svc in (("canary", router.canary_service), ("stable", router.stable_service)) if not svc)
