@@ -60,9 +60,9 @@ def build_views(cluster, states: dict, now, namespace: str | None = None, names:
 
 
 def _router(summary: dict, namespace: str):
-    from reconciler.engine.traffic.base import router_for
+    from reconciler.engine.traffic.base import canary_router
 
-    return router_for(summary.get("trafficRouting"), summary.get("canaryService"), summary.get("stableService"), namespace)
+    return canary_router(summary, namespace)
 
 
 def _routing_objects(cluster, states: dict, keys) -> dict:

@@ -41,10 +41,23 @@ def steps_of(ctx: Context) -> list[dict]:
     return list(canary_spec(ctx).get("steps") or [])
 
 
+# A step holds at most one of setWeight / pause / experiment / analysis (Argo's hasMultipleStepsType);
+# setCanaryScale, setHeaderRoute, setMirrorRoute and plugin may go with one of them in the same step.
+# A step is done once every part of it is. The order is the order its parts are entered in.
+STEP_PARTS = ("setCanaryScale", "setWeight", "setHeaderRoute", "setMirrorRoute", "plugin", "experiment", "analysis", "pause")
+
+
+def step_parts(step: dict) -> list[str]:
+    """The actions a step holds, in the order they are entered; a step with none keeps its first key."""
+    parts = [key for key in STEP_PARTS if isinstance(step, dict) and step.get(key) is not None]
+    if parts:
+        return parts
+    return [str(key) for key in step][:1] if isinstance(step, dict) else []
+
+
 def step_kind(step: dict) -> str:
-    for key in step:
-        return str(key)
-    return "unknown"
+    """The step's name in notes and events: `pause`, or `setCanaryScale+setHeaderRoute+pause`."""
+    return "+".join(step_parts(step)) or "unknown"
 
 
 def weight_at(steps: list[dict], index: int) -> int:
@@ -159,8 +172,32 @@ STEP_HANDLERS = {
 }
 
 
+class CombinedStep:
+    """A step of several parts (e.g. setCanaryScale, setHeaderRoute and pause, as Argo's e2e
+    manifests write it): each part is entered, and the step is done once every part is done.
+    Each part sees the step reduced to itself, so a route part writes its own route."""
+
+    def __init__(self, parts: list[str]):
+        self.parts = parts
+
+    def enter(self, ctx: Context, step: dict) -> None:
+        for part in self.parts:
+            _part_handler(part).enter(ctx, {part: step[part]})
+
+    def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
+        done = [_part_handler(part).complete(ctx, {part: step[part]}, targets_reached) for part in self.parts]
+        return all(done)
+
+
+def _part_handler(kind: str):
+    return STEP_HANDLERS.get(kind) or NotSupportedStep(kind)
+
+
 def handler_for(step: dict):
-    return STEP_HANDLERS.get(step_kind(step)) or NotSupportedStep(step_kind(step))
+    parts = step_parts(step)
+    if len(parts) > 1:
+        return CombinedStep(parts)
+    return _part_handler(parts[0] if parts else "unknown")
 
 
 # -- replica targets --------------------------------------------------------------------------------
@@ -476,7 +513,7 @@ def canary_analysis(ctx: Context, steps: list[dict]) -> None:
     background = ensure_background(ctx, index, promote)
     if background is not None:
         runs.append(background)
-    if index < len(steps) and step_kind(steps[index]) == "analysis" and not ctx.restart_steps:
+    if index < len(steps) and "analysis" in step_parts(steps[index]) and not ctx.restart_steps:
         runs.append(analysis.ensure_run(ctx, "step", steps[index].get("analysis") or {}, step_index=index))
     for run in runs:
         verdict = analysis.decision(run)

@@ -51,6 +51,8 @@ def desired_summary(desired: Desired, previous: dict | None = None) -> dict:
         "previewService": bluegreen.get("previewService"),
         "createdAt": (previous or {}).get("createdAt"),
     }
+    if canary.get("pingPong"):
+        summary["pingPong"] = True  # not implemented: no router is read for the view (engine/traffic/base.py)
     if spec.get("paused") is True:
         summary["paused"] = True  # spec.paused: shown as Paused, "manually paused" (engine/manual_pause.py)
     return _plain(summary)

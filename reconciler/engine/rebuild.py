@@ -121,7 +121,7 @@ class _Witness:
         reached), so a pause right after it holds again."""
         canary_count = rs_spec_replicas(self.rs.get(current))
         stable_count = rs_spec_replicas(self.rs.get(stable)) if stable != current else 0
-        weight_steps = [i for i, step in enumerate(self.steps) if _kind(step) in WEIGHT_STEPS]
+        weight_steps = [i for i, step in enumerate(self.steps) if _is_weight_step(step)]
         exact = [i + 1 for i in weight_steps if self.canary_targets(i) == (canary_count, stable_count)]
         if exact:
             return exact
@@ -144,7 +144,7 @@ class _Witness:
         for start in self.steps_from_counts(current, stable):
             reach = len(self.steps)
             for i in range(start, len(self.steps)):
-                if _kind(self.steps[i]) in WEIGHT_STEPS and self.canary_targets(i) != counts:
+                if _is_weight_step(self.steps[i]) and self.canary_targets(i) != counts:
                     reach = i
                     break
             furthest = max(furthest, reach)
@@ -152,7 +152,15 @@ class _Witness:
 
 
 def _kind(step) -> str:
-    return next(iter(step), "") if isinstance(step, dict) else ""
+    """A step's pausing part when it has one (a step may hold setCanaryScale and pause), else its first key."""
+    if not isinstance(step, dict):
+        return ""
+    return next((key for key in PAUSING_STEPS if step.get(key) is not None), next(iter(step), ""))
+
+
+def _is_weight_step(step) -> bool:
+    """A step that sets the counts and does not also wait (its counts being live says it is over)."""
+    return isinstance(step, dict) and any(step.get(k) is not None for k in WEIGHT_STEPS) and _kind(step) not in PAUSING_STEPS
 
 
 # -- is the recorded state to be trusted? -------------------------------------------------------------

@@ -142,11 +142,10 @@ def _apply_plan(cluster, the_plan, desired: Desired, result: RolloutResult, seen
 
 def _read_back(desired: Desired, traffic: dict) -> dict | None:
     """What the router's objects the cluster returned say (the run's view shows only that)."""
-    from reconciler.engine.traffic.base import router_for
+    from reconciler.engine.traffic.base import canary_router
     from reconciler.engine.traffic.routing import readback_view
 
-    canary = ((desired.spec.get("strategy") or {}).get("canary")) or {}
-    router = router_for(canary.get("trafficRouting"), canary.get("canaryService"), canary.get("stableService"), desired.namespace)
+    router = canary_router(((desired.spec.get("strategy") or {}).get("canary")) or {}, desired.namespace)
     return readback_view(router.read_back(traffic)) if router is not None else None
 
 

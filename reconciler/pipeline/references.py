@@ -15,13 +15,13 @@ def service_names(rollout: dict) -> set[str]:
 
 def routing_keys(rollout: dict) -> list[tuple]:
     """(kind, namespace, name) of the traffic router objects a Rollout names (VirtualServices, ...)."""
-    from reconciler.engine.traffic.base import router_for
+    from reconciler.engine.traffic.base import canary_router
 
     spec = rollout.get("spec") if isinstance(rollout.get("spec"), dict) else {}
     canary = ((spec.get("strategy") or {}).get("canary")) if isinstance(spec.get("strategy"), dict) else None
     if not isinstance(canary, dict):
         return []
-    router = router_for(canary.get("trafficRouting"), canary.get("canaryService"), canary.get("stableService"), (rollout.get("metadata") or {}).get("namespace") or "default")
+    router = canary_router(canary, (rollout.get("metadata") or {}).get("namespace") or "default")
     return router.object_keys() if router is not None else []
 
 

@@ -82,6 +82,15 @@ def router_for(traffic_routing, canary_service: str | None, stable_service: str 
     return None
 
 
+def canary_router(canary, namespace: str):
+    """The router of a canary strategy (`spec.strategy.canary`, or a view's summary holding the
+    same keys), or None. pingPong (Services taking turns as stable and canary) is not implemented:
+    no router, so nothing is read back or written; engine/traffic/routing.py holds the rollout."""
+    if not isinstance(canary, dict) or canary.get("pingPong"):
+        return None
+    return router_for(canary.get("trafficRouting"), canary.get("canaryService"), canary.get("stableService"), namespace)
+
+
 def _istio(traffic_routing, canary_service, stable_service, namespace):
     from reconciler.engine.traffic.istio import IstioRouter
 

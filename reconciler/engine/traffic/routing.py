@@ -24,7 +24,7 @@ from reconciler.engine.context import (
     rs_available,
     rs_spec_replicas,
 )
-from reconciler.engine.traffic.base import Readback, router_for, unsupported_routers
+from reconciler.engine.traffic.base import Readback, canary_router, unsupported_routers
 
 DEFAULT_SCALE_DOWN_DELAY = 30
 DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
@@ -40,8 +40,7 @@ def traffic_routing(ctx: Context) -> dict | None:
 
 
 def router(ctx: Context):
-    spec = _canary(ctx)
-    found = router_for(traffic_routing(ctx), spec.get("canaryService"), spec.get("stableService"), ctx.namespace)
+    found = canary_router(_canary(ctx), ctx.namespace)  # none for pingPong: check() holds the rollout
     if found is not None:
         found.owner = f"{ctx.namespace}/{ctx.name}"
     return found
@@ -59,6 +58,10 @@ def _hold(ctx: Context, status: str, message: str) -> None:
 def check(ctx: Context) -> bool:
     """Read the routing objects back before anything moves. True: the rollout is held this run."""
     routing = traffic_routing(ctx)
+    if _canary(ctx).get("pingPong") is not None:
+        _hold(ctx, "Paused", "PingPongNotSupported: spec.strategy.canary.pingPong is not implemented by the reconciler; "
+                             "nothing was scaled or re-weighted. Use canaryService and stableService with trafficRouting.istio")
+        return True
     if routing is None:
         ctx.state.hold = {}
         return False

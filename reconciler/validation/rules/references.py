@@ -35,6 +35,10 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
         base = ("spec", "strategy", "canary")
         for field in ("canaryService", "stableService"):
             need("Service", canary.get(field), (*base, field))
+        ping_pong = canary.get("pingPong")
+        if isinstance(ping_pong, dict):
+            for field in ("pingService", "pongService"):
+                need("Service", ping_pong.get(field), (*base, "pingPong", field))
         _templates(canary.get("analysis"), (*base, "analysis"), need)
         for index, step in enumerate(canary.get("steps") or []):
             if isinstance(step, dict):

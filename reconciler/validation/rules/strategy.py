@@ -6,8 +6,12 @@ from reconciler.durations import parse_duration
 from reconciler.findings import Finding
 from reconciler.manifests.model import Manifest
 
-# The step actions Argo accepts; a step sets exactly one of them.
+# The step actions Argo accepts. A step needs at least one; of the four "step types" (Argo's
+# hasMultipleStepsType: setWeight, pause, experiment, analysis) it holds at most one. The others
+# (setCanaryScale, setHeaderRoute, setMirrorRoute, plugin) may stand alone or go with one of them:
+# Argo's own e2e manifests put setCanaryScale, setHeaderRoute and pause in one step.
 STEP_ACTIONS = ("setWeight", "pause", "analysis", "experiment", "setCanaryScale", "setHeaderRoute", "setMirrorRoute", "plugin")
+STEP_TYPES = ("setWeight", "pause", "experiment", "analysis")
 _TRAFFIC_ROUTERS_NEEDING_SERVICES = ("alb", "smi", "apisix", "ambassador", "nginx", "appMesh", "traefik")
 
 
@@ -78,7 +82,10 @@ def _canary(manifest: Manifest, canary, path) -> list[Finding]:
             )
         )
     routing = canary.get("trafficRouting")
-    if isinstance(routing, dict) and _needs_services(routing):
+    ping_pong = canary.get("pingPong")
+    if isinstance(ping_pong, dict):
+        out.extend(_ping_pong(manifest, ping_pong, (*path, "pingPong")))
+    elif isinstance(routing, dict) and _needs_services(routing):
         for field in ("canaryService", "stableService"):
             if not canary.get(field):
                 out.append(
@@ -96,6 +103,26 @@ def _canary(manifest: Manifest, canary, path) -> list[Finding]:
     return out
 
 
+def _ping_pong(manifest: Manifest, ping_pong: dict, path) -> list[Finding]:
+    """pingPong names two Services that take turns as stable and canary (pingService, pongService);
+    canaryService and stableService are not needed then (Argo's requireCanaryStableServices)."""
+    out: list[Finding] = []
+    for field in ("pingService", "pongService"):
+        if not ping_pong.get(field):
+            out.append(manifest.finding(
+                (*path, field) if field in ping_pong else path, f"pingPong needs `{field}`",
+                hint="name two Services with the rollout's selector: pingService and pongService take turns as stable and canary",
+                rule="canary-services",
+            ))
+    ping = ping_pong.get("pingService")
+    if ping and ping == ping_pong.get("pongService"):
+        out.append(manifest.finding(
+            (*path, "pongService"), f"pingService and pongService are both `{ping}`; pingPong needs two different Services",
+            hint="create a second Service with the same selector and name it here", rule="canary-services",
+        ))
+    return out
+
+
 def _needs_services(routing: dict) -> bool:
     istio = routing.get("istio")
     if isinstance(istio, dict) and istio.get("destinationRule") is None:
@@ -107,6 +134,7 @@ def _step(manifest: Manifest, step, path) -> list[Finding]:
     if not isinstance(step, dict):
         return []  # the schema reports the type
     actions = [a for a in STEP_ACTIONS if step.get(a) is not None]
+    types = [a for a in STEP_TYPES if step.get(a) is not None]
     out: list[Finding] = []
     if len(actions) == 0:
         out.append(
@@ -117,12 +145,13 @@ def _step(manifest: Manifest, step, path) -> list[Finding]:
                 rule="step-one-action",
             )
         )
-    elif len(actions) > 1:
+    elif len(types) > 1:
         out.append(
             manifest.finding(
-                (*path, actions[1]),
-                f"step sets {' and '.join(f'`{a}`' for a in actions)}; a step does exactly one thing",
-                hint=f"split it into {len(actions)} steps, e.g. `- {actions[0]}: …` then `- {actions[1]}: …`",
+                (*path, types[1]),
+                f"step sets {' and '.join(f'`{a}`' for a in types)}; a step holds at most one of "
+                f"{', '.join(STEP_TYPES)}",
+                hint=f"split it into {len(types)} steps, e.g. `- {types[0]}: …` then `- {types[1]}: …`",
                 rule="step-one-action",
             )
         )

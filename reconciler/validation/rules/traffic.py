@@ -26,6 +26,14 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
             hint=f"use one of: {', '.join('trafficRouting.' + r for r in IMPLEMENTED)}, or remove trafficRouting to split traffic by pod counts",
             rule="traffic-router", severity=Severity.WARNING,
         ))
+    ping_pong = canary.get("pingPong")
+    if ping_pong is not None:
+        out.append(manifest.finding(
+            (*base, "pingPong"),
+            "pingPong is not implemented by the reconciler; the rollout will be held (Paused) before any scale or weight change",
+            hint="use canaryService and stableService with trafficRouting.istio, or remove trafficRouting to split traffic by pod counts",
+            rule="traffic-router", severity=Severity.WARNING,
+        ))
     managed = [str(r.get("name")) for r in (routing or {}).get("managedRoutes") or [] if isinstance(r, dict) and r.get("name")]
     canary_has_pods = False  # whether a step before this one gives the canary pods
     for index, step in enumerate(canary.get("steps") or []):
@@ -46,8 +54,10 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
             if not isinstance(value, dict):
                 continue
             path = (*base, "steps", index, kind)
-            if routing is None or "istio" not in routing:
-                out.append(manifest.finding(path, f"{kind} needs trafficRouting.istio (the router that writes it)",
+            routers = _ROUTE_STEP_ROUTERS[kind]
+            if routing is None or not any(routing.get(r) is not None for r in routers):
+                names = ", ".join(f"trafficRouting.{r}" for r in routers)
+                out.append(manifest.finding(path, f"{kind} needs {'one of ' if len(routers) > 1 else ''}{names} (the router that writes it)",
                                             hint="add trafficRouting.istio with the VirtualService, or remove the step", rule="managed-routes"))
             elif str(value.get("name") or "") not in managed:
                 out.append(manifest.finding((*path, "name") if "name" in value else path,
@@ -55,6 +65,11 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
                                             hint=f"add `- name: {value.get('name')}` to trafficRouting.managedRoutes (it orders the routes ahead of the primary one)",
                                             rule="managed-routes"))
     return out
+
+
+# The routers Argo accepts each route step with (its validation); the reconciler writes them with istio only,
+# and holds a rollout that names another router (the warning above).
+_ROUTE_STEP_ROUTERS = {"setHeaderRoute": ("istio", "alb", "apisix", "plugins"), "setMirrorRoute": ("istio",)}
 
 
 def _gives_canary_pods(step: dict, before: bool) -> bool:
