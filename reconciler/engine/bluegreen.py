@@ -16,9 +16,11 @@ from reconciler.engine.context import (
     parse_iso,
     rs_available,
     rs_fully_available,
+    rs_hash,
     rs_spec_replicas,
 )
 from reconciler.engine.replicas import bluegreen_preview_count
+from reconciler.engine.scale_down_limit import over_limit, revision_limit
 
 DEFAULT_SCALE_DOWN_DELAY = 30
 DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
@@ -43,6 +45,14 @@ def _scale_down_old(ctx: Context, keep: set[str]) -> None:
     """Old ReplicaSets: scaled to 0 once their scale-down deadline passed (set when they stopped
     being active); ones that never were active go at once."""
     state = ctx.state
+    protected = {state.current_hash, state.stable_hash}
+    old = [rs for rs in ctx.replicasets() if rs_hash(rs) not in protected]
+    delayed = lambda rs: rs_spec_replicas(rs) > 0 and rs_hash(rs) in state.scale_down_at  # noqa: E731
+    for rs in over_limit(old, revision_limit(bluegreen_spec(ctx)), delayed):
+        # Past scaleDownDelayRevisionLimit: its pods go now, not at its deadline.
+        ctx.scale(rs, 0)
+        state.scale_down_at.pop(rs_hash(rs), None)
+        ctx.set_annotation(ctx.rs(rs_hash(rs)), SCALE_DOWN_DEADLINE_ANNOTATION, None)
     for pod_hash, rs in list(ctx.rs_by_hash.items()):
         if pod_hash in keep or rs_spec_replicas(rs) == 0:
             if pod_hash not in keep and pod_hash in state.scale_down_at:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from reconciler.engine import analysis, experiment_step, manual_pause, progress_abort
 from reconciler.engine.context import (
+    SCALE_DOWN_DEADLINE_ANNOTATION,
     Context,
     iso,
     rs_available,
@@ -324,9 +325,20 @@ def _move(ctx: Context, keep_canary: int = 0) -> bool:
         ctx.scale(new_rs, c)
     if stable_rs is not None:
         ctx.scale(stable_rs, s)
+        _drop_deadline(ctx, stable_rs)  # moved back to a revision still inside its delay: it stays
+    if new_rs is not None and not state.aborted:
+        _drop_deadline(ctx, new_rs)
     for rs, count in zip(others, o):
         ctx.scale(rs, count)
+        if count == 0:
+            _drop_deadline(ctx, rs)  # scaled to 0, the deadline has nothing left to do (as Argo)
     return reached
+
+
+def _drop_deadline(ctx: Context, rs: dict) -> None:
+    current = ctx.rs(rs_hash(rs))
+    if current is not None:
+        ctx.set_annotation(current, SCALE_DOWN_DEADLINE_ANNOTATION, None)
 
 
 def _services(ctx: Context, canary_hash: str) -> None:

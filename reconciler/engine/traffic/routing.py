@@ -22,8 +22,10 @@ from reconciler.engine.context import (
     iso,
     parse_iso,
     rs_available,
+    rs_hash,
     rs_spec_replicas,
 )
+from reconciler.engine.scale_down_limit import over_limit, revision_limit
 from reconciler.engine.traffic.base import Readback, canary_router, unsupported_routers
 
 DEFAULT_SCALE_DOWN_DELAY = 30
@@ -172,12 +174,21 @@ def promoted(ctx: Context, old_stable: str) -> None:
             ctx.set_annotation(old, SCALE_DOWN_DEADLINE_ANNOTATION, iso(ctx.now + timedelta(seconds=delay)))
 
 
+def _has_deadline(rs: dict) -> bool:
+    return rs_spec_replicas(rs) > 0 and SCALE_DOWN_DEADLINE_ANNOTATION in ((rs.get("metadata") or {}).get("annotations") or {})
+
+
 def kept_for_delay(ctx: Context, rs: dict) -> bool:
-    """An old ReplicaSet whose scale-down deadline has not passed keeps its pods (routed canaries)."""
+    """An old ReplicaSet whose scale-down deadline has not passed keeps its pods (routed canaries),
+    unless it is past scaleDownDelayRevisionLimit (engine/scale_down_limit.py)."""
     if traffic_routing(ctx) is None:
         return False
     deadline = parse_iso(((rs.get("metadata") or {}).get("annotations") or {}).get(SCALE_DOWN_DEADLINE_ANNOTATION))
-    return deadline is not None and ctx.now < deadline and rs_spec_replicas(rs) > 0
+    if deadline is None or ctx.now >= deadline or rs_spec_replicas(rs) == 0:
+        return False
+    protected = (ctx.state.current_hash, ctx.state.stable_hash)
+    old = [other for other in ctx.replicasets() if rs_hash(other) not in protected]
+    return all(rs_hash(extra) != rs_hash(rs) for extra in over_limit(old, revision_limit(_canary(ctx)), _has_deadline))
 
 
 def aborted_canary_replicas(ctx: Context) -> int:
