@@ -257,11 +257,11 @@ class RealKubeBackend:
         self.sync()
 
     def cluster(self, now=None):
-        from reconciler.cluster.kube import KubeCluster
+        from tests.kube_reader import TestKubeCluster
 
         if now is not None:
             self.set_now(now)
-        return KubeCluster(kubeconfig=str(self.kubeconfig))
+        return TestKubeCluster(kubeconfig=str(self.kubeconfig))
 
     def _namespaces(self) -> list[str]:
         return [n["metadata"]["name"] for n in self.api.objects("Namespace") if n["metadata"]["name"] not in SYSTEM_NAMESPACES]

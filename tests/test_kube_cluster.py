@@ -9,7 +9,7 @@ import pytest
 
 from reconciler import POD_TEMPLATE_HASH_LABEL
 from reconciler.cluster.kube import API_CALLS, CLUSTER_WIDE_LISTS, KubeCluster, rbac_rules
-from reconciler.errors import ClusterError, Conflict
+from reconciler.errors import ClusterError, Conflict, Forbidden
 from tests.kube_emulator import KubeEmulator, write_kubeconfig
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -73,12 +73,27 @@ def replicaset(name="demo-abc", replicas=2, image="nginx:1.14.2", labels=None):
 # -- the Cluster protocol ----------------------------------------------------------------------------
 
 
+def fetch(kube, kind: str, name: str) -> dict | None:
+    """One object, read the way a run reads (a list per namespace: `get` is granted only where the code uses it)."""
+    return next((obj for obj in kube.list(kind, "default") if obj["metadata"]["name"] == name), None)
+
+
+def test_get_only_where_the_code_reads_one_object(kube, api):
+    """`get` is declared (and granted) for the notifications ConfigMap and the Lease only; a get of
+    another kind is refused before it is sent, as the apiserver would refuse it."""
+    kube.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argo-rollouts-notification-configmap", "namespace": "default"}, "data": {}})
+    assert kube.get("ConfigMap", "default", "argo-rollouts-notification-configmap")["data"] == {}
+    kube.create(analysisrun())
+    with pytest.raises(Forbidden, match="does not get analysisruns"):
+        kube.get("AnalysisRun", "default", "demo-1")
+
+
 def test_create_get_list_replace_delete_round_trip(kube, api):
     created = kube.create(analysisrun())
     assert created["metadata"]["resourceVersion"]
     assert created["metadata"]["uid"]
-    assert kube.get("AnalysisRun", "default", "demo-1")["spec"]["metrics"][0]["name"] == "ok"
-    assert kube.get("AnalysisRun", "default", "missing") is None
+    assert fetch(kube, "AnalysisRun", "demo-1")["spec"]["metrics"][0]["name"] == "ok"
+    assert fetch(kube, "AnalysisRun", "missing") is None
 
     created["spec"]["terminate"] = True
     replaced = kube.replace(created)
@@ -140,7 +155,7 @@ def test_stale_resource_version_is_a_conflict(kube):
         kube.delete("AnalysisRun", "default", "demo-1", resource_version=first["metadata"]["resourceVersion"])
     with pytest.raises(Conflict):
         kube.create(analysisrun())
-    assert kube.get("AnalysisRun", "default", "demo-1")["spec"]["terminate"] is True
+    assert fetch(kube, "AnalysisRun", "demo-1")["spec"]["terminate"] is True
 
 
 def test_replace_of_a_deleted_object_is_a_conflict(kube):
@@ -325,7 +340,7 @@ def test_creating_in_a_missing_namespace_says_so(kube):
 
 def test_emit_event_creates_a_core_v1_event(kube, api):
     api.seed(rollout())
-    stored = kube.get("Rollout", "default", "demo")
+    stored = fetch(kube, "Rollout", "demo")
     kube.emit_event(stored, "RolloutPaused", "Rollout is paused (CanaryPauseStep)", now=T0)
     kube.emit_event(stored, "RolloutAborted", "Rollout aborted", type="Warning", now=T0)
     events = api.objects("Event", "default")
@@ -380,7 +395,7 @@ def test_declared_calls_use_only_known_verbs_and_kinds():
     assert rules and all(set(verbs) <= {"get", "list", "create", "update", "delete", "patch"} for _, _, _, verbs in rules)
     assert ("LeaseRole", "coordination.k8s.io", "leases", ("create", "get", "update")) in rules  # bound in the Lease's namespace only
     # The state ConfigMaps are listed per namespace: no namespaced kind needs a ClusterRole.
-    assert [r for r in rules if r[0] == "ClusterRole"] == [("ClusterRole", "argoproj.io", "clusteranalysistemplates", ("create", "get", "list", "patch"))]
+    assert [r for r in rules if r[0] == "ClusterRole"] == [("ClusterRole", "argoproj.io", "clusteranalysistemplates", ("create", "list", "patch"))]
     assert all("*" not in (g + r + "".join(v)) for _, g, r, v in rules)
     assert len(rules) == len(API_CALLS)
     assert {"ConfigMap"} == CLUSTER_WIDE_LISTS  # `list rollouts -A` only, with the person's own credentials

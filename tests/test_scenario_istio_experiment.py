@@ -57,7 +57,7 @@ def live(backend, kind, name):
     if backend.name == "local":  # the file a person reads
         path = backend.dir / "default" / kind / f"{name}.yaml"
         return yaml.safe_load(path.read_text()) if path.exists() else None
-    return backend.cluster().get(kind, "default", name)
+    return next((obj for obj in backend.cluster().list(kind, "default") if obj["metadata"]["name"] == name), None)
 
 
 def route(backend) -> dict:

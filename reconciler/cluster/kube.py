@@ -42,7 +42,9 @@ DEFAULT_MAX_ATTEMPTS = 4  # first try + 3 retries on 429 / 5xx / read timeouts o
 DEFAULT_BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 5.0
 
-_READ = ("get", "list")
+# A run reads by listing, one namespace at a time; `get` of one object only where the code asks for one
+# (the notifications ConfigMap, the Lease). The realkube tests compare these with the audit log.
+_READ = ("list",)
 _WRITE = ("create", "update", "delete")
 
 # Every call the kube backend may make: kind -> verbs, and (kind, "status") -> verbs on the status
@@ -54,7 +56,9 @@ _APPLIED = _READ + ("create", "patch")
 API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
     # Applied from Git. Deliberately not Secrets, ServiceAccounts or Namespaces: keep those out of
     # the reconciler's source (or grant them yourself, knowingly).
-    "ConfigMap": _APPLIED + ("update", "delete"),  # also the `annotations` status store (one per rollout, compare-and-swap)
+    # Also the `annotations` status store (one per rollout, compare-and-swap); `get`: the
+    # notifications ConfigMap (argo-rollouts-notification-configmap) is read by name.
+    "ConfigMap": _APPLIED + ("get", "update", "delete"),
     "Service": _APPLIED + ("update",),  # the engine moves the selector's pod-template-hash (compare-and-swap)
     "Deployment": _APPLIED,
     "Ingress": _APPLIED,
@@ -69,7 +73,6 @@ API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
     # Observed only.
     "Rollout": _READ,
     "Pod": _READ + ("delete",),  # spec.restartAt: one pod older than it per run (engine/restart.py)
-    "Experiment": _READ,
     # Records.
     "Event": ("create",),
     "Lease": ("get", "create", "update"),

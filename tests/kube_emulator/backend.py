@@ -67,11 +67,11 @@ class KubeBackend:
         self.api.set_now(_moment(now))
 
     def cluster(self, now=None):
-        from reconciler.cluster.kube import KubeCluster
+        from tests.kube_reader import TestKubeCluster
 
         if now is not None:
             self.set_now(now)
-        return KubeCluster(kubeconfig=str(self.kubeconfig))
+        return TestKubeCluster(kubeconfig=str(self.kubeconfig))
 
 
 @contextmanager
