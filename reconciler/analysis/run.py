@@ -33,11 +33,13 @@ import copy
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from reconciler.analysis import metric_rules
 from reconciler.durations import parse_duration
+from reconciler.timestamps import iso
+from reconciler.timestamps import parse_iso as parse_time
 
 PENDING, RUNNING, SUCCESSFUL, FAILED, INCONCLUSIVE, ERROR = "Pending", "Running", "Successful", "Failed", "Inconclusive", "Error"
 COMPLETED = frozenset({SUCCESSFUL, FAILED, INCONCLUSIVE, ERROR})
@@ -125,22 +127,6 @@ class Measurement:
 
 # -- time helpers --------------------------------------------------------------------------------------
 
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    text = str(text)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 # -- metric spec readers ---------------------------------------------------------------------------------

@@ -19,31 +19,16 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
 from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
 from reconciler.engine.hashing import short_hash
+from reconciler.timestamps import iso, parse_iso
 
 POD_STARTS_ANNOTATION = f"{PREFIX}/pod-starts"
 CRASH_RESTART_SECONDS = 10  # one simulated restart per this many seconds of a crashing pod's life
 
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    text = str(text)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _containers(rs: Mapping) -> list[dict]:

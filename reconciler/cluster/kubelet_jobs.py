@@ -26,28 +26,15 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
+
+from reconciler.timestamps import iso as _iso
+from reconciler.timestamps import parse_iso as _parse
 
 _EXIT = re.compile(r"(?:^|[;&|\s])exit\s+(\d+)\s*;?\s*$")
 RESULTS = ("Succeeded", "Failed", "Running")
 
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(text) -> datetime | None:
-    if not text:
-        return None
-    text = str(text)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def container_exit_code(container: Mapping) -> int:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reconciler.engine import analysis, manual_pause, progress_abort
+from reconciler.engine import analysis, manual_pause, progress
 from reconciler.engine.context import (
     SCALE_DOWN_DEADLINE_ANNOTATION,
     Context,
     iso,
     parse_iso,
     rs_available,
-    rs_fully_available,
     rs_hash,
     rs_spec_replicas,
 )
@@ -24,7 +23,6 @@ from reconciler.engine.scale_down_limit import over_limit, revision_limit
 
 DEFAULT_SCALE_DOWN_DELAY = 30
 DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
-DEFAULT_PROGRESS_DEADLINE = 600
 
 
 def bluegreen_spec(ctx: Context) -> dict:
@@ -69,28 +67,6 @@ def _scale_down_old(ctx: Context, keep: set[str]) -> None:
             ctx.set_annotation(ctx.rs(pod_hash), SCALE_DOWN_DEADLINE_ANNOTATION, None)
         else:
             ctx.set_annotation(rs, SCALE_DOWN_DEADLINE_ANNOTATION, deadline)
-
-
-def _check_progress(ctx: Context, paused: bool) -> None:
-    state = ctx.state
-    new_rs = ctx.rs(state.current_hash)
-    marker = f"{state.revision}:{rs_available(new_rs)}:{rs_spec_replicas(new_rs)}"
-    if paused:
-        return  # paused time does not count against the progress deadline
-    if marker != state.progress_marker:
-        state.progress_marker = marker
-        state.last_progress_at = iso(ctx.now)
-        state.timed_out_message = ""
-        return
-    if rs_fully_available(new_rs):
-        return  # waiting with every pod available (a pause, an analysis) is not a stalled rollout
-    deadline = ctx.spec.get("progressDeadlineSeconds")
-    deadline = DEFAULT_PROGRESS_DEADLINE if deadline is None else int(deadline)
-    if not state.timed_out_message and ctx.after_seconds(state.last_progress_at, deadline):
-        name = (new_rs or {}).get("metadata", {}).get("name", f"{ctx.name}-{state.current_hash}")
-        state.timed_out_message = f'ReplicaSet "{name}" has timed out progressing.'
-        ctx.event("ProgressDeadlineExceeded", state.timed_out_message, "Warning")
-    progress_abort.check(ctx)  # progressDeadlineAbort: a timed-out update goes back to stable
 
 
 def plan_bluegreen(ctx: Context) -> str:
@@ -173,7 +149,7 @@ def plan_bluegreen(ctx: Context) -> str:
         return f"revision {state.revision} preview, scaling to full size"
     if go:
         return _switch(ctx, spec, active)
-    _check_progress(ctx, bool(state.pause_reason) or held)
+    progress.check(ctx, bool(state.pause_reason) or held)
     if not ready:
         ctx.note(f"bring revision {state.revision} up to {target} pods behind the preview Service")
     return f"revision {state.revision} in preview"

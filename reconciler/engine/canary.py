@@ -9,13 +9,12 @@ canary becomes stable (weight 100, then promotion once it is fully available).
 
 from __future__ import annotations
 
-from reconciler.engine import analysis, experiment_step, manual_pause, progress_abort
+from reconciler.engine import analysis, experiment_step, manual_pause, progress
 from reconciler.engine.context import (
     SCALE_DOWN_DEADLINE_ANNOTATION,
     Context,
     iso,
     rs_available,
-    rs_fully_available,
     rs_hash,
     rs_spec_replicas,
     seconds,
@@ -30,8 +29,6 @@ from reconciler.engine.replicas import (
     surge_and_unavailable,
 )
 from reconciler.engine.traffic import routing
-
-DEFAULT_PROGRESS_DEADLINE = 600
 
 
 def canary_spec(ctx: Context) -> dict:
@@ -347,29 +344,6 @@ def _services(ctx: Context, canary_hash: str) -> None:
     ctx.point_service(spec.get("canaryService"), canary_hash)
 
 
-def _check_progress(ctx: Context, paused: bool) -> None:
-    """progressDeadlineSeconds: no progress for that long while not paused -> Degraded."""
-    state = ctx.state
-    new_rs = ctx.rs(state.current_hash)
-    marker = f"{state.revision}:{state.step_index}:{rs_available(new_rs)}:{rs_spec_replicas(new_rs)}"
-    if paused:
-        return  # paused time does not count against the progress deadline
-    if marker != state.progress_marker:
-        state.progress_marker = marker
-        state.last_progress_at = iso(ctx.now)
-        state.timed_out_message = ""
-        return
-    if rs_fully_available(new_rs):
-        return  # waiting with every pod available (e.g. on an analysis) is not a stalled rollout
-    deadline = ctx.spec.get("progressDeadlineSeconds")
-    deadline = DEFAULT_PROGRESS_DEADLINE if deadline is None else int(deadline)
-    if not state.timed_out_message and ctx.after_seconds(state.last_progress_at, deadline):
-        name = (new_rs or {}).get("metadata", {}).get("name", f"{ctx.name}-{state.current_hash}")
-        state.timed_out_message = f'ReplicaSet "{name}" has timed out progressing.'
-        ctx.event("ProgressDeadlineExceeded", state.timed_out_message, "Warning")
-    progress_abort.check(ctx)  # progressDeadlineAbort: a timed-out update goes back to stable
-
-
 def _check_initial_progress(ctx: Context, reached: bool) -> None:
     """The first revision is stable at once, but it still has a progress deadline (Argo's "Initial
     deploy"): its pods not available within progressDeadlineSeconds -> Degraded, and Healthy again
@@ -382,7 +356,7 @@ def _check_initial_progress(ctx: Context, reached: bool) -> None:
             state.timed_out_message = ""
         return
     if state.progress_marker != complete:
-        _check_progress(ctx, paused=False)
+        progress.check(ctx, paused=False, position=str(ctx.state.step_index))
 
 
 def plan_canary(ctx: Context) -> str:
@@ -484,7 +458,7 @@ def plan_canary(ctx: Context) -> str:
     _services(ctx, state.current_hash)
     routing.step_weight(ctx, weight, reached, weight_at(steps, index - 1) if index > 0 else 0, index >= total)
     paused = bool(state.pause_reason) or held or experiment_step.running(ctx)  # an experiment's duration is not a stall
-    _check_progress(ctx, paused)
+    progress.check(ctx, paused, position=str(ctx.state.step_index))
     if not reached and not paused:
         ctx.note(f"scale toward {canary_target} canary / {stable_target} stable pods (weight {weight}%)")
     return f"step {index}/{total}, weight {weight}%"

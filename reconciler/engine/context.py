@@ -4,32 +4,17 @@ after the actions planned so far, and the actions and events themselves. Pure; n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
 from reconciler.engine.model import Action, Desired, Event, Live
 from reconciler.engine.state import RolloutState, plain_copy
+from reconciler.timestamps import iso, parse_iso
 
 REVISION_ANNOTATION = "rollout.argoproj.io/revision"
 SCALE_DOWN_DEADLINE_ANNOTATION = "argo-rollouts.argoproj.io/scale-down-deadline"
 ROLLOUT_LABEL = f"{PREFIX}/rollout"
 
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text) -> datetime | None:
-    if not text:
-        return None
-    text = str(text)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def rs_hash(rs: dict) -> str:
