@@ -357,31 +357,49 @@ class IstioRouter:
         """setHeaderRoute: an HTTP route (named in managedRoutes) sending requests whose headers
         match to the canary, ahead of the weighted routes; no `match` removes it (as in Argo)."""
         spec = step.get("setHeaderRoute") or {}
-        name = str(spec.get("name") or "")
-        edited = {}
-        for ref in self.virtual_services:
-            vs = objects.get(ref.key)
-            if vs is None or not isinstance((vs.get("spec") or {}).get("http"), list):
-                continue
-            after = plain_copy(vs)
-            http = [r for r in after["spec"]["http"] if not (isinstance(r, dict) and r.get("name") == name)]
-            if spec.get("match"):
-                matches = []
-                for match in spec.get("match") or []:
-                    value = {k: v for k, v in (match.get("headerValue") or {}).items() if k in ("exact", "regex", "prefix") and v}
-                    matches.append({"headers": {str(match.get("headerName")): value}})
-                http.append({"name": name, "match": matches, "route": [self._canary_destination(after, ref, 100)]})
-            after["spec"]["http"] = self._ordered(http)
-            self._mark_routes(after, vs, name, "header" if spec.get("match") else None)
-            if after != vs:
-                edited[ref.key] = after
-        return edited
+
+        def header_route(after: dict, ref, http: list) -> None:
+            matches = []
+            for match in spec.get("match") or []:
+                value = {k: v for k, v in (match.get("headerValue") or {}).items() if k in ("exact", "regex", "prefix") and v}
+                matches.append({"headers": {str(match.get("headerName")): value}})
+            http.append({"name": str(spec.get("name") or ""), "match": matches, "route": [self._canary_destination(after, ref, 100)]})
+
+        return self._edit_managed_route(objects, spec, "header", header_route)
 
     def set_mirror_route(self, objects: dict, step: dict) -> dict:
         """setMirrorRoute: an HTTP route (named in managedRoutes) for the matching requests that keeps
         the primary route's destinations and weights and mirrors `percentage` of them to the
         canary; no `match` removes it (as in Argo)."""
         spec = step.get("setMirrorRoute") or {}
+
+        def mirror_route(after: dict, ref, http: list) -> None:
+            matches = []
+            for match in spec.get("match") or []:
+                istio_match = {}
+                for source, target in (("method", "method"), ("path", "uri"), ("headers", "headers")):
+                    if match.get(source):
+                        istio_match[target] = plain_copy(match[source])
+                matches.append(istio_match)
+            paths, _ = self.managed_paths({"spec": {"http": http}}, ref)
+            primary = next((http[i] for section, i, _ in paths if section == "http"), None)
+            destinations = plain_copy((primary or {}).get("route") or [])
+            mirror = dict(self._canary_destination(after, ref, 0)["destination"])
+            percentage = spec.get("percentage")
+            http.insert(0, {
+                "name": str(spec.get("name") or ""),
+                "match": matches,
+                "route": destinations,
+                "mirror": mirror,
+                "mirrorPercentage": {"value": 100 if percentage is None else _int(percentage, 100)},
+            })
+
+        return self._edit_managed_route(objects, spec, "mirror", mirror_route)
+
+    def _edit_managed_route(self, objects: dict, spec: dict, role: str, add_route) -> dict:
+        """Replace the managed route `spec.name` in every VirtualService: removed, then (when the
+        step has a `match`) added again by `add_route(after, ref, http)`; the routes re-ordered
+        and recorded as ours."""
         name = str(spec.get("name") or "")
         edited = {}
         for ref in self.virtual_services:
@@ -391,27 +409,9 @@ class IstioRouter:
             after = plain_copy(vs)
             http = [r for r in after["spec"]["http"] if not (isinstance(r, dict) and r.get("name") == name)]
             if spec.get("match"):
-                matches = []
-                for match in spec.get("match") or []:
-                    istio_match = {}
-                    for source, target in (("method", "method"), ("path", "uri"), ("headers", "headers")):
-                        if match.get(source):
-                            istio_match[target] = plain_copy(match[source])
-                    matches.append(istio_match)
-                paths, _ = self.managed_paths({"spec": {"http": http}}, ref)
-                primary = next((http[i] for section, i, _ in paths if section == "http"), None)
-                destinations = plain_copy((primary or {}).get("route") or [])
-                mirror = dict(self._canary_destination(after, ref, 0)["destination"])
-                percentage = spec.get("percentage")
-                http.insert(0, {
-                    "name": name,
-                    "match": matches,
-                    "route": destinations,
-                    "mirror": mirror,
-                    "mirrorPercentage": {"value": 100 if percentage is None else _int(percentage, 100)},
-                })
+                add_route(after, ref, http)
             after["spec"]["http"] = self._ordered(http)
-            self._mark_routes(after, vs, name, "mirror" if spec.get("match") else None)
+            self._mark_routes(after, vs, name, role if spec.get("match") else None)
             if after != vs:
                 edited[ref.key] = after
         return edited
