@@ -79,7 +79,10 @@ class World:
                 self.replicasets.pop(action.name, None)
             elif action.kind == "ReplicaSet" and action.after is not None:
                 previous = self.replicasets.get(action.name)
-                self.replicasets[action.name] = kubelet.record_pod_starts(previous, action.after, self.now)
+                after = copy.deepcopy(action.after)
+                created = (previous or {}).get("metadata", {}).get("creationTimestamp") or self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+                after["metadata"]["creationTimestamp"] = created  # set by the API server, kept on updates
+                self.replicasets[action.name] = kubelet.record_pod_starts(previous, after, self.now)
             elif action.kind == "Service" and action.after is not None:
                 self.services[action.name] = action.after
             elif (action.kind, action.namespace, action.name) in self.traffic and action.after is not None:

@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 
 from reconciler import PREFIX
-from reconciler.engine import analysis, rebuild, restart, traffic_safety
+from reconciler.engine import analysis, rebuild, restart, rollback_window, traffic_safety
 from reconciler.engine import view as view_mod
 from reconciler.engine.context import Context, iso
 from reconciler.engine.hashing import pod_template_hash
@@ -144,6 +144,20 @@ def _track_revision(ctx: Context, current: str) -> None:
     ctx.note(f"new revision {revision} (pod template {current})")
     if existing is not None:
         ctx.set_revision(existing, revision)
+        _rollback_window(ctx, existing)
+
+
+def _rollback_window(ctx: Context, existing: dict) -> None:
+    """spec.rollbackWindow: back to a recent revision, promoted at once (engine/rollback_window.py)."""
+    state = ctx.state
+    stable = ctx.rs(state.stable_hash) if state.stable_hash and state.stable_hash != state.current_hash else None
+    fast, between = rollback_window.within(ctx.spec, existing, stable, list(ctx.rs_by_hash.values()))
+    if not fast:
+        return
+    limit = (ctx.spec.get("rollbackWindow") or {}).get("revisions")
+    state.promote = {"revision": state.revision, "step": None, "full": True, "source": "rollbackWindow"}
+    ctx.event("RollbackWithinWindow", f"Rollback within the window ({between} revision(s) between, rollbackWindow.revisions {limit}): steps skipped")
+    ctx.note(f"rollback within rollbackWindow ({between} < {limit}): promoted at once, steps and analysis skipped")
 
 
 def steps_hash(steps: list) -> str:
