@@ -170,10 +170,10 @@ def test_credential_helper_really_answers_git(tmp_path):
 
 
 def test_auth_failure_message_has_no_secret():
-    from reconciler.source.git import _classify, _Git
+    from reconciler.gitrepo import scrub
+    from reconciler.source.git import _classify
 
-    g = _Git({}, "https://h.invalid/r", ["tok-999"], 5)
-    scrubbed = g.scrub("fatal: Authentication failed for 'https://x:tok-999@h.invalid/r'")
+    scrubbed = scrub("fatal: Authentication failed for 'https://x:tok-999@h.invalid/r'", ["tok-999"])
     assert "tok-999" not in scrubbed
     error = _classify(scrubbed, "https://h.invalid/r", None)
     assert "authentication failed" in error.message and "tok-999" not in error.message + error.hint

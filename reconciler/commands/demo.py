@@ -132,7 +132,6 @@ class DemoOutcome:
 def run_demo(echo, *, step_seconds: int = 30, max_invocations: int = 40, keep: str | None = None, now: str = START) -> DemoOutcome:
     """The demo as a function (tests call it). `echo` receives each block of text to print."""
     import shutil
-    import subprocess
     import tempfile
     from datetime import timedelta
     from pathlib import Path
@@ -181,7 +180,7 @@ def run_demo(echo, *, step_seconds: int = 30, max_invocations: int = 40, keep: s
                 bumped = True
             elif healthy_on == NEW_IMAGE and bumped:
                 outcome.finished = True
-                log = subprocess.run(["git", "-C", str(repo), "log", "--oneline"], capture_output=True, text=True, env=env).stdout
+                log = _git(repo, env, "log", "--oneline")
                 from reconciler.render.table import render_rollout_list
 
                 echo(f"$ reconciler list rollouts\n{render_rollout_list([view])}")
@@ -243,11 +242,14 @@ def _git_env() -> dict:
     return env
 
 
-def _git(repo, env, *args: str) -> None:
-    import subprocess
-
+def _git(repo, env, *args: str) -> str:
+    """git's command line in the demo's repository, through GitPython (reconciler/gitrepo.py)."""
+    from reconciler import gitrepo
     from reconciler.errors import ReconcilerError
 
-    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, timeout=60)
-    if result.returncode != 0:
-        raise ReconcilerError(f"demo: git {args[0]} failed: {result.stderr.strip()}", hint="the demo needs `git` on PATH")
+    try:
+        return gitrepo.GitCommand(repo, env=env, timeout=60).run(*args).stdout
+    except gitrepo.GitFailed as failed:
+        raise ReconcilerError(f"demo: git {args[0]} failed: {failed.stderr.strip()}", hint="the demo needs `git` on PATH") from None
+    except gitrepo.GitTimeout as late:
+        raise ReconcilerError(f"demo: {late}", hint="the demo's git commands are local; check the disk") from None

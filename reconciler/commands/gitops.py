@@ -48,13 +48,11 @@ def _source_default(source: str | None) -> str:
     return source or os.environ.get("RECONCILER_SOURCE") or "."
 
 
-def _person(repo_dir, env: dict) -> dict:
+def _person(repository, env: dict) -> dict:
     """Commits made for a person carry their Git identity (git config), not the reconciler's."""
-    import subprocess
-
     out = dict(env)
     for key, setting in (("GIT_AUTHOR_NAME", "user.name"), ("GIT_AUTHOR_EMAIL", "user.email")):
-        value = subprocess.run(["git", "-C", str(repo_dir), "config", setting], capture_output=True, text=True).stdout.strip()
+        value = repository.config(setting)
         if value and key not in out:
             out[key] = value
             out[key.replace("AUTHOR", "COMMITTER")] = out.get(key.replace("AUTHOR", "COMMITTER"), value)
@@ -69,7 +67,8 @@ def edit_rollout_manifest(source: str, *, ref, path, name: str, namespace: str, 
     committed too)."""
     from pathlib import Path
 
-    from reconciler.commands.undo import _is_git_repository, find_rollout_manifest
+    from reconciler import gitrepo
+    from reconciler.commands.undo import find_rollout_manifest
     from reconciler.errors import Conflict, ReconcilerError
     from reconciler.source import open_source
 
@@ -77,17 +76,15 @@ def edit_rollout_manifest(source: str, *, ref, path, name: str, namespace: str, 
         repo_dir, root = Path(checkout.repo_dir), Path(checkout.root)
         if root.is_file():  # SOURCE names the manifest itself
             repo_dir = root.parent
-        is_git = _is_git_repository(repo_dir)
+        repository = gitrepo.find(repo_dir)
         push = push or checkout.is_git
         committer = None
-        if is_git:
-            import subprocess
-
+        if repository is not None:
             from reconciler.status.commit import GitCommitter
 
             # git runs at the repository's top, so the paths it is given are relative to it (SOURCE may be a subfolder)
-            top = Path(subprocess.run(["git", "-C", str(repo_dir), "rev-parse", "--show-toplevel"], capture_output=True, text=True).stdout.strip())
-            committer = GitCommitter(top, env=_person(top, checkout.git_env()), push=push, own_paths=(), purpose=purpose)
+            top = repository.top
+            committer = GitCommitter(top, env=_person(repository, checkout.git_env()), push=push, own_paths=(), purpose=purpose)
         elif push:
             raise ReconcilerError(f"{source} is not a Git repository; there is nothing to push", hint="drop --push, or give a Git checkout or URL")
         for _attempt in range(MAX_PUSH_ATTEMPTS):
@@ -97,7 +94,7 @@ def edit_rollout_manifest(source: str, *, ref, path, name: str, namespace: str, 
             if manifest_file.is_symlink():
                 raise ReconcilerError(f"{manifest_file.name} is a symbolic link; {purpose} edits plain files only", hint="edit the file the link points to")
             rel = manifest_file.resolve().relative_to(top.resolve()).as_posix() if committer else str(manifest_file)
-            if committer is not None and committer.git("status", "--porcelain", "--", rel).stdout.strip():
+            if committer is not None and committer.repository.has_changes(rel):
                 raise ReconcilerError(f"{rel} has uncommitted changes; {purpose} would commit them too", hint="commit or stash your edits to that file first")
             original = manifest_file.read_text(encoding="utf-8")
             updated, details = edit(original, doc_index)
@@ -113,7 +110,7 @@ def edit_rollout_manifest(source: str, *, ref, path, name: str, namespace: str, 
             except Conflict:
                 continue  # the checkout now stands on the remote branch: read and edit again
             return Edited(file=shown, changed=True, details=details, committed=True, pushed=push,
-                          commit=committer.git("rev-parse", "HEAD").stdout.strip())
+                          commit=committer.head())
     raise ReconcilerError(f"{purpose} of {namespace}/{name}: the branch kept moving; {MAX_PUSH_ATTEMPTS} pushes were rejected",
                           hint="run it again in a moment")
 

@@ -108,7 +108,7 @@ def undo_in_checkout(repo_dir, root, cluster, *, name, namespace="default", to_r
         committer = GitCommitter(repo_dir, env=env, push=push, own_paths=(), purpose="undo")
     for _attempt in range(MAX_PUSH_ATTEMPTS):
         manifest_file, doc_index = find_rollout_manifest(root, name, namespace)
-        if committer is not None and committer.git("status", "--porcelain", "--", str(manifest_file)).stdout.strip():
+        if committer is not None and committer.repository.has_changes(str(manifest_file)):
             raise ReconcilerError(
                 f"{manifest_file.name} has uncommitted changes; undo would commit them too",
                 hint="commit or stash your edits to that file first",
@@ -139,7 +139,7 @@ def undo_in_checkout(repo_dir, root, cluster, *, name, namespace="default", to_r
             committer.commit([rel], text)
         except Conflict:
             continue  # the checkout now stands on the remote branch: read the manifest again
-        result.update(committed=True, pushed=push, commit=committer.git("rev-parse", "HEAD").stdout.strip())
+        result.update(committed=True, pushed=push, commit=committer.head())
         return UndoResult(**result)
     raise ReconcilerError(
         f"undo of {namespace}/{name}: the branch kept moving; {MAX_PUSH_ATTEMPTS} pushes were rejected",
@@ -148,10 +148,9 @@ def undo_in_checkout(repo_dir, root, cluster, *, name, namespace="default", to_r
 
 
 def _is_git_repository(path) -> bool:
-    import subprocess
+    from reconciler import gitrepo
 
-    result = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True)
-    return result.returncode == 0 and result.stdout.strip() == "true"
+    return gitrepo.is_work_tree(path)
 
 
 def _revision(rs: dict) -> int:

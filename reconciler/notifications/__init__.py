@@ -19,7 +19,6 @@ import dataclasses
 import difflib
 import logging
 import re
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -120,12 +119,24 @@ def _unused_template_fields(raw: dict):
 _CREDENTIALS_IN_URL = re.compile(r"(\w+://)[^/@\s]+@")
 
 
-def _git(root: Path, *args: str) -> str:
+def _repository(root: Path):
+    """The Git checkout holding `root` (reconciler/gitrepo.py), or None."""
+    from reconciler import gitrepo
+
     try:
-        result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+        return gitrepo.find(root, timeout=30)
+    except Exception:  # noqa: BLE001 - no git, an unreadable repository: the notification goes without the link
+        return None
+
+
+def _last_commit(repository, file: str) -> str:
+    """The last commit that changed `file` (relative to the checkout's folder), else HEAD's; "" when git cannot say."""
+    from reconciler import gitrepo
+
+    try:
+        return (repository.last_commit(file) if file else "") or repository.head_commit()
+    except (gitrepo.GitFailed, gitrepo.GitTimeout):
         return ""
-    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 class Notifier:
@@ -186,9 +197,10 @@ class Notifier:
         file = getattr(desired, "file", "") or ""
         if file in self._sources:
             return self._sources[file]
-        url = self.source_label if "://" in self.source_label or self.source_label.startswith("git@") else _git(self.root, "remote", "get-url", "origin")
+        repository = _repository(self.root)
+        url = self.source_label if "://" in self.source_label or self.source_label.startswith("git@") else (repository.remote_url("origin") if repository else "")
         url = _CREDENTIALS_IN_URL.sub(r"\1", url or "")
-        commit = (_git(self.root, "log", "-1", "--format=%H", "--", file) if file else "") or _git(self.root, "rev-parse", "HEAD")
+        commit = _last_commit(repository, file) if repository is not None else ""
         source = {"repoURL": url, "commit": commit, "path": str(Path(file).parent) if file else ""}
         self._sources[file] = source
         return source

@@ -1,16 +1,21 @@
-"""Shallow, single-branch clone of a Git source into a temporary directory (always removed)."""
+"""Shallow, single-branch clone of a Git source into a temporary directory (always removed).
+
+Git runs through reconciler/gitrepo.py (GitPython); this module turns git's failures into the
+messages a person can act on: authentication failed (only for git's own HTTP 401/403 report and
+its credential errors), cannot reach, ref not found, repository not found, gave up after the time
+limit. No message carries a credential (gitrepo scrubs git's output)."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from reconciler import gitrepo
 from reconciler.errors import SourceError
 from reconciler.source.checkout import Checkout
 from reconciler.source.credentials import git_environment, secrets_in, split_credentials
@@ -18,40 +23,6 @@ from reconciler.source.local import resolve_subpath
 
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 DEFAULT_TIMEOUT = 300.0
-
-
-class _GitFailed(Exception):
-    def __init__(self, stderr: str):
-        super().__init__(stderr)
-        self.stderr = stderr
-
-
-class _Git:
-    def __init__(self, env: dict, display_url: str, secrets: list[str], timeout: float):
-        self.env, self.display_url, self.secrets, self.timeout = env, display_url, secrets, timeout
-
-    def __call__(self, *args: str, cwd: Path | None = None) -> str:
-        full_env = dict(os.environ)
-        full_env.update(self.env)
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=self.timeout, stdin=subprocess.DEVNULL
-            )
-        except subprocess.TimeoutExpired:
-            raise SourceError(
-                f"git gave up on {self.display_url} after {self.timeout:.0f}s",
-                hint="check the network path to the Git server (proxy, firewall); RECONCILER_GIT_TIMEOUT sets the limit",
-            ) from None
-        except FileNotFoundError:
-            raise SourceError("git is not installed", hint="install git (Debian: apt-get install git)") from None
-        if done.returncode != 0:
-            raise _GitFailed(self.scrub(done.stderr))
-        return done.stdout.strip()
-
-    def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return re.sub(r"(\w+://)[^/@\s]+@", r"\1", text)  # user:pass@ in any URL git echoes
 
 
 def _classify(stderr: str, display_url: str, ref: str | None) -> SourceError:
@@ -97,55 +68,54 @@ def clone(url: str, ref: str | None = None, path: str | None = None, timeout: fl
     env = git_environment(clean_url, user, password)
     limit = float(os.environ.get("RECONCILER_GIT_TIMEOUT") or DEFAULT_TIMEOUT)
     timeout = limit if timeout is None else min(max(float(timeout), 0.001), limit)  # run --timeout's remaining time
-    git = _Git(env, clean_url, secrets_in(env) + ([password] if password else []), timeout)
+    options = {"env": env, "timeout": timeout, "secrets": secrets_in(env) + ([password] if password else [])}
     tmp = Path(tempfile.mkdtemp(prefix="reconciler-src-"))
     try:
-        repo = tmp / "repo"
-        branch = None
+        repo_dir = tmp / "repo"
         try:
-            branch = _fetch(git, clean_url, repo, ref)
-        except _GitFailed as failed:
+            repo, branch = _fetch(clean_url, repo_dir, ref, options)
+            commit = repo.head_commit()
+        except gitrepo.GitTimeout:
+            raise SourceError(
+                f"git gave up on {clean_url} after {timeout:.0f}s",
+                hint="check the network path to the Git server (proxy, firewall); RECONCILER_GIT_TIMEOUT sets the limit",
+            ) from None
+        except gitrepo.GitFailed as failed:
             raise _classify(failed.stderr, clean_url, ref) from None
-        commit = git("rev-parse", "HEAD", cwd=repo)
-        root = resolve_subpath(repo, path, clean_url)
-        yield Checkout(root=root, repo_dir=repo, commit=commit, display_url=clean_url, is_git=True, ref=ref, branch=branch, _env=env)
+        root = resolve_subpath(repo_dir, path, clean_url)
+        yield Checkout(root=root, repo_dir=repo_dir, commit=commit, display_url=clean_url, is_git=True, ref=ref, branch=branch, _env=env)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _fetch(git: _Git, url: str, repo: Path, ref: str | None) -> str | None:
-    """Clone `ref` into `repo`; the branch checked out, or None for a detached HEAD."""
+def _fetch(url: str, dest: Path, ref: str | None, options: dict) -> tuple[gitrepo.Repository, str | None]:
+    """Clone `ref` into `dest`: the repository and the branch checked out (None: a detached HEAD)."""
     if not ref:
-        git("clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--", url, str(repo))
-        return git("symbolic-ref", "--short", "-q", "HEAD", cwd=repo) or None
+        repo = gitrepo.clone(url, dest, **options)
+        return repo, repo.branch()
     try:
-        git("clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--branch", ref, "--", url, str(repo))
-    except _GitFailed as failed:
+        repo = gitrepo.clone(url, dest, branch=ref, **options)
+    except gitrepo.GitFailed as failed:
         missing = any(s in failed.stderr.lower() for s in ("remote branch", "not found in upstream"))
         if not (missing and _SHA.match(ref)):
             raise
-        shutil.rmtree(repo, ignore_errors=True)
-        _fetch_commit(git, url, repo, ref)
-        return None
-    try:
-        return git("symbolic-ref", "--short", "-q", "HEAD", cwd=repo) or None
-    except _GitFailed:
-        return None  # a tag: detached HEAD
+        shutil.rmtree(dest, ignore_errors=True)
+        return _fetch_commit(url, dest, ref, options), None
+    return repo, repo.branch()  # a tag: detached HEAD, None
 
 
-def _fetch_commit(git: _Git, url: str, repo: Path, sha: str) -> None:
+def _fetch_commit(url: str, dest: Path, sha: str, options: dict) -> gitrepo.Repository:
     """A commit by SHA: ask for it by name (shallow); if the server refuses, fetch history and find it."""
-    git("init", "--quiet", str(repo))
-    git("remote", "add", "origin", url, cwd=repo)
+    repo = gitrepo.init_with_remote(url, dest, remote="origin", **options)
     try:
         if len(sha) != 40:
-            raise _GitFailed("abbreviated sha")
-        git("fetch", "--quiet", "--depth", "1", "--no-tags", "origin", sha, cwd=repo)
-        git("checkout", "--quiet", "--detach", "FETCH_HEAD", cwd=repo)
-    except _GitFailed:
-        git("fetch", "--quiet", "--no-tags", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=repo)
+            raise gitrepo.GitFailed("fetch", None, "abbreviated sha")
+        repo.fetch("origin", sha, depth=1, tags=False)
+        repo.checkout_detached("FETCH_HEAD")
+    except gitrepo.GitFailed:
+        repo.fetch("origin", "+refs/heads/*:refs/remotes/origin/*", tags=False)
         try:
-            git("checkout", "--quiet", "--detach", f"{sha}^{{commit}}", cwd=repo)
-        except _GitFailed:
-            raise _GitFailed(f"fatal: couldn't find remote ref {sha}") from None
-    return None
+            repo.checkout_detached(f"{sha}^{{commit}}")
+        except gitrepo.GitFailed:
+            raise gitrepo.GitFailed("checkout", None, f"fatal: couldn't find remote ref {sha}") from None
+    return repo

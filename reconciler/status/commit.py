@@ -9,7 +9,7 @@ branch, moves this run's own throw-away clone onto it (its only local commits ar
 and raises `reconciler.errors.Conflict`, so the runner re-loads the state, re-plans and saves again.
 It never forces a push and never rebases or rewrites anyone's commits.
 
-This module is an adapter (it runs `git`); the engine never imports it.
+This module is an adapter (it runs git, through reconciler/gitrepo.py); the engine never imports it.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import functools
 import logging
 import os
 import re
-import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from reconciler.atomic_write import write_text_atomically
@@ -142,15 +142,19 @@ class GitCommitter:
         self._env.setdefault("GIT_COMMITTER_NAME", self._env["GIT_AUTHOR_NAME"])
         self._env.setdefault("GIT_COMMITTER_EMAIL", self._env["GIT_AUTHOR_EMAIL"])
         self._env["GIT_TERMINAL_PROMPT"] = "0"
-        if self.git("rev-parse", "--is-inside-work-tree", check=False).returncode != 0:
+        from reconciler import gitrepo
+
+        # git runs in repo_dir (a checkout's top or a folder inside it): the paths given are relative to it.
+        repository = gitrepo.find(self.repo_dir, env=self._env, timeout=GIT_TIMEOUT_SECONDS)
+        if repository is None:
             raise ReconcilerError(
                 f"{purpose} needs a Git repository, and {self.repo_dir} is not one",
                 hint="give a Git URL as SOURCE, run inside a Git checkout, or use --status annotations",
             )
+        self.repository = repository
         self.branch = branch or self._current_branch(purpose)
-        dirs = self.git("rev-parse", "--absolute-git-dir", "--git-common-dir").stdout.splitlines()
-        self.git_dir = Path(dirs[0])
-        self.common_dir = self.repo_dir / dirs[1] if len(dirs) > 1 else self.git_dir  # relative to the checkout, or absolute
+        self.git_dir = repository.git_dir
+        self.common_dir = repository.common_dir
         self.pushes = 0  # successful pushes, for reports and tests
         self.commits = 0
 
@@ -162,53 +166,57 @@ class GitCommitter:
         from reconciler.status.git_locks import clear_stale_locks
 
         clear_stale_locks(self.repo_dir, self.git_dir, self.common_dir, self.branch)  # a killed run's git left them
-        self.git("add", "-A", "--", *paths)
-        # Commit first and ask why only when git refuses: one git call fewer between a fetch and the
-        # next push, where another pusher can get in.
-        committed = self.git("commit", "-q", "-m", message, "--", *paths, check=False)
-        if committed.returncode != 0:
-            if self.git("diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
+        with self._git_errors():
+            if not self.repository.commit_paths(paths, message):
                 return False  # nothing changed
-            self.git("commit", "-q", "-m", message, "--", *paths)  # the same refusal, now as SourceError
         self.commits += 1
         if self.push:
             self._push()
         return True
 
-    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    @contextmanager
+    def _git_errors(self) -> Iterator[None]:
+        """git's failures as SourceError; a git command is never cut short by SIGTERM/SIGINT
+        (shielded: no lock left behind)."""
+        from reconciler import gitrepo
+
         try:
-            with shielded():  # a git command is never cut short by SIGTERM/SIGINT: no lock left behind
-                result = subprocess.run(
-                    ["git", "-C", str(self.repo_dir), *args],
-                    env=self._env,
-                    capture_output=True,
-                    text=True,
-                    timeout=GIT_TIMEOUT_SECONDS,
-                )
-        except subprocess.TimeoutExpired:
-            raise SourceError(f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS}s", hint="check the network path to the Git server") from None
-        if check and result.returncode != 0:
-            output = (result.stderr or result.stdout).strip()
-            detail = _redact(output.splitlines()[-1]) if output else ""
-            raise SourceError(f"git {args[0]} failed in {self.repo_dir.name}: {detail}", hint="see docs/status-commit.md")
-        return result
+            with shielded():
+                yield
+        except gitrepo.GitTimeout as late:
+            raise SourceError(f"git {late.command} took longer than {GIT_TIMEOUT_SECONDS}s", hint="check the network path to the Git server") from None
+        except gitrepo.GitFailed as failed:
+            raise SourceError(f"git {failed.command} failed in {self.repo_dir.name}: {_redact(failed.detail)}", hint="see docs/status-commit.md") from None
+
+    def head(self) -> str:
+        """The commit checked out (after a commit: the one just made)."""
+        with self._git_errors():
+            return self.repository.head_commit()
 
     def _current_branch(self, purpose: str) -> str:
-        result = self.git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
-        if result.returncode != 0:
+        current = self.repository.branch()
+        if current is None:
             raise ReconcilerError(
                 f"{purpose} needs a branch checked out, but the checkout is a detached HEAD",
                 hint="pass --ref <branch> (not a tag or a commit) so the run can push its commits",
             )
-        return result.stdout.strip()
+        return current
 
     def _push(self) -> None:
-        result = self.git("push", "--porcelain", self.remote, f"HEAD:refs/heads/{self.branch}", check=False)
-        if result.returncode == 0:
+        from reconciler import gitrepo
+
+        try:
+            with shielded():
+                pushed = self.repository.push(self.remote, f"HEAD:refs/heads/{self.branch}")
+        except gitrepo.GitTimeout:
+            raise SourceError(f"git push took longer than {GIT_TIMEOUT_SECONDS}s", hint="check the network path to the Git server") from None
+        except gitrepo.GitFailed as failed:  # git could not even try (no such remote, authentication, network)
+            pushed = gitrepo.PushOutcome(False, failed.stderr or failed.stdout)
+        if pushed.ok:
             self.pushes += 1
             self.rejections = 0
             return
-        output = result.stdout + result.stderr
+        output = pushed.output
         if any(sign in output for sign in _LOST_RACE):
             self.rejections += 1
             if self.rejections < self.backoff.attempts:  # the runner tries again: let the other pusher finish first
@@ -226,16 +234,11 @@ class GitCommitter:
     def _follow_remote(self) -> None:
         """Move this checkout onto the remote branch after a rejected push, dropping only this
         writer's own commits; any other local commit stops the run instead."""
-        self.git("fetch", "-q", self.remote, f"refs/heads/{self.branch}")
-        # Every local-only commit with the paths it touches, in one git call (this sits between the
-        # fetch and the next push: each call here widens the window another pusher can take).
-        commit, touched = "", dict[str, list[str]]()
-        for line in self.git("log", "--format=@%H", "--name-only", "--no-renames", "HEAD", "--not", "FETCH_HEAD").stdout.splitlines():
-            if line.startswith("@"):
-                commit = line[1:]
-                touched[commit] = []
-            elif line.strip():
-                touched[commit].append(line.strip())
+        with self._git_errors():
+            self.repository.fetch(self.remote, f"refs/heads/{self.branch}")
+            # Every local-only commit with the paths it touches, in one git call (this sits between the
+            # fetch and the next push: each call here widens the window another pusher can take).
+            touched = self.repository.local_commits("FETCH_HEAD")
         for commit, paths in touched.items():
             if any(not self._is_own(path) for path in paths):
                 raise SourceError(
@@ -243,7 +246,8 @@ class GitCommitter:
                     hint="push or remove your own local commits, then run again (the reconciler never drops them)",
                 )
         # --keep (not --hard): uncommitted edits a person has in a local checkout survive, or the reset stops.
-        self.git("reset", "-q", "--keep", "FETCH_HEAD")
+        with self._git_errors():
+            self.repository.reset_keep("FETCH_HEAD")
         log.info(
             "push rejected; fetched %s/%s and will re-plan", self.remote, self.branch,
             extra={"action": "refetch", "reason": "push-rejected"},
