@@ -36,17 +36,19 @@ def run_once(
     deadline=None,
     notify: bool = True,
     notify_max_age: float | None = None,
+    strict: bool = False,
 ) -> RunReport:
     """One pass over every Rollout under `root`. `plan` is dry_run=True: nothing is written.
     A run that writes holds Lease `lease_namespace`/reconciler, renewed as `clock` passes.
     `period_seconds`: how often runs happen (`--period`), for the analysis timing warnings. `shard` (I, N): only shard I of N (`--shard`).
     `deadline`: a reconciler.deadline.Deadline (`run --timeout`); past it the run stops between writes.
     `notify=False` (`run --no-notify`) keeps the notifications pending; `notify_max_age`: seconds
-    after which an undeliverable notification is dropped (default 24h)."""
+    after which an undeliverable notification is dropped (default 24h). `strict` (`--strict`): a field
+    the reconciler does not act on is an error, so its rollout is reported and skipped."""
     from reconciler import pipeline
     from reconciler.deadline import NEVER
 
     options = pipeline.RunOptions(dry_run=dry_run, source_label=source_label, only=only, lease_namespace=lease_namespace, clock=clock,
                                   period_seconds=period_seconds, shard=shard, deadline=deadline or NEVER, notify=notify,
-                                  notify_max_age=notify_max_age)
+                                  notify_max_age=notify_max_age, strict=strict)
     return pipeline.run(Path(root), cluster, store, now, options)

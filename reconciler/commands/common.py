@@ -40,6 +40,13 @@ StatusOpt = Annotated[
 ]
 
 
+StrictOpt = Annotated[
+    bool,
+    typer.Option("--strict", envvar="RECONCILER_STRICT",
+                 help="A field or traffic router the reconciler does not act on is an error, not a warning (`reconciler fields` lists them)."),
+]
+
+
 def choices(name: str, *values: str) -> type[Enum]:
     """A checked choice for typer: a wrong value is a usage error (exit 2) that lists the choices.
     The members are str, so `output == "json"` keeps working."""

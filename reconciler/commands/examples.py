@@ -18,6 +18,7 @@ EXAMPLES: dict[str, list[str]] = {
     "set image": ["reconciler set image web nginx=nginx:1.27 ./deploy", "reconciler set image web nginx=nginx:1.27 --push"],
     "restart": ["reconciler restart web ./deploy", "reconciler restart web --push"],
     "version": ["reconciler --version", "reconciler version -o json"],
+    "fields": ["reconciler fields", "reconciler fields --kind Rollout -o json"],
     "demo": ["reconciler demo", "reconciler demo --keep /tmp/demo"],
 }
 

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from reconciler.commands.common import ContextOpt, PathOpt, PeriodOpt, RefOpt, SourceArg, choices, parse_period
+from reconciler.commands.common import (
+    ContextOpt,
+    PathOpt,
+    PeriodOpt,
+    RefOpt,
+    SourceArg,
+    StrictOpt,
+    choices,
+    parse_period,
+)
 
 FindingsFormat = choices("FindingsFormat", "text", "json", "yaml", "github")
 FORMATS = tuple(member.value for member in FindingsFormat)
@@ -33,14 +42,16 @@ def register(app, get_app, list_app) -> None:
         ] = None,
         context: ContextOpt = None,
         period: PeriodOpt = None,
+        strict: StrictOpt = False,
     ) -> None:
         """Check manifests: strict CRD schemas, Argo Rollouts' rules, references. Exit 0 valid, 1 findings, 2 error."""
         code = run_validate(source, ref=ref, path=path, output_format=output_format.value, cluster=cluster, context=context, echo=typer.echo,
-                            period_seconds=parse_period(period))
+                            period_seconds=parse_period(period), strict=strict)
         raise typer.Exit(code)
 
 
-def run_validate(source, *, ref=None, path=None, output_format="text", cluster=None, context=None, echo=print, period_seconds=None) -> int:
+def run_validate(source, *, ref=None, path=None, output_format="text", cluster=None, context=None, echo=print, period_seconds=None,
+                 strict: bool = False) -> int:
     from reconciler.errors import EXIT_FINDINGS, EXIT_OK
     from reconciler.findings import has_errors
     from reconciler.manifests.loader import load_directory
@@ -57,6 +68,10 @@ def run_validate(source, *, ref=None, path=None, output_format="text", cluster=N
     with open_source(source, ref=ref, path=path) as checkout:
         loaded = load_directory(checkout.root)
         findings = list(loaded.findings) + validate(loaded.manifests, live=live, period_seconds=period_seconds)
+        if strict:
+            from reconciler.validation import strict as make_strict
+
+            findings = make_strict(findings)
         prefix = _prefix(checkout)
         echo(render(findings, output_format, files_read=loaded.files_read, objects=len(loaded.manifests), source=checkout.display_url,
                     commit=checkout.commit, prefix=prefix))

@@ -51,6 +51,11 @@ def desired_summary(desired: Desired, previous: dict | None = None) -> dict:
         "previewService": bluegreen.get("previewService"),
         "createdAt": (previous or {}).get("createdAt"),
     }
+    from reconciler.fields import set_fields
+
+    ignored = [entry.path for entry, _ in set_fields("Rollout", desired.rollout) if not entry.reported_by]
+    if ignored:
+        summary["notActedOn"] = ignored  # named in the rollout's message (engine/view.py phase)
     if canary.get("pingPong"):
         summary["pingPong"] = True  # not implemented: no router is read for the view (engine/traffic/base.py)
     if spec.get("paused") is True:

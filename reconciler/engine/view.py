@@ -51,6 +51,17 @@ def _counts(summary: Mapping, state: RolloutState, replicasets: list[dict], serv
 
 
 def phase(summary: Mapping, state: RolloutState, replicasets: list[dict], services: Mapping | None = None) -> tuple[str, str]:
+    """(status, message). The message ends by naming the set fields the reconciler does not act on
+    (reconciler/fields.py), whatever the status."""
+    status, message = _phase(summary, state, replicasets, services)
+    ignored = summary.get("notActedOn") or []
+    if ignored:
+        note = f"not acted on: {', '.join(ignored)} (see `reconciler fields`)"
+        message = f"{message}; {note}" if message else note
+    return status, message
+
+
+def _phase(summary: Mapping, state: RolloutState, replicasets: list[dict], services: Mapping | None = None) -> tuple[str, str]:
     if state.halted:
         return "Degraded", f"StateLost: {state.halted.get('message', '')}"
     if state.aborted:

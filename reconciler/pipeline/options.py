@@ -23,3 +23,4 @@ class RunOptions:
     deadline: Deadline = NEVER  # run --timeout: checked only between writes
     notify: bool = True  # run --no-notify keeps notifications pending
     notify_max_age: float | None = None  # seconds after which an undeliverable notification is dropped
+    strict: bool = False  # --strict: a field the reconciler does not act on is an error (the rollout is skipped)

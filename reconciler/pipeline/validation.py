@@ -34,6 +34,10 @@ def check(loaded: Loaded, cluster, options: RunOptions) -> Checked:
     manifests = loaded.manifests
     # A referenced object missing from SOURCE is looked up in the cluster (one list per kind and namespace).
     findings = loaded.findings + validate(manifests, live=LiveLookup(cluster), period_seconds=options.period_seconds)
+    if options.strict:
+        from reconciler.validation import strict
+
+        findings = strict(findings)
     bad = {f.object for f in findings if f.severity is Severity.ERROR and f.object}
     rollouts = [m for m in manifests if m.kind == "Rollout"]
     if options.only:

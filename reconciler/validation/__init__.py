@@ -120,9 +120,21 @@ def _reported_fields(schema_problems: list[Finding]) -> set:
     return seen
 
 
+# The warnings that say a field or router is not acted on; `--strict` makes them errors.
+NOT_ACTED_ON_RULES = ("field-not-implemented", "traffic-router", "experiment-not-implemented")
+
+
+def strict(findings: Iterable[Finding]) -> list[Finding]:
+    """`--strict`: every "not acted on" warning becomes an error (the object is then skipped)."""
+    from dataclasses import replace
+
+    return [replace(f, severity=Severity.ERROR, message=f"{f.message} (an error with --strict)")
+            if f.severity is Severity.WARNING and f.rule in NOT_ACTED_ON_RULES else f for f in findings]
+
+
 def errors_by_object(findings: Iterable[Finding]) -> set[str]:
     """The `Manifest.ref`s that have at least one error (the engine skips those rollouts)."""
     return {f.object for f in findings if f.severity is Severity.ERROR and f.object}
 
 
-__all__ = ["validate", "errors_by_object", "Context"]
+__all__ = ["validate", "errors_by_object", "strict", "Context", "NOT_ACTED_ON_RULES"]

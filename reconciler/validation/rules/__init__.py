@@ -10,6 +10,7 @@ from reconciler.validation.rules import (
     analysis,
     applied_kinds,
     experiments,
+    fields,
     integers,
     references,
     selector,
@@ -17,8 +18,9 @@ from reconciler.validation.rules import (
     traffic,
 )
 
-ROLLOUT_RULES = (strategy.check, selector.check, references.check, traffic.check, analysis.check, experiments.check)
-TEMPLATE_RULES = {**{kind: (analysis.check_template,) for kind in analysis.TEMPLATE_KINDS}, "Experiment": (experiments.check_experiment,)}
+ROLLOUT_RULES = (strategy.check, selector.check, references.check, traffic.check, analysis.check, experiments.check, fields.check)
+TEMPLATE_RULES = {**{kind: (analysis.check_template, fields.check) for kind in analysis.TEMPLATE_KINDS},
+                  "Experiment": (experiments.check_experiment, fields.check)}
 MANIFEST_RULES = (applied_kinds.check, integers.check)
 
 __all__ = ["ROLLOUT_RULES", "TEMPLATE_RULES", "MANIFEST_RULES"]
