@@ -46,7 +46,8 @@ def run(root: Path, cluster, store, now: datetime, options: RunOptions) -> RunRe
         checked = validation.check(loaded, cluster, options)
         world = observe.world(cluster, checked, store)
         report.objects = len(loaded.manifests)
-        report.findings = [f for f in world.findings if f.object not in {m.ref for m in checked.rollouts}]
+        rollout_refs = {m.ref for m in checked.rollouts}
+        report.findings = [f for f in world.findings if f.object not in rollout_refs]
         manifest_actions = plan.manifest_actions(checked.applied, world)
         report.manifest_actions = [action for _, action in manifest_actions]
         applied = apply.manifests(cluster, manifest_actions, world, keeper, options)

@@ -1,6 +1,6 @@
 """Stage 4, observe: everything the planner will need, read before anything is planned.
 
-    world(cluster, checked, store) -> World        one list per kind and namespace, the recorded states
+    world(cluster, checked, store) -> World        one list per kind and namespace (indexed by name), the recorded states
     rollouts(cluster, checked, world, now, ...) -> Rollouts   desired Rollouts, templates, due measurements
     live(cluster, world, rollouts, key, now, store) -> (previous state, Live)   one rollout, for plan
 
@@ -30,18 +30,21 @@ from reconciler.pipeline.validation import Checked
 log = logging.getLogger("reconciler")
 
 _TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
+_NAME_TYPES = (str, int, float, bool)  # what a YAML scalar name parses to (a scan compared these with ==)
 
 
 class World:
-    """Everything observe read, one list per kind per namespace."""
+    """Everything observe read, indexed once: by kind and namespace, then by name (a run of 10,000
+    Rollouts looks each of their objects up by name: a list scan per lookup made the run quadratic)."""
 
     def __init__(self, cluster, namespaces: set[str], kinds: tuple[str, ...] = ("ReplicaSet", "Service"), routing: set | None = None):
-        self.by_kind: dict[tuple[str, str], list[dict]] = {}
+        # (kind, namespace) -> {name: object}, in the order listed; a changed object moves to the end.
+        self.by_kind: dict[tuple[str, str], dict] = {}
         self.denied: dict[str, Forbidden] = {}
         for namespace in sorted(namespaces):
             try:
                 for kind in kinds:
-                    self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
+                    self._put(kind, namespace, cluster.list(kind, namespace))
             except Forbidden as err:
                 self.denied[namespace] = err
         # Traffic routers' kinds (VirtualService, DestinationRule), only where a rollout names one.
@@ -52,19 +55,30 @@ class World:
             if namespace in self.denied:
                 continue
             try:
-                self.by_kind[(kind, namespace)] = cluster.list(kind, namespace)
+                self._put(kind, namespace, cluster.list(kind, namespace))
             except Refused as err:
                 self.refused[(kind, namespace)] = err
         self._owned: dict[tuple[str, str], list[dict]] | None = None
+        self._experiments: dict | None = None
         self.live_by_key: dict[tuple, dict] = {}  # every object read, by object_key (plain manifests are diffed against it)
         self.findings: list[Finding] = []  # validation's, and the objects observe could not read
         self.bad: set[str] = set()  # refs never acted on: an error finding, or not readable
+        self._findings_by_object: tuple | None = None  # ((id, len) of findings, {object: [finding]})
         self.states: dict = {}  # recorded state per (namespace, name), as the StatusStore loaded it
         self.state_namespaces: list[str] = []
         self.pod_lists: dict[str, list[dict]] = {}  # read only for rollouts whose spec.restartAt is due
 
+    def _put(self, kind: str, namespace: str, objs: list[dict]) -> None:
+        """Index one listing by name (the first of a name wins, as a scan found it; an object
+        without a name is kept, under a key no name can take)."""
+        named: dict = {}
+        for obj in objs:
+            name = (obj.get("metadata") or {}).get("name")
+            named.setdefault(name if type(name) in _NAME_TYPES else (None, id(obj)), obj)
+        self.by_kind[(kind, namespace)] = named
+
     def objects(self, kind: str, namespace: str) -> list[dict]:
-        return self.by_kind.get((kind, namespace), [])
+        return list(self.by_kind.get((kind, namespace), {}).values())
 
     def live_for(self, desired: Desired) -> Live:
         """The rollout's ReplicaSets and the Services it names (indexed once, not scanned per rollout)."""
@@ -73,19 +87,17 @@ class World:
             self._owned = {}
             for (kind, namespace), objs in self.by_kind.items():
                 if kind == "ReplicaSet":
-                    for rs in objs:
+                    for rs in objs.values():
                         self._owned.setdefault((namespace, owned_by(rs)), []).append(rs)
-        named = service_names(desired.rollout)
-        services = {name: s for s in self.objects("Service", ns) if (name := (s.get("metadata") or {}).get("name")) in named}
+        services_here = self.by_kind.get(("Service", ns), {})
+        services = {name: services_here[name] for name in sorted(service_names(desired.rollout)) if name in services_here}
         traffic = {}
         for kind, namespace, name in routing_keys(desired.rollout):
-            found = next((o for o in self.objects(kind, namespace) if (o.get("metadata") or {}).get("name") == name), None)
+            found = self.find(kind, namespace, name)
             if found is not None:
                 traffic[(kind, namespace, name)] = found
         ref = workload.reference(desired.rollout)
-        deployment = None
-        if ref is not None:
-            deployment = next((o for o in self.objects("Deployment", ns) if (o.get("metadata") or {}).get("name") == ref["name"]), None)
+        deployment = self.find("Deployment", ns, ref["name"]) if ref is not None else None
         live = Live(replicasets=list(self._owned.get((ns, desired.name), [])), services=services, traffic=traffic, workload=deployment)
         live.extra.update(self._experiment_objects(ns, desired.name))
         return live
@@ -94,26 +106,39 @@ class World:
         """The ReplicaSets and Services of the rollout's experiment steps (engine/experiment_step.py)."""
         from reconciler.engine.experiment import OWNER_LABEL
 
-        if getattr(self, "_experiments", None) is None:
-            self._experiments: dict = {}
+        if self._experiments is None:
+            self._experiments = {}
             for (kind, ns), objs in self.by_kind.items():
                 if kind in ("ReplicaSet", "Service"):
-                    for obj in objs:
+                    for obj in objs.values():
                         owner = ((obj.get("metadata") or {}).get("labels") or {}).get(OWNER_LABEL)
                         if owner:
                             self._experiments.setdefault((ns, owner, kind), []).append(obj)
         return {"experimentReplicaSets": list(self._experiments.get((namespace, rollout, "ReplicaSet"), [])),
                 "experimentServices": list(self._experiments.get((namespace, rollout, "Service"), []))}
 
+    def findings_of(self, ref: str) -> list[Finding]:
+        """The findings about one object, in their order (grouped once, not filtered per rollout)."""
+        if self._findings_by_object is None or self._findings_by_object[0] != (id(self.findings), len(self.findings)):
+            grouped: dict[str, list[Finding]] = {}
+            for finding in self.findings:
+                grouped.setdefault(finding.object, []).append(finding)
+            self._findings_by_object = ((id(self.findings), len(self.findings)), grouped)
+        return list(self._findings_by_object[1].get(ref, []))
+
     def service_changed(self, namespace: str, service: dict) -> None:
         self.object_changed("Service", namespace, service)
 
     def find(self, kind: str, namespace: str, name: str | None) -> dict | None:
-        return next((o for o in self.objects(kind, namespace) if (o.get("metadata") or {}).get("name") == name), None) if name else None
+        if not name or type(name) not in _NAME_TYPES:
+            return None
+        return self.by_kind.get((kind, namespace), {}).get(name)
 
     def object_changed(self, kind: str, namespace: str, obj: dict) -> None:
-        objects = self.by_kind.setdefault((kind, namespace), [])
-        objects[:] = [o for o in objects if o["metadata"]["name"] != obj["metadata"]["name"]] + [obj]
+        objects = self.by_kind.setdefault((kind, namespace), {})
+        name = obj["metadata"]["name"]
+        objects.pop(name, None)
+        objects[name] = obj
 
 
 def owned_by(rs: dict) -> str:
@@ -152,14 +177,14 @@ def world(cluster, checked: Checked, store) -> World:
             findings.append(refused_finding(manifest, seen.denied[manifest.namespace]))
             bad.add(manifest.ref)
     for objs in seen.by_kind.values():
-        for obj in objs:
+        for obj in objs.values():
             seen.live_by_key[object_key(obj)] = obj
     for kind in sorted({m.kind for m in applied if m.ref not in bad} - {"ReplicaSet", "Service"}):
         mine = [m for m in applied if m.kind == kind and m.ref not in bad]
         scopes = sorted({m.namespace for m in mine}) if KINDS[kind].namespaced else [None]
         for namespace in scopes:
             try:
-                live = seen.by_kind[(kind, namespace)] if (kind, namespace) in seen.by_kind else cluster.list(kind, namespace)
+                live = seen.objects(kind, namespace) if (kind, namespace) in seen.by_kind else cluster.list(kind, namespace)
             except Refused as err:  # the Role does not cover Ingresses, Istio is not installed: reported, the rest goes on
                 for manifest in mine:
                     if namespace is None or manifest.namespace == namespace:
@@ -168,7 +193,7 @@ def world(cluster, checked: Checked, store) -> World:
                 continue
             for obj in live:
                 seen.live_by_key[object_key(obj)] = obj
-    seen.findings, seen.bad = findings, bad
+    seen.findings, seen.bad = findings, bad  # (findings_of groups them on first use)
     # The state of the rollouts in this run only: one list per namespace they live in.
     seen.state_namespaces = sorted({m.namespace for m in rollouts if m.ref not in bad} - set(seen.denied))
     seen.states = store.load(namespaces=seen.state_namespaces) if store is not None else {}
@@ -197,7 +222,7 @@ def rollouts(cluster, checked: Checked, seen: World, now: datetime, *, dry_run: 
     found = Rollouts()
     for manifest in checked.rollouts:
         key = (manifest.namespace, manifest.name)
-        result = found.results[key] = RolloutResult(namespace=key[0], name=key[1], findings=[f for f in seen.findings if f.object == manifest.ref])
+        result = found.results[key] = RolloutResult(namespace=key[0], name=key[1], findings=seen.findings_of(manifest.ref))
         if manifest.ref in seen.bad:
             log.warning("invalid Rollout: nothing applied", extra={"rollout": key[1], "namespace": key[0], "action": "skip", "reason": "findings"})
             continue
