@@ -25,7 +25,7 @@ _NULL = "tag:yaml.org,2002:null"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _INF = float("inf")
-_MEMO_LIMIT = 200_000
+_MEMO_LIMIT = 20_000  # the scalars every object repeats; names and versions unique to one object only fill it
 
 
 def fast_dumper(cls):

@@ -263,10 +263,11 @@ class LocalCluster:
     def _write_text(path: Path, text: str) -> None:
         write_text_atomically(path, text)
 
-    def _write(self, path: Path, obj: dict) -> None:
+    def _write(self, path: Path, obj: dict, *, remember: bool = True) -> None:
         text = _dump(obj)
         self._write_text(path, text)
-        parse_cache.record_write(self.dir, path, text, obj)
+        if remember:
+            parse_cache.record_write(self.dir, path, text, obj)
         self.writes += 1
 
     def _stored_form(self, obj: dict, previous: dict | None, resource_version: int) -> dict:
@@ -359,7 +360,9 @@ class LocalCluster:
             "lastTimestamp": kubelet.iso(now),
             "count": 1,
         }
-        self._write(self._path("Event", namespace or "default", event_name), event)
+        # Not remembered for the parse cache: a run never reads Events back, and four per rollout held
+        # until exit were the largest part of a 10,000-Rollout run's memory (a later read parses them once).
+        self._write(self._path("Event", namespace or "default", event_name), event, remember=False)
 
     @contextmanager
     def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> Iterator[HeldLease]:

@@ -54,7 +54,7 @@ class AnnotationsStatusStore:
                 continue
             raw = (meta.get("annotations") or {}).get(STATE_ANNOTATION)
             key = (meta.get("namespace") or "default", labels[STATE_LABEL])
-            self._seen[key] = cm
+            self._seen[key] = _version_of(cm)
             try:
                 state = json.loads(raw) if raw else None
             except ValueError as err:
@@ -90,7 +90,14 @@ class AnnotationsStatusStore:
             else:
                 cm["metadata"]["resourceVersion"] = previous["metadata"].get("resourceVersion")
                 stored = self.cluster.replace(cm)
-            self._seen[(namespace, name)] = stored
+            self._seen[(namespace, name)] = _version_of(stored)
+
+
+def _version_of(cm: dict) -> dict:
+    """What a later save or delete needs of a ConfigMap it read or wrote: its name and resourceVersion
+    (not the state's JSON again: one per rollout, held to the end of the run)."""
+    meta = cm.get("metadata") or {}
+    return {"metadata": {"name": meta.get("name"), "resourceVersion": meta.get("resourceVersion")}}
 
 
 __all__ = ["AnnotationsStatusStore", "Conflict"]
