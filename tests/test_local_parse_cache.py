@@ -66,6 +66,24 @@ def test_writes_are_recorded_so_the_next_read_does_not_parse_them(tmp_path, pars
     assert listed == [local._load(p) for p in sorted((tmp_path / "default" / "Service").glob("*.yaml"))]
 
 
+
+def test_many_writes_are_merged_as_they_come_not_held_to_the_end(tmp_path, parses, monkeypatch):
+    """A run writing tens of thousands of objects holds at most PENDING_LIMIT of them per cache file
+    (a 10,000-Rollout run held them all until exit); Events are not remembered at all."""
+    monkeypatch.setattr(parse_cache, "PENDING_LIMIT", 3)
+    cluster = fresh(tmp_path)
+    for name in ("a", "b", "c", "d"):
+        cluster.create(service(name))
+    cluster.emit_event(service("a"), "Created", "made", now=NOW)
+    cache = tmp_path / parse_cache.CACHE_DIR / "default" / "Service.json"
+    assert sorted(json.loads(cache.read_text())["entries"]) == ["a.yaml", "b.yaml", "c.yaml"]  # merged at the third
+    assert list(parse_cache._pending.get(cache, {})) == ["d.yaml"]  # waiting
+    assert not parse_cache._pending.get(tmp_path / parse_cache.CACHE_DIR / "default" / "Event.json")  # never remembered
+    parse_cache.flush()
+    parses.clear()
+    assert names(fresh(tmp_path).list("Service", "default")) == ["a", "b", "c", "d"] and parses == []
+    assert len(fresh(tmp_path).list("Event", "default")) == 1 and len(parses) == 1  # parsed once, when read
+
 def test_a_hand_edit_is_parsed_again(tmp_path, parses):
     cluster = fresh(tmp_path)
     cluster.create(service("a"))

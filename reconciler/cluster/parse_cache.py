@@ -35,6 +35,9 @@ FORMAT = 1
 LOADER = f"pyyaml-{yaml.__version__}-{'libyaml' if hasattr(yaml, 'CSafeLoader') else 'python'}"
 
 _pending: dict[Path, dict[str, tuple[str, str]]] = {}  # cache file -> file name -> (digest, object as JSON) written
+# A cache file's recorded writes are merged into it once this many are waiting, so a run that writes
+# tens of thousands of objects does not hold them all until exit.
+PENDING_LIMIT = 500
 _pending_lock = threading.Lock()
 
 
@@ -142,8 +145,13 @@ def record_write(cluster_dir: Path, file: Path, text: str, obj) -> None:
     if not json_clean(obj):
         return
     as_json = json.dumps(obj, separators=(",", ":"))  # text, not a copy of the object: a tenth of the memory
+    path = cache_file(cluster_dir, file.parent)
     with _pending_lock:
-        _pending.setdefault(cache_file(cluster_dir, file.parent), {})[file.name] = (digest(text.encode("utf-8")), as_json)
+        waiting = _pending.setdefault(path, {})
+        waiting[file.name] = (digest(text.encode("utf-8")), as_json)
+        full = len(waiting) >= PENDING_LIMIT
+    if full:
+        _merge(path)
 
 
 def flush() -> None:
@@ -151,12 +159,16 @@ def flush() -> None:
     with _pending_lock:
         paths = list(_pending)
     for path in paths:
-        written = _take_pending(path)
-        if not written or not path.parents[2].is_dir():  # the cluster directory went away (a test's tmp dir)
-            continue
-        entries = _read_entries(path)
-        entries.update(written)
-        _write_entries(path, entries)
+        _merge(path)
+
+
+def _merge(path: Path) -> None:
+    written = _take_pending(path)
+    if not written or not path.parents[2].is_dir():  # the cluster directory went away (a test's tmp dir)
+        return
+    entries = _read_entries(path)
+    entries.update(written)
+    _write_entries(path, entries)
 
 
 atexit.register(flush)
