@@ -109,7 +109,9 @@ def test_fields_command_prints_the_registry_and_docs_are_current():
     data = json.loads(done.stdout)
     assert data["counts"] == fields.counts()
     flagged = {f["path"] for f in data["kinds"]["Rollout"]["flagged"]}
-    assert {"spec.rollbackWindow", "spec.strategy.canary.trafficRouting.alb", "spec.strategy.canary.pingPong"} <= flagged
+    assert {"spec.analysis.successfulRunHistoryLimit", "spec.strategy.canary.trafficRouting.alb", "spec.strategy.canary.pingPong"} <= flagged
+    implemented = {f["path"] for f in data["kinds"]["Rollout"]["implemented"]}
+    assert {"spec.rollbackWindow", "spec.strategy.canary.scaleDownDelayRevisionLimit", "spec.strategy.blueGreen.scaleDownDelayRevisionLimit"} <= implemented
     text = cli("fields")
     assert text.returncode == 0 and text.stdout.startswith(f"fields: {data['counts']['implemented']} implemented, "
                                                            f"{data['counts']['flagged']} flagged")
@@ -128,9 +130,8 @@ def rollout(spec_extra: dict, canary: dict) -> dict:
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "app", "namespace": "default"}, "spec": spec}
 
 
-FLAGGED_SPEC = {"rollbackWindow": {"revisions": 2}, "analysis": {"successfulRunHistoryLimit": 2}}
-FLAGGED_CANARY = {"scaleDownDelayRevisionLimit": 1,
-                  "steps": [{"setWeight": 50}, {"plugin": {"name": "a"}}, {"pause": {}}, {"plugin": {"name": "b"}}]}
+FLAGGED_SPEC = {"analysis": {"successfulRunHistoryLimit": 2, "unsuccessfulRunHistoryLimit": 3}}
+FLAGGED_CANARY = {"steps": [{"setWeight": 50}, {"plugin": {"name": "a"}}, {"pause": {}}, {"plugin": {"name": "b"}}]}
 
 
 def write(tmp_path: Path, *docs: dict) -> Path:
@@ -146,18 +147,18 @@ def test_validate_warns_at_each_flagged_field_once_and_strict_refuses(tmp_path):
     assert done.returncode == 0, done.stdout
     report = json.loads(done.stdout)
     found = {f["path"]: f for f in report["findings"] if f["rule"] == "field-not-implemented"}
-    assert set(found) == {"spec.rollbackWindow", "spec.analysis.successfulRunHistoryLimit",
-                          "spec.strategy.canary.scaleDownDelayRevisionLimit", "spec.strategy.canary.steps[1].plugin"}
+    assert set(found) == {"spec.analysis.unsuccessfulRunHistoryLimit", "spec.analysis.successfulRunHistoryLimit",
+                          "spec.strategy.canary.steps[1].plugin"}
     assert all(f["severity"] == "warning" for f in found.values())
     lines = (repo / "rollout.yaml").read_text().splitlines()
-    window = found["spec.rollbackWindow"]
-    assert lines[window["line"] - 1].strip().startswith("rollbackWindow:")
-    assert "like any update" in window["message"]
+    limit = found["spec.analysis.unsuccessfulRunHistoryLimit"]
+    assert lines[limit["line"] - 1].strip().startswith("unsuccessfulRunHistoryLimit:")
+    assert "the last 5 unsuccessful AnalysisRuns are kept" in limit["message"]
     text = cli("validate", str(repo))
-    assert re.search(r"rollout\.yaml:\d+:\d+  warning  spec\.rollbackWindow: the reconciler does not act on this field", text.stdout)
+    assert re.search(r"rollout\.yaml:\d+:\d+  warning  spec\.analysis\.unsuccessfulRunHistoryLimit: the reconciler does not act on this field", text.stdout)
     strict = cli("validate", str(repo), "--strict", "-o", "json")
     assert strict.returncode == 1
-    assert json.loads(strict.stdout)["errors"] == 4
+    assert json.loads(strict.stdout)["errors"] == 3
 
 
 def test_templates_and_experiments_are_checked_too(tmp_path):
@@ -171,14 +172,14 @@ def test_templates_and_experiments_are_checked_too(tmp_path):
 
 def test_run_names_the_flagged_fields_in_the_message_and_strict_skips(tmp_path):
     app = CliRollout(tmp_path, LocalBackend(tmp_path / "cluster"), canary={"steps": [{"setWeight": 50}, {"pause": {}}]},
-                     spec={"rollbackWindow": {"revisions": 2}})
+                     spec={"analysis": {"successfulRunHistoryLimit": 2}})
     done = app.run(0)
-    assert "not acted on: spec.rollbackWindow" in done.stdout
-    assert "warning: spec.rollbackWindow" in done.stdout + done.stderr
+    assert "not acted on: spec.analysis.successfulRunHistoryLimit" in done.stdout
+    assert "warning: spec.analysis.successfulRunHistoryLimit" in done.stdout + done.stderr
     view = app.view(1)
-    assert view["status"] == "Healthy" and view["message"].startswith("not acted on: spec.rollbackWindow"), view
+    assert view["status"] == "Healthy" and view["message"].startswith("not acted on: spec.analysis.successfulRunHistoryLimit"), view
     other = CliRollout(tmp_path / "strict", LocalBackend(tmp_path / "strict" / "cluster"), canary={"steps": [{"setWeight": 50}]},
-                       spec={"rollbackWindow": {"revisions": 2}})
+                       spec={"analysis": {"successfulRunHistoryLimit": 2}})
     from tests.backends import cli as backend_cli
     from tests.fields_cli import at
 
