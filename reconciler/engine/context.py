@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
+from reconciler.engine.hashing import rs_hash  # noqa: F401  (imported from here by the strategies)
 from reconciler.engine.model import Action, Desired, Event, Live
 from reconciler.engine.state import RolloutState, plain_copy
 from reconciler.timestamps import iso, parse_iso
@@ -17,9 +18,6 @@ ROLLOUT_LABEL = f"{PREFIX}/rollout"
 
 
 
-def rs_hash(rs: dict) -> str:
-    meta = rs.get("metadata") or {}
-    return (meta.get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL) or str(meta.get("name", "")).rsplit("-", 1)[-1]
 
 
 def rs_revision(rs: dict) -> int:

@@ -478,9 +478,9 @@ def _rs_entry(rs: dict, revision, pods: dict | None) -> dict:
         "createdAt": meta.get("creationTimestamp"),
     }
     if pods is not None:
-        from reconciler.engine.view import _pod_entry
+        from reconciler.engine.pods import pod_entry
 
-        entry["pods"] = [_pod_entry(p) for p in pods.get(entry["name"], [])]
+        entry["pods"] = [pod_entry(p) for p in pods.get(entry["name"], [])]
     return entry
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from reconciler import POD_TEMPLATE_HASH_LABEL
 
@@ -70,3 +70,9 @@ def short_hash(text: str, length: int = 5) -> str:
         out += "".join(_SAFE_ALPHABET[(value >> shift) % len(_SAFE_ALPHABET)] for shift in (0, 5, 10, 15, 20, 25))
         seed += "+"
     return out[:length]
+
+
+def rs_hash(rs: Mapping[str, Any]) -> str:
+    """A ReplicaSet's pod-template hash: its label, else the suffix of its name."""
+    meta = rs.get("metadata") or {}
+    return cast(str, (meta.get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL) or str(meta.get("name", "")).rsplit("-", 1)[-1])

@@ -20,7 +20,7 @@ this run's planning. Pure.
 from __future__ import annotations
 
 from reconciler.engine import anti_affinity, metadata
-from reconciler.engine.context import rs_hash
+from reconciler.engine.hashing import rs_hash
 from reconciler.engine.state import plain_copy
 
 

@@ -18,6 +18,7 @@ from reconciler.engine.context import (
     rs_revision,
     rs_spec_replicas,
 )
+from reconciler.engine.pods import pod_entry
 from reconciler.engine.state import RolloutState
 
 
@@ -134,28 +135,6 @@ def _rs_status(rs: dict, state: RolloutState) -> str:
     return "Healthy" if rs_available(rs) >= spec else "Progressing"
 
 
-def _pod_entry(pod: dict) -> dict:
-    status = pod.get("status") or {}
-    meta = pod.get("metadata") or {}
-    reason = status.get("reason") or status.get("phase") or "Pending"
-    ready = status.get("ready")
-    if ready is None:  # a real Pod: count ready containers
-        statuses = status.get("containerStatuses") or []
-        ready = f"{sum(1 for c in statuses if c.get('ready'))}/{len(statuses) or len((pod.get('spec') or {}).get('containers') or [])}"
-        restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
-        if meta.get("deletionTimestamp"):
-            reason = "Terminating"
-        else:
-            waiting = next((c.get("state", {}).get("waiting", {}).get("reason") for c in statuses if c.get("state", {}).get("waiting")), None)
-            reason = waiting or status.get("phase") or "Pending"
-    else:
-        restarts = int(status.get("restarts") or 0)
-    entry = {"name": meta.get("name", ""), "status": reason, "ready": ready, "createdAt": meta.get("creationTimestamp")}
-    if restarts:
-        entry["restarts"] = restarts
-    return entry
-
-
 def rollout_view(
     summary: Mapping,
     replicasets: list[dict],
@@ -232,7 +211,7 @@ def rollout_view(
         if deadline and rs_spec_replicas(rs) > 0:
             entry["scaleDownDeadline"] = deadline
         if pods is not None:
-            entry["pods"] = [_pod_entry(p) for p in pods.get(entry["name"], [])]
+            entry["pods"] = [pod_entry(p) for p in pods.get(entry["name"], [])]
         rs_entries.append(entry)
         if rs_spec_replicas(rs) > 0:
             containers = ((((rs.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or []
