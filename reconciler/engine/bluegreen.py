@@ -48,9 +48,8 @@ def _scale_down_old(ctx: Context, keep: set[str]) -> None:
     delayed = lambda rs: rs_spec_replicas(rs) > 0 and rs_hash(rs) in state.scale_down_at  # noqa: E731
     for rs in over_limit(old, revision_limit(bluegreen_spec(ctx)), delayed):
         # Past scaleDownDelayRevisionLimit: its pods go now, not at its deadline.
-        ctx.scale(rs, 0)
+        ctx.scale(rs, 0, drop_annotation=SCALE_DOWN_DEADLINE_ANNOTATION)
         state.scale_down_at.pop(rs_hash(rs), None)
-        ctx.set_annotation(ctx.rs(rs_hash(rs)), SCALE_DOWN_DEADLINE_ANNOTATION, None)
     for pod_hash, rs in list(ctx.rs_by_hash.items()):
         if pod_hash in keep or rs_spec_replicas(rs) == 0:
             if pod_hash not in keep and pod_hash in state.scale_down_at:

@@ -326,9 +326,8 @@ def _move(ctx: Context, keep_canary: int = 0) -> bool:
     if new_rs is not None and not state.aborted:
         _drop_deadline(ctx, new_rs)
     for rs, count in zip(others, o):
-        ctx.scale(rs, count)
-        if count == 0:
-            _drop_deadline(ctx, rs)  # scaled to 0, the deadline has nothing left to do (as Argo)
+        # Scaled to 0, the deadline has nothing left to do (as Argo): it goes in the same write.
+        ctx.scale(rs, count, drop_annotation=SCALE_DOWN_DEADLINE_ANNOTATION if count == 0 else None)
     return reached
 
 

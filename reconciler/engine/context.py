@@ -163,12 +163,19 @@ class Context:
         self.rs_by_hash[rs_hash(after)] = after
         return after
 
-    def scale(self, rs: dict | None, replicas: int) -> None:
-        if rs is None or rs_spec_replicas(rs) == replicas:
+    def scale(self, rs: dict | None, replicas: int, drop_annotation: str | None = None) -> None:
+        """Scale `rs`; `drop_annotation` goes in the same write (one update of the ReplicaSet)."""
+        if rs is None:
+            return
+        if rs_spec_replicas(rs) == replicas:
+            if drop_annotation:
+                self.set_annotation(rs, drop_annotation, None)
             return
         before_count = rs_spec_replicas(rs)
         after = plain_copy(rs)
         after["spec"]["replicas"] = int(replicas)
+        if drop_annotation:
+            ((after.get("metadata") or {}).get("annotations") or {}).pop(drop_annotation, None)
         status = after.setdefault("status", {})
         # What the cluster converges to: removed pods disappear, new pods are not yet available.
         for key in ("replicas", "readyReplicas", "availableReplicas"):
