@@ -34,6 +34,7 @@ from reconciler.cluster.base import HeldLease
 from reconciler.errors import ClusterError, Conflict, Refused
 from reconciler.interrupt import shielded
 from reconciler.kinds import KINDS, object_key
+from reconciler.plain_data import plain as _plain
 from reconciler.plain_yaml import dump_plain, fast_dumper
 
 CLUSTER_SCOPED_DIR = "_cluster"
@@ -81,13 +82,6 @@ def _dump(obj) -> str:
         _fast_dumper = fast_dumper(type("ClusterDumper", (_Dumper,), {}))
     return dump_plain(obj, _fast_dumper, _DUMP_OPTIONS, literal_blocks=False, as_is=True)
 
-
-def _plain(value):
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _matches(obj: dict, selector: Mapping[str, str] | None) -> bool:

@@ -13,18 +13,12 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from reconciler import POD_TEMPLATE_HASH_LABEL
+from reconciler.plain_data import plain as _plain
 
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def fnv1a_32(data: bytes) -> int:

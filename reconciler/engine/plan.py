@@ -20,6 +20,7 @@ from reconciler.engine.context import Context, iso
 from reconciler.engine.hashing import pod_template_hash
 from reconciler.engine.model import Desired, Event, Live, Plan
 from reconciler.engine.state import RolloutState
+from reconciler.plain_data import plain as _plain
 
 # Git gates: annotations a person commits on the Rollout manifest. The value names the revision
 # the gate is for, so it acts once and a stale one does nothing: "3", or "3:full" for promote.
@@ -62,13 +63,6 @@ def desired_summary(desired: Desired, previous: dict | None = None) -> dict:
         summary["paused"] = True  # spec.paused: shown as Paused, "manually paused" (engine/manual_pause.py)
     return _plain(summary)
 
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _parse_gate(value: str) -> tuple[int | None, bool]:

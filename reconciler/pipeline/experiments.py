@@ -17,6 +17,7 @@ from reconciler.engine.model import Desired, Live
 from reconciler.engine.state import RolloutState
 from reconciler.errors import ClusterError, Conflict
 from reconciler.kinds import KINDS
+from reconciler.plain_data import plain as _plain
 
 log = logging.getLogger("reconciler")
 
@@ -137,10 +138,3 @@ def _has_pods(cluster, key, record) -> bool:
     return any(rs["metadata"]["name"] in names and int((rs.get("spec") or {}).get("replicas") or 0) > 0
                for rs in cluster.list("ReplicaSet", key[0]))
 
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

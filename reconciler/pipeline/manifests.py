@@ -26,11 +26,3 @@ def load(root: Path) -> Loaded:
     result = load_directory(root)
     return Loaded(root=root, manifests=list(result.manifests), findings=list(result.findings))
 
-
-def plain(value):
-    """A manifest's parsed object as plain dicts/lists with string keys (what the cluster takes)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value

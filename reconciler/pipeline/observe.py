@@ -22,10 +22,10 @@ from reconciler.engine.state import RolloutState
 from reconciler.errors import Conflict, Forbidden, Refused
 from reconciler.findings import Finding
 from reconciler.kinds import KINDS, object_key
-from reconciler.pipeline.manifests import plain
 from reconciler.pipeline.references import routing_keys, service_names, template_refs
 from reconciler.pipeline.report import RolloutResult
 from reconciler.pipeline.validation import Checked
+from reconciler.plain_data import plain
 
 log = logging.getLogger("reconciler")
 

@@ -20,8 +20,8 @@ from reconciler.engine.rebuild import STABLE_STANDIN_ANNOTATION
 from reconciler.engine.state import RolloutState
 from reconciler.engine.traffic.istio import carry_managed_fields
 from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, object_key
-from reconciler.pipeline.manifests import plain
 from reconciler.pipeline.observe import Rollouts, World
+from reconciler.plain_data import plain
 
 APPLIED_HASH_ANNOTATION = f"{PREFIX}/applied-hash"
 # Plain manifests go first, in this order, so a Rollout never sees its Service missing.
