@@ -48,47 +48,76 @@ _KINDS = [
 KINDS: dict[str, KindInfo] = {k.kind: k for k in _KINDS}
 
 
-# What the reconciler applies from the Git source, on every backend (the Rollouts themselves are
-# planned, not applied). Everything else in the source is a finding at its file:line and is left
-# alone; the other objects and Rollouts still progress. The kube backend's RBAC (API_CALLS in
-# reconciler/cluster/kube.py, deploy/rbac.yaml) grants create/update on exactly these.
+# What the engine itself manages from the Git source, on every backend (the Rollouts themselves are
+# planned, not applied): it writes these again between Git changes (a Service's selector, a router's
+# weights) or plans against them. The kube backend's RBAC (API_CALLS in reconciler/cluster/kube.py,
+# deploy/rbac.yaml) grants create/update on exactly these.
 APPLIED_FROM_SOURCE = frozenset(
     {"ConfigMap", "Service", "Deployment", "Ingress", "VirtualService", "DestinationRule", "AnalysisTemplate", "ClusterAnalysisTemplate"}
 )
-# Kinds the reconciler creates, scales and deletes itself (or that only exist live).
-_OWNED_BY_RECONCILER = frozenset({"ReplicaSet", "Pod", "AnalysisRun", "Job", "Event", "Lease"})
-# Cluster set-up: whoever may create these can grant themselves more rights, so the reconciler's
-# service account never gets them.
-_CLUSTER_SETUP = frozenset({
-    "Namespace", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
-    "CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+PLANNED = frozenset({"Rollout", "Experiment"})
+# Objects the reconciler creates itself for its Rollouts: one in the source would fight them.
+REFUSED_IN_SOURCE = frozenset({"ReplicaSet", "AnalysisRun"})
+# Cluster-scoped kinds a repository may hold, known without asking a cluster (the kube backend also
+# asks discovery, for custom resources). Any other kind is taken as namespaced.
+CLUSTER_SCOPED_KINDS = frozenset({
+    "Namespace", "Node", "PersistentVolume", "ComponentStatus", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+    "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+    "APIService", "StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "PriorityClass", "RuntimeClass", "IngressClass",
+    "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration", "PodSecurityPolicy", "GatewayClass", "ClusterIssuer",
+    "ClusterSecretStore", "ClusterExternalSecret", "ClusterPolicy", "ClusterAnalysisTemplate",
 })
-_ELSEWHERE = "apply it another way (kubectl apply, your cluster's GitOps tool) and keep it out of the folder the reconciler reads (--path)"
+# The kinds of the built-in API groups a repository's objects use most: a kind that is not among its
+# group's is a typo (`kind: Servce`), not a custom resource.
+BUILT_IN_KINDS = {
+    "v1": frozenset({"Binding", "ConfigMap", "Endpoints", "Event", "LimitRange", "Namespace", "Node", "PersistentVolume",
+                     "PersistentVolumeClaim", "Pod", "PodTemplate", "ReplicationController", "ResourceQuota", "Secret", "Service",
+                     "ServiceAccount", "ComponentStatus", "List"}),
+    "apps/v1": frozenset({"ControllerRevision", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"}),
+    "batch/v1": frozenset({"CronJob", "Job"}),
+    "policy/v1": frozenset({"PodDisruptionBudget", "Eviction"}),
+}
 
 
-def not_applied(kind: str) -> tuple[str, str] | None:
-    """(why, hint) when the reconciler will not apply objects of `kind` from the source; None when it will."""
-    if kind in ("Rollout", "Experiment") or kind in APPLIED_FROM_SOURCE:  # planned (engine/), not applied
-        return None
+@dataclass(frozen=True)
+class SourcePolicy:
+    """What a run may apply beyond the namespaced objects of its source (the flags of plan/run/validate)."""
+
+    allow_secrets: bool = False  # --allow-secrets
+    apply_cluster_scoped: bool = False  # --apply-cluster-scoped
+
+
+def namespaced(kind: str) -> bool:
+    info = KINDS.get(kind)
+    return info.namespaced if info is not None else kind not in CLUSTER_SCOPED_KINDS
+
+
+def handling(kind: str, api_version: str = "") -> str:
+    """How a run treats an object of `kind` found in the source:
+    "planned" (Rollout, Experiment), "managed" (APPLIED_FROM_SOURCE), "plain" (applied as it is, by
+    server-side apply where the backend has it), "secret", "cluster-scoped" (applied only when allowed),
+    "refused" (the reconciler makes these itself), "unknown" (not a kind of its built-in group: a typo)."""
+    if kind in PLANNED:
+        return "planned"
+    if kind in APPLIED_FROM_SOURCE:
+        return "managed"
+    if kind in REFUSED_IN_SOURCE:
+        return "refused"
+    known = BUILT_IN_KINDS.get(str(api_version or ""))
+    if known is not None and kind not in known:
+        return "unknown"
     if kind == "Secret":
-        return (
-            "Secrets are not applied by the reconciler, and secret values do not belong in Git",
-            "remove it from the repository and rotate the values it exposed; commit a SealedSecret (Sealed Secrets) or an "
-            "ExternalSecret (External Secrets Operator) instead, outside the folder the reconciler reads (--path), and let "
-            "that controller create the Secret",
-        )
-    if kind in _CLUSTER_SETUP:
-        return (
-            f"{kind} objects are cluster set-up, which the reconciler does not apply (its service account must not be able to grant itself rights)",
-            "create it once with kubectl or your cluster bootstrap, and keep it out of the folder the reconciler reads (--path)",
-        )
-    if kind in _OWNED_BY_RECONCILER:
-        return (
-            f"{kind} objects are created and deleted by the reconciler itself, not applied from the source",
-            "remove it: Rollouts own their ReplicaSets and pods; AnalysisTemplates produce the AnalysisRuns and Jobs",
-        )
-    applied = ", ".join(sorted(APPLIED_FROM_SOURCE))
-    return (f"the reconciler does not apply {kind} objects (it applies Rollouts and {applied})", _ELSEWHERE)
+        return "secret"
+    if not namespaced(kind):
+        return "cluster-scoped"
+    return "plain"
+
+
+def applied(kind: str, api_version: str, policy: SourcePolicy) -> bool:
+    """Does a run apply an object of this kind from the source (under `policy`)?"""
+    how = handling(kind, api_version)
+    return (how in ("managed", "plain") or (how == "secret" and policy.allow_secrets)
+            or (how == "cluster-scoped" and policy.apply_cluster_scoped))
 
 
 def kind_info(kind: str) -> KindInfo:
@@ -102,7 +131,5 @@ def object_key(obj: dict[str, Any]) -> tuple[str, str | None, str]:
     """(kind, namespace-or-None, name) of a plain Kubernetes object dict."""
     meta = obj.get("metadata") or {}
     kind = obj.get("kind", "")
-    info = KINDS.get(kind)
-    namespaced = info.namespaced if info else True
-    ns = (meta.get("namespace") or "default") if namespaced else None
+    ns = (meta.get("namespace") or "default") if namespaced(kind) else None
     return kind, ns, meta.get("name", "")

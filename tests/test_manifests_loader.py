@@ -44,11 +44,34 @@ def test_timestamps_stay_strings_and_values_are_plain(tmp_path):
 
 
 def test_non_kubernetes_document_is_a_warning(tmp_path):
-    _write(tmp_path, "values.yaml", "image: nginx\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n")
+    _write(tmp_path, "settings.yaml", "image: nginx\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n")
     result = load_directory(tmp_path)
     assert [m.name for m in result.manifests] == ["s"]
     (finding,) = result.findings
     assert finding.severity.value == "warning" and finding.rule == "not-kubernetes" and finding.line == 1
+
+
+def test_kustomize_and_helm_folders_and_values_files_are_not_read_and_say_to_render_first(tmp_path):
+    _write(tmp_path, "app.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n")
+    _write(tmp_path, "values-prod.yaml", "replicaCount: 3\n")
+    (tmp_path / "overlays" / "prod").mkdir(parents=True)
+    _write(tmp_path / "overlays" / "prod", "kustomization.yaml", "resources: [../../app.yaml]\npatches: [{path: patch.yaml}]\n")
+    _write(tmp_path / "overlays" / "prod", "patch.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: NodePort}\n")
+    (tmp_path / "chart" / "templates").mkdir(parents=True)
+    _write(tmp_path / "chart", "Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    _write(tmp_path / "chart" / "templates", "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n")
+    result = load_directory(tmp_path)
+    assert [(m.kind, m.file) for m in result.manifests] == [("Service", "app.yaml")]
+    by_file = {f.file: f for f in result.findings}
+    assert set(by_file) == {"values-prod.yaml", "overlays/prod/kustomization.yaml", "chart/Chart.yaml"}
+    assert {(f.severity.value, f.rule) for f in result.findings} == {("warning", "render-first")}
+    assert "kustomize build overlays/prod" in by_file["overlays/prod/kustomization.yaml"].hint
+    assert "helm template NAME chart" in by_file["chart/Chart.yaml"].hint
+    assert "helm template" in by_file["values-prod.yaml"].hint
+    # SOURCE that is itself a kustomize folder, or the kustomization file: nothing read, the one warning
+    for source in (tmp_path / "overlays" / "prod", tmp_path / "overlays" / "prod" / "kustomization.yaml"):
+        result = load_directory(source)
+        assert result.manifests == [] and [f.rule for f in result.findings] == ["render-first"]
 
 
 def test_duplicate_key_names_both_lines(tmp_path):

@@ -12,6 +12,8 @@ from reconciler.validation import errors_by_object, validate
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VALID = ["canary-nginx", "bluegreen-nginx", "bluegreen-analysis", "mock-server-canary", "mock-server-canary-table1", "mock-server-bluegreen", "istio-canary", "prometheus-analysis", "istio-virtualservice", "istio-destinationrule", "istio-experiment"]
+# Valid fixtures whose only findings are warnings: (rule, file:line:col) each.
+WITH_WARNINGS = {"app-repo": [("secret-in-source", "secret.yaml:2:1")]}
 
 # case -> (rule, file:line:col, field path)
 INVALID = {
@@ -60,6 +62,13 @@ def test_seed_fixtures_are_valid(name):
     assert loaded.manifests and findings == []
 
 
+@pytest.mark.parametrize("name", sorted(WITH_WARNINGS))
+def test_fixtures_with_warnings_only(name):
+    loaded, findings = _check(FIXTURES / name)
+    assert loaded.manifests and [(f.rule, f.location()) for f in findings] == WITH_WARNINGS[name]
+    assert not any(f.is_error for f in findings)
+
+
 @pytest.mark.parametrize("case", sorted(INVALID))
 def test_each_mistake_gives_exactly_one_located_error(case):
     rule, location, path = INVALID[case]
@@ -87,8 +96,8 @@ def test_every_invalid_fixture_is_covered():
 
 def test_every_valid_fixture_is_checked_and_stays_free_of_errors_at_a_cron_period():
     found = {p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name != "invalid"}
-    assert found == set(VALID)
-    for name in VALID:
+    assert found == set(VALID) | set(WITH_WARNINGS)
+    for name in found:
         loaded = load_directory(FIXTURES / name)
         assert not [f for f in validate(loaded.manifests, period_seconds=300) if f.is_error], name
 

@@ -31,7 +31,7 @@ from urllib.parse import quote, urlencode
 
 from reconciler.cluster.base import HeldLease
 from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
-from reconciler.kinds import KindInfo, kind_info, object_key
+from reconciler.kinds import KINDS, KindInfo, handling, kind_info, namespaced, object_key
 
 log = logging.getLogger("reconciler")
 
@@ -77,6 +77,13 @@ API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
     "Event": ("create",),
     "Lease": ("get", "create", "update"),
 }
+# Objects of the kinds the engine does not manage (a Gateway, an HPA, a PodDisruptionBudget, a custom
+# resource, ...) are applied from Git as they are, with server-side apply: these verbs, on the
+# resource discovery names for the kind. deploy/rbac.yaml does not grant them (it cannot know a
+# repository's kinds): the user grants them for their kinds (docs/kubernetes.md), else each such
+# object is a `forbidden` finding at its place and the rest of the run goes on.
+PLAIN_OBJECT_VERBS = ("get", "list", "create", "patch")
+
 # Namespaced kinds the code may list across all namespaces in one call: only `list rollouts -A`
 # (the `annotations` status store's ConfigMaps), a command a person runs with their own credentials
 # (the built-in `view` ClusterRole covers it). `reconciler run` lists per namespace, so the RBAC in
@@ -233,12 +240,15 @@ class KubeCluster:
         body=None,
         content_type: str = "application/json",
         verb: str | None = None,
+        plain: bool = False,
     ) -> tuple[int, dict]:
-        """Send one API call with the bounded retry policy. Returns (status, body) for 2xx/404/409/422."""
+        """Send one API call with the bounded retry policy. Returns (status, body) for 2xx/404/409/422.
+        `plain`: a call for an object applied from Git as it is (PLAIN_OBJECT_VERBS, in its namespace)."""
         verb = verb or ("list" if method == "GET" and not name else _HTTP_VERBS[method])
         key = (info.kind, sub) if sub else info.kind
         everywhere = info.namespaced and not namespace
-        if verb not in API_CALLS.get(key, ()) or (everywhere and info.kind not in CLUSTER_WIDE_LISTS):
+        allowed = verb in API_CALLS.get(key, ()) or (plain and not sub and verb in PLAIN_OBJECT_VERBS)
+        if not allowed or (everywhere and info.kind not in CLUSTER_WIDE_LISTS):
             # deploy/rbac.yaml grants exactly API_CALLS: say so now rather than get a 403 later.
             resource = info.plural + (f"/{sub}" if sub else "")
             raise Forbidden(
@@ -333,13 +343,49 @@ class KubeCluster:
                 pass
         self._sleep(delay * (0.5 + random.random() / 2))
 
+    # -- plain objects: their resource from discovery --------------------------------------------------
+
+    def _plain_info(self, kind: str, api_version: str) -> KindInfo:
+        """The REST coordinates of a kind applied from Git as it is: reconciler.kinds for the kinds it
+        knows (in the object's version), else the API server's discovery of the object's group/version
+        (one GET per group/version per run). A group/version the cluster does not serve (its CRD is not
+        installed) or a kind it does not have is `Refused`, so the object is a finding, not a crash."""
+        group, _, version = str(api_version or "").rpartition("/")
+        known = KINDS.get(kind)
+        if known is not None and (not version or group == known.group):
+            return dataclasses.replace(known, version=version) if version and version != known.version else known
+        if not version:
+            raise Refused(f"{kind} has no apiVersion", hint="add apiVersion to the manifest")
+        cache = self.__dict__.setdefault("_discovered", {})
+        if (group, version) not in cache:
+            path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+            self.reads += 1
+            status, payload = self._send("GET", path)
+            cache[(group, version)] = payload.get("resources") or [] if status == 200 else None
+        resources = cache[(group, version)]
+        if resources is None:
+            raise Refused(f"the Kubernetes API at {self.host} does not serve {api_version}",
+                          hint=f"install the CustomResourceDefinition that defines {kind} ({api_version}) first, or check apiVersion")
+        found = next((r for r in resources if r.get("kind") == kind and "/" not in str(r.get("name", ""))), None)
+        if found is None:
+            raise Refused(f"the Kubernetes API at {self.host} serves {api_version} but has no kind {kind!r} in it",
+                          hint="check `kind:` and `apiVersion:` (kubectl api-resources lists what the cluster serves)")
+        info = KindInfo(kind, group, version, str(found["name"]), namespaced=bool(found.get("namespaced", True)))
+        if info.namespaced != namespaced(kind):
+            # reconciler.kinds took it for namespaced (validation, the run's policy): never apply it cluster-wide unasked
+            raise Refused(f"{kind} is cluster-scoped on this cluster; the reconciler does not apply cluster-scoped custom resources",
+                          hint="apply it once with kubectl or your cluster bootstrap, and keep it out of the folder the reconciler reads (--path)")
+        return info
+
     # -- Cluster protocol --------------------------------------------------------------------------
 
-    def list(self, kind: str, namespace: str | None = None, selector: Mapping[str, str] | None = None) -> list[dict]:
-        info = kind_info(kind)
+    def list(self, kind: str, namespace: str | None = None, selector: Mapping[str, str] | None = None, *, api_version: str = "") -> list[dict]:
+        """`api_version`: a kind applied from Git as a plain object (its resource found by discovery)."""
+        plain = bool(api_version) and handling(kind, api_version) != "managed"
+        info = self._plain_info(kind, api_version) if plain else kind_info(kind)
         query = {"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))} if selector else None
         self.reads += 1
-        status, payload = self._request("GET", info, namespace if info.namespaced else None, query=query)
+        status, payload = self._request("GET", info, namespace if info.namespaced else None, query=query, plain=plain)
         if status == 404:
             raise Refused(
                 f"the Kubernetes API at {self.host} does not serve {info.plural}.{info.group or 'core'}/{info.version}",
@@ -401,9 +447,13 @@ class KubeCluster:
         so the fields it sets are the fields we own. `force` takes those fields back from whoever
         changed them by hand (the drift `run` reverts); fields only another manager set (a label a
         person added, a controller's defaults) are left alone, and a field dropped from Git is
-        removed unless someone else also owns it. ReplicaSets and the state keep `replace` (CAS)."""
+        removed unless someone else also owns it. ReplicaSets and the state keep `replace` (CAS).
+        A kind the engine does not manage (a Gateway, an HPA, ...) goes to the resource discovery
+        names for it; an object the API server finds invalid (422, e.g. a Job's immutable template)
+        is `Refused`: a finding at its place, the run goes on."""
         kind, namespace, name = object_key(obj)
-        info = _write_info(obj)
+        plain = handling(kind, str(obj.get("apiVersion") or "")) != "managed"
+        info = self._plain_info(kind, str(obj.get("apiVersion") or "")) if plain else _write_info(obj)
         meta = {k: v for k, v in (obj.get("metadata") or {}).items()
                 if k not in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation")}
         body = {k: v for k, v in obj.items() if k != "status"}
@@ -411,7 +461,11 @@ class KubeCluster:
         self.writes += 1
         # JSON is YAML: the apply content type takes it as it is.
         status, payload = self._request("PATCH", info, namespace, name, body=json.dumps(body), content_type="application/apply-patch+yaml",
-                                        query={"fieldManager": self.field_manager, "force": "true"}, verb="patch")
+                                        query={"fieldManager": self.field_manager, "force": "true"}, verb="patch", plain=plain)
+        if status == 422:
+            raise Refused(f"the Kubernetes API refused {kind} {namespace + '/' if info.namespaced else ''}{name}: {_message(payload)}",
+                          hint="fix the manifest (`kubectl apply --dry-run=server -f FILE` shows the same error); a Job's template cannot "
+                               "change: give the changed Job a new name")
         if status == 404:
             raise Refused(
                 f"cannot apply {kind} {namespace}/{name}: namespace {namespace!r} does not exist",

@@ -33,7 +33,7 @@ from reconciler.cluster import kubelet, parse_cache
 from reconciler.cluster.base import HeldLease
 from reconciler.errors import ClusterError, Conflict, Refused
 from reconciler.interrupt import shielded
-from reconciler.kinds import KINDS, object_key
+from reconciler.kinds import namespaced, object_key
 from reconciler.plain_data import plain as _plain
 from reconciler.plain_yaml import dump_plain, fast_dumper
 
@@ -125,8 +125,7 @@ class LocalCluster:
     # -- paths -------------------------------------------------------------------------------------
 
     def _namespaced(self, kind: str) -> bool:
-        info = KINDS.get(kind)
-        return info.namespaced if info else True
+        return namespaced(kind)  # a kind the reconciler does not know is namespaced unless kinds.py lists it
 
     def _kind_dir(self, kind: str, namespace: str | None) -> Path:
         if not self._namespaced(kind):
@@ -167,7 +166,10 @@ class LocalCluster:
             pods = []
             for rs in self._read_dir("ReplicaSet", namespace):
                 pods.extend(kubelet.pods_for_replicaset(rs, self.kubelet_config, self.now))
-            return pods
+            return pods + self._read_files("Pod", namespace)  # and a bare Pod applied from a source
+        return self._read_files(kind, namespace)
+
+    def _read_files(self, kind: str, namespace: str | None) -> list[dict]:
         directory = self._kind_dir(kind, namespace)
         if not directory.is_dir():
             return []
@@ -190,7 +192,8 @@ class LocalCluster:
             return simulate_job(obj, self.kubelet_config, self.now)
         return obj
 
-    def list(self, kind: str, namespace: str | None = None, selector: Mapping[str, str] | None = None) -> list[dict]:
+    def list(self, kind: str, namespace: str | None = None, selector: Mapping[str, str] | None = None, *, api_version: str = "") -> list[dict]:
+        """`api_version`: given for a plain object's kind (the kube backend needs it; files are by kind)."""
         self._count_read(kind, namespace)
         if not self._namespaced(kind):
             objects = self._read_dir(kind, None)

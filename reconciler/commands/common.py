@@ -162,3 +162,20 @@ def parse_timeout(value: str | None):
     if seconds is None or seconds < 0:
         raise UsageError(f"--timeout {value!r} is not a duration", hint="write how long a run may take, e.g. --timeout 5m (or 300)")
     return Deadline(seconds)
+
+
+AllowSecretsOpt = Annotated[
+    bool, typer.Option("--allow-secrets", envvar="RECONCILER_ALLOW_SECRETS",
+                       help="Apply the Secrets in SOURCE too (each still gets a warning: its values are in Git). Never printed.")
+]
+ApplyClusterScopedOpt = Annotated[
+    bool, typer.Option("--apply-cluster-scoped", envvar="RECONCILER_APPLY_CLUSTER_SCOPED",
+                       help="Apply cluster-scoped objects in SOURCE (CRDs, ClusterRoles, Namespaces, ...); by default they are "
+                            "skipped with a warning, as the least-privilege ServiceAccount cannot create them.")
+]
+
+
+def source_policy(allow_secrets: bool = False, apply_cluster_scoped: bool = False):
+    from reconciler.kinds import SourcePolicy
+
+    return SourcePolicy(allow_secrets=bool(allow_secrets), apply_cluster_scoped=bool(apply_cluster_scoped))

@@ -8,6 +8,8 @@ import typer
 
 from reconciler.commands.common import (
     DEFAULT_CLUSTER,
+    AllowSecretsOpt,
+    ApplyClusterScopedOpt,
     ClusterOpt,
     ContextOpt,
     LeaseNamespaceOpt,
@@ -30,6 +32,7 @@ from reconciler.commands.common import (
     parse_now,
     parse_period,
     parse_timeout,
+    source_policy,
 )
 from reconciler.errors import EXIT_FINDINGS
 
@@ -74,7 +77,7 @@ def _run(*args, **kwargs) -> int:
 
 def _run_handling_signals(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None,
                           shard=None, period=None, require_rollouts: bool = False, push_attempts=None, timeout=None, notify: bool = True,
-                          notify_max_age=None, strict: bool = False) -> int:
+                          notify_max_age=None, strict: bool = False, policy=None) -> int:
     from reconciler.cluster import open_cluster
     from reconciler.cluster.lease import lease_namespace
     from reconciler.commands.validate import _prefix
@@ -99,7 +102,7 @@ def _run_handling_signals(source, ref, path, cluster, context, now, status, outp
         shown_source = checkout.display_url  # never the URL as given: it may carry user:token@
         report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=shown_source, lease_namespace=lease_ns,
                           period_seconds=period_seconds, shard=shard_range, deadline=deadline,
-                          notify=notify, notify_max_age=max_age_seconds, strict=strict)
+                          notify=notify, notify_max_age=max_age_seconds, strict=strict, policy=policy)
         prefix = _prefix(checkout)
     empty = _empty_source_line(report, shown_source, shard)
     if output in ("json", "yaml"):
@@ -285,10 +288,13 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         shard: ShardOpt = None,
         require_rollouts: RequireRolloutsOpt = False,
         strict: StrictOpt = False,
+        allow_secrets: AllowSecretsOpt = False,
+        apply_cluster_scoped: ApplyClusterScopedOpt = False,
     ) -> None:
         """Dry run: per rollout where it is and what the next run would do, with the object diffs."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=True, period=period,
-                              shard=shard, require_rollouts=require_rollouts, strict=strict))
+                              shard=shard, require_rollouts=require_rollouts, strict=strict,
+                              policy=source_policy(allow_secrets, apply_cluster_scoped)))
 
     @app.command("run")
     def run_command(
@@ -312,11 +318,14 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         notify_max_age: Annotated[str | None, typer.Option("--notify-max-age", envvar="RECONCILER_NOTIFY_MAX_AGE",
                                                               help="Drop (with a warning) a notification not delivered within this long (default 24h).")] = None,
         strict: StrictOpt = False,
+        allow_secrets: AllowSecretsOpt = False,
+        apply_cluster_scoped: ApplyClusterScopedOpt = False,
     ) -> None:
-        """One pass: apply plain manifests, then move every Rollout at most one step, and record it."""
+        """One pass: apply the other objects of SOURCE, then move every Rollout at most one step, and record it."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns,
                               period=period, shard=shard, require_rollouts=require_rollouts, push_attempts=push_attempts,
-                              timeout=timeout, notify=not no_notify, notify_max_age=notify_max_age, strict=strict))
+                              timeout=timeout, notify=not no_notify, notify_max_age=notify_max_age, strict=strict,
+                              policy=source_policy(allow_secrets, apply_cluster_scoped)))
 
     @app.command("promote")
     def promote_command(

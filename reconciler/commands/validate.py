@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from reconciler.commands.common import (
+    AllowSecretsOpt,
+    ApplyClusterScopedOpt,
     ContextOpt,
     PathOpt,
     PeriodOpt,
@@ -15,6 +17,7 @@ from reconciler.commands.common import (
     StrictOpt,
     choices,
     parse_period,
+    source_policy,
 )
 
 FindingsFormat = choices("FindingsFormat", "text", "json", "yaml", "github")
@@ -43,15 +46,17 @@ def register(app, get_app, list_app) -> None:
         context: ContextOpt = None,
         period: PeriodOpt = None,
         strict: StrictOpt = False,
+        allow_secrets: AllowSecretsOpt = False,
+        apply_cluster_scoped: ApplyClusterScopedOpt = False,
     ) -> None:
         """Check manifests: strict CRD schemas, Argo Rollouts' rules, references. Exit 0 valid, 1 findings, 2 error."""
         code = run_validate(source, ref=ref, path=path, output_format=output_format.value, cluster=cluster, context=context, echo=typer.echo,
-                            period_seconds=parse_period(period), strict=strict)
+                            period_seconds=parse_period(period), strict=strict, policy=source_policy(allow_secrets, apply_cluster_scoped))
         raise typer.Exit(code)
 
 
 def run_validate(source, *, ref=None, path=None, output_format="text", cluster=None, context=None, echo=print, period_seconds=None,
-                 strict: bool = False) -> int:
+                 strict: bool = False, policy=None) -> int:
     from reconciler.errors import EXIT_FINDINGS, EXIT_OK
     from reconciler.findings import has_errors
     from reconciler.manifests.loader import load_directory
@@ -67,7 +72,7 @@ def run_validate(source, *, ref=None, path=None, output_format="text", cluster=N
         live = LiveLookup(open_cluster(cluster, context=context))
     with open_source(source, ref=ref, path=path) as checkout:
         loaded = load_directory(checkout.root)
-        findings = list(loaded.findings) + validate(loaded.manifests, live=live, period_seconds=period_seconds)
+        findings = list(loaded.findings) + validate(loaded.manifests, live=live, period_seconds=period_seconds, policy=policy)
         if strict:
             from reconciler.validation import strict as make_strict
 

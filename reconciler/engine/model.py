@@ -81,14 +81,17 @@ class Action:
     reason: str = ""
 
     def to_dict(self) -> dict:
+        from reconciler.redact import redacted
+
+        before, after = redacted(self.before, self.after)  # a Secret's values are never printed
         return {
             "verb": self.verb,
             "kind": self.kind,
             "namespace": self.namespace,
             "name": self.name,
             "reason": self.reason,
-            "before": self.before,
-            "after": self.after,
+            "before": before,
+            "after": after,
         }
 
 

@@ -21,7 +21,10 @@ The source is untrusted (any pull request), so loading is bounded:
   document is skipped;
 - symlinks (files or directories) that leave the root are refused, and never read;
 - documents that are not Kubernetes objects are a warning and skipped.
-Hidden directories (.git, .github, .reconciler) are not searched.
+Hidden directories (.git, .github, .reconciler) are not searched. A folder holding a kustomization
+file or a Helm chart (Chart.yaml) is not read either: one warning at that file says to render it
+first (`kustomize build`, `helm template`), since its files are not the objects it stands for (its
+patches are partial objects, its templates are not YAML). So is a Helm values file elsewhere.
 """
 
 from __future__ import annotations
@@ -204,6 +207,11 @@ def _files(root: Path, findings: list[Finding]):
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
         here = Path(dirpath)
+        rendered_elsewhere = _render_first(here, root, filenames)
+        if rendered_elsewhere is not None:
+            findings.append(rendered_elsewhere)
+            dirnames[:] = []
+            continue
         for name in sorted(dirnames):
             if name.startswith("."):
                 dirnames.remove(name)
@@ -230,6 +238,37 @@ def _files(root: Path, findings: list[Finding]):
                                               "replace it with a plain YAML file, or remove it", "not-a-file"))
                 continue
             yield path, path.relative_to(root).as_posix()
+
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+HELM_CHART_FILE = "Chart.yaml"
+
+
+def _render_first(folder: Path, root: Path, filenames) -> Finding | None:
+    """The warning for a kustomize folder or a Helm chart (nothing under it is read), else None."""
+    names = set(filenames)
+    where = folder.relative_to(root).as_posix() if folder != root else "."
+    kustomization = next((n for n in KUSTOMIZATION_FILES if n in names), None)
+    if kustomization is not None:
+        rel = (folder / kustomization).relative_to(root).as_posix()
+        return _file_finding(rel, f"a kustomization: the folder {where} is not read (its files are kustomize's input, not the objects it builds)",
+                             f"render it first and point the reconciler at the output: kustomize build {where} > rendered/{_slug(where)}.yaml",
+                             "render-first", severity=Severity.WARNING)
+    if HELM_CHART_FILE in names:
+        rel = (folder / HELM_CHART_FILE).relative_to(root).as_posix()
+        return _file_finding(rel, f"a Helm chart: the folder {where} is not read (its templates are not Kubernetes objects until rendered)",
+                             f"render it first and point the reconciler at the output: helm template NAME {where} -f VALUES > rendered/{_slug(where)}.yaml",
+                             "render-first", severity=Severity.WARNING)
+    return None
+
+
+def _slug(where: str) -> str:
+    return "all" if where == "." else where.replace("/", "-")
+
+
+def _is_values_file(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.startswith("values") and name.endswith(SUFFIXES)
 
 
 def _inside(path: Path, real_root: Path) -> bool:
@@ -510,12 +549,15 @@ def _load_text(text: str, rel: str, limits: Limits) -> tuple[list[Manifest], lis
                 if obj is None:
                     continue
                 findings.extend(dups)
+                values = _is_values_file(rel) and isinstance(obj, dict)
                 findings.append(
                     _file_finding(
                         rel,
-                        f"document {index + 1} is not a Kubernetes object (no apiVersion/kind); skipped",
-                        "if it is meant to be one, add apiVersion and kind; otherwise move it out of the manifests path",
-                        "not-kubernetes",
+                        "a Helm values file, not Kubernetes objects; skipped" if values
+                        else f"document {index + 1} is not a Kubernetes object (no apiVersion/kind); skipped",
+                        "render the chart with it first (helm template NAME CHART -f " + rel + " > rendered.yaml) and point the reconciler "
+                        "at the output" if values else "if it is meant to be one, add apiVersion and kind; otherwise move it out of the manifests path",
+                        "render-first" if values else "not-kubernetes",
                         line=line,
                         col=col,
                         severity=Severity.WARNING,
@@ -558,6 +600,8 @@ def _with_object(finding: Finding, ref: str) -> Finding:
 def load_directory(root: str | Path, limits: Limits = Limits()) -> LoadResult:
     """Every Kubernetes object under `root` (recursively), with the findings met on the way."""
     root = Path(root)
+    if root.is_file() and root.name in KUSTOMIZATION_FILES + (HELM_CHART_FILE,):
+        return LoadResult(manifests=[], findings=[_render_first(root.parent, root.parent, [root.name])], files_read=0)
     if root.is_file():
         one_file, its_findings = load_file(root, root.name, limits)
         return LoadResult(manifests=one_file, findings=its_findings, files_read=1)

@@ -21,7 +21,7 @@ from reconciler.engine.model import Desired, Live
 from reconciler.engine.state import RolloutState
 from reconciler.errors import Conflict, Forbidden, Refused
 from reconciler.findings import Finding
-from reconciler.kinds import KINDS, object_key
+from reconciler.kinds import handling, namespaced, object_key
 from reconciler.pipeline.references import routing_keys, service_names, template_refs
 from reconciler.pipeline.report import RolloutResult
 from reconciler.pipeline.validation import Checked
@@ -153,8 +153,7 @@ def owned_by(rs: dict) -> str:
 def refused_finding(manifest, err: Exception) -> Finding:
     """A manifest the cluster would not take (RBAC, a kind it does not serve, a namespace that does
     not exist, a 409): an error at its place; the run goes on."""
-    info = KINDS.get(manifest.kind)
-    where = f"{manifest.namespace}/{manifest.name}" if info is None or info.namespaced else manifest.name
+    where = f"{manifest.namespace}/{manifest.name}" if namespaced(manifest.kind) else manifest.name
     if isinstance(err, Conflict):
         message, hint = f"could not apply {manifest.kind} {where}: {err}", "the next run re-reads it and applies it again"
     else:
@@ -168,12 +167,12 @@ def world(cluster, checked: Checked, store) -> World:
     bad, applied, rollouts = set(checked.bad), checked.applied, checked.rollouts
     findings = list(checked.findings)
     # Only namespaces of objects that passed validation are read: a bad one (`../../outside`) is never a path.
-    namespaces = {m.namespace for m in applied if KINDS[m.kind].namespaced} | {m.namespace for m in rollouts if m.ref not in bad}
+    namespaces = {m.namespace for m in applied if namespaced(m.kind)} | {m.namespace for m in rollouts if m.ref not in bad}
     routing = {(kind, namespace) for m in rollouts if m.ref not in bad for kind, namespace, _ in routing_keys(m.obj)}
     routing |= {("Deployment", m.namespace) for m in rollouts if m.ref not in bad and workload.reference(m.obj)}
     seen = World(cluster, namespaces, routing=routing)
     for manifest in applied + rollouts:
-        if manifest.namespace in seen.denied and KINDS[manifest.kind].namespaced and manifest.ref not in bad:
+        if manifest.namespace in seen.denied and namespaced(manifest.kind) and manifest.ref not in bad:
             findings.append(refused_finding(manifest, seen.denied[manifest.namespace]))
             bad.add(manifest.ref)
     for objs in seen.by_kind.values():
@@ -181,10 +180,13 @@ def world(cluster, checked: Checked, store) -> World:
             seen.live_by_key[object_key(obj)] = obj
     for kind in sorted({m.kind for m in applied if m.ref not in bad} - {"ReplicaSet", "Service"}):
         mine = [m for m in applied if m.kind == kind and m.ref not in bad]
-        scopes = sorted({m.namespace for m in mine}) if KINDS[kind].namespaced else [None]
+        scopes = sorted({m.namespace for m in mine}) if namespaced(kind) else [None]
+        # A kind the engine does not manage is listed as a plain object: its apiVersion says where
+        # (the kube backend asks discovery for its resource).
+        plain_kind = {"api_version": mine[0].api_version} if handling(kind) != "managed" else {}
         for namespace in scopes:
             try:
-                live = seen.objects(kind, namespace) if (kind, namespace) in seen.by_kind else cluster.list(kind, namespace)
+                live = seen.objects(kind, namespace) if (kind, namespace) in seen.by_kind else cluster.list(kind, namespace, **plain_kind)
             except Refused as err:  # the Role does not cover Ingresses, Istio is not installed: reported, the rest goes on
                 for manifest in mine:
                     if namespace is None or manifest.namespace == namespace:

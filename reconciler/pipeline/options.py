@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.deadline import NEVER, Deadline
+from reconciler.kinds import SourcePolicy
 
 RolloutKey = tuple[str, str]
 
@@ -24,3 +25,4 @@ class RunOptions:
     notify: bool = True  # run --no-notify keeps notifications pending
     notify_max_age: float | None = None  # seconds after which an undeliverable notification is dropped
     strict: bool = False  # --strict: a field the reconciler does not act on is an error (the rollout is skipped)
+    policy: SourcePolicy = SourcePolicy()  # --allow-secrets, --apply-cluster-scoped

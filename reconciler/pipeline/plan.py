@@ -19,13 +19,14 @@ from reconciler.engine.plan import plan as plan_rollout
 from reconciler.engine.rebuild import STABLE_STANDIN_ANNOTATION
 from reconciler.engine.state import RolloutState
 from reconciler.engine.traffic.istio import carry_managed_fields
-from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, object_key
+from reconciler.kinds import namespaced, object_key
 from reconciler.pipeline.observe import Rollouts, World
 from reconciler.plain_data import plain
+from reconciler.redact import secret_as_stored
 
 APPLIED_HASH_ANNOTATION = f"{PREFIX}/applied-hash"
 # Plain manifests go first, in this order, so a Rollout never sees its Service missing.
-_APPLY_ORDER = ["ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
+_APPLY_ORDER = ["Namespace", "CustomResourceDefinition", "ServiceAccount", "Secret", "ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
 
 
 def _content_hash(obj: dict) -> str:
@@ -35,14 +36,16 @@ def _content_hash(obj: dict) -> str:
 def manifest_actions(applied: list, seen: World) -> list[tuple]:
     """(manifest, Action) to create or replace the plain manifests whose content changed since the
     reconciler last applied them (tracked by an annotation, so server defaults never cause a write).
-    Only kinds in APPLIED_FROM_SOURCE; validation reported the others. The selector hash the engine
+    `applied` is what validation let through (reconciler.kinds.applied); it reported the others. The selector hash the engine
     sets on Services is kept."""
     actions = []
     ordered = sorted(applied, key=lambda m: _APPLY_ORDER.index(m.kind) if m.kind in _APPLY_ORDER else len(_APPLY_ORDER))
     for manifest in ordered:
-        if manifest.kind not in APPLIED_FROM_SOURCE or manifest.ref in seen.bad:
+        if manifest.ref in seen.bad:
             continue
         desired = plain(manifest.obj)
+        if manifest.kind == "Secret":
+            desired = secret_as_stored(desired)
         digest = _content_hash(desired)
         key = object_key(desired)
         live = seen.live_by_key.get(key)
@@ -54,7 +57,7 @@ def manifest_actions(applied: list, seen: World) -> list[tuple]:
                 continue
         after = copy.deepcopy(desired)
         meta = after.setdefault("metadata", {})
-        if KINDS[manifest.kind].namespaced:
+        if namespaced(manifest.kind):
             meta["namespace"] = key[1]
         meta.setdefault("annotations", {})[APPLIED_HASH_ANNOTATION] = digest
         if live is not None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.findings import Finding, Severity
-from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS
+from reconciler.kinds import applied as is_applied
+from reconciler.kinds import namespaced
 from reconciler.manifests.model import Manifest
 from reconciler.pipeline.manifests import Loaded
 from reconciler.pipeline.options import RunOptions
@@ -24,7 +25,7 @@ class Checked:
     findings: list[Finding]  # this run's: a shard drops other shards' objects' findings
     bad: set[str]  # refs (Kind/namespace/name) of objects with an error finding: never applied
     rollouts: list[Manifest]  # the Rollouts this run plans (valid or not: the invalid are reported)
-    applied: list[Manifest]  # the valid plain manifests this run applies (Services, ConfigMaps, ...)
+    applied: list[Manifest]  # the valid manifests this run applies (Services, ConfigMaps, a Gateway, an HPA, ...)
 
 
 def check(loaded: Loaded, cluster, options: RunOptions) -> Checked:
@@ -33,7 +34,8 @@ def check(loaded: Loaded, cluster, options: RunOptions) -> Checked:
 
     manifests = loaded.manifests
     # A referenced object missing from SOURCE is looked up in the cluster (one list per kind and namespace).
-    findings = loaded.findings + validate(manifests, live=LiveLookup(cluster), period_seconds=options.period_seconds)
+    findings = loaded.findings + validate(manifests, live=LiveLookup(cluster), period_seconds=options.period_seconds,
+                                        policy=options.policy)
     if options.strict:
         from reconciler.validation import strict
 
@@ -42,7 +44,7 @@ def check(loaded: Loaded, cluster, options: RunOptions) -> Checked:
     rollouts = [m for m in manifests if m.kind == "Rollout"]
     if options.only:
         rollouts = [m for m in rollouts if (m.namespace, m.name) in options.only]
-    applied = [m for m in manifests if m.kind in APPLIED_FROM_SOURCE and m.ref not in bad]
+    applied = [m for m in manifests if is_applied(m.kind, m.api_version, options.policy) and m.ref not in bad]
     if options.shard is not None:
         rollouts, mine = _in_shard(rollouts, [m for m in manifests if m.kind != "Rollout"], options.shard)
         mine_refs = {m.ref for m in mine} | {m.ref for m in rollouts}
@@ -57,8 +59,7 @@ def _in_shard(rollouts: list, others: list, shard: tuple[int, int]) -> tuple[lis
     """The Rollouts of shard I/N and the other manifests it owns (each owned by one shard)."""
 
     def key(m) -> tuple[str, str, str]:
-        info = KINDS.get(m.kind)
-        return (m.kind, m.namespace if info is None or info.namespaced else "", m.name)
+        return (m.kind, m.namespace if namespaced(m.kind) else "", m.name)
 
     def references(m):
         ns = m.namespace

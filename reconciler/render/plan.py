@@ -136,8 +136,10 @@ def object_diff(before: Mapping | None, after: Mapping | None, label: str, *, ke
 
 
 def action_diff(action: Any) -> str:
+    from reconciler.redact import redacted
+
     label = object_label(_get(action, "kind", "?"), _get(action, "namespace"), _get(action, "name", "?"))
-    return object_diff(_get(action, "before"), _get(action, "after"), label)
+    return object_diff(*redacted(_get(action, "before"), _get(action, "after")), label)  # a Secret's values are never printed
 
 
 def action_summary(action: Any) -> str:

@@ -1,6 +1,6 @@
 """Validation: strict schemas for the CRD kinds, then the rules Argo Rollouts enforces itself.
 
-    validate(manifests, live=None, period_seconds=None) -> list[Finding]
+    validate(manifests, live=None, period_seconds=None, policy=None) -> list[Finding]
 
 `live` is optional: a callable `(kind, namespace, name) -> object | None`, or a mapping keyed by
 `(kind, namespace, name)` (namespace None for cluster-scoped kinds). When given, a referenced
@@ -28,8 +28,9 @@ _CLUSTER_SCOPED = {"ClusterAnalysisTemplate", "Namespace"}
 class Context:
     """Answers "does KIND ns/name exist?" from the repository, then from the live cluster."""
 
-    def __init__(self, manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None):
+    def __init__(self, manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None, policy=None):
         self.period_seconds = period_seconds
+        self.policy = policy  # reconciler.kinds.SourcePolicy: --allow-secrets, --apply-cluster-scoped
         self.index: dict[tuple, dict] = {}
         for m in manifests:
             key = (m.kind, None if m.kind in _CLUSTER_SCOPED else m.namespace, m.name)
@@ -71,14 +72,14 @@ class Context:
         return manifest.finding(path, message, hint=hint, rule="reference", severity=severity)
 
 
-def validate(manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None) -> list[Finding]:
+def validate(manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None, policy=None) -> list[Finding]:
     from reconciler.validation.rules import MANIFEST_RULES, ROLLOUT_RULES, TEMPLATE_RULES, names
     from reconciler.validation.rules.analysis import invalid_template_references
     from reconciler.validation.rules.duplicates import duplicate_objects
     from reconciler.validation.schema import schema_findings
 
     manifests = list(manifests)
-    ctx = Context(manifests, live, period_seconds)
+    ctx = Context(manifests, live, period_seconds, policy)
     findings: list[Finding] = []
     for manifest in manifests:
         # Names and shapes first: where they found a problem, the schema's word on the same field is dropped.

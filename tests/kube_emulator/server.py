@@ -46,6 +46,12 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public")
 # one stored object, shown in whichever version is asked for (the CRDs' conversion is `None`).
 EXTRA_VERSIONS = {"networking.istio.io": ("v1alpha3", "v1")}
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
+# Built-in kinds a real cluster serves that reconciler.kinds does not list (a repository applies them
+# as plain objects, their resource found by discovery). Custom resources: KubeEmulator(extra_kinds=...).
+BUILT_IN_PLAIN = (
+    KindInfo("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
+    KindInfo("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
+)
 
 
 @dataclass
@@ -111,7 +117,9 @@ class KubeEmulator:
         rbac: Iterable[tuple] | None = None,
         served_groups: Iterable[str] | None = None,
         user: str = "system:serviceaccount:default:reconciler",
+        extra_kinds: Iterable[KindInfo] = (),
     ):
+        self.kinds = {**KINDS, **{k.kind: k for k in (*BUILT_IN_PLAIN, *extra_kinds)}}  # what it serves (an installed CRD: extra_kinds)
         self.token = token
         self._now = now
         self.kubelet_config: dict = dict(kubelet_config or {})
@@ -183,7 +191,7 @@ class KubeEmulator:
 
     def seed(self, obj: dict) -> dict:
         """Store an object directly (as `kubectl apply` would have), bypassing auth and faults."""
-        info = KINDS[obj["kind"]]
+        info = self.kinds[obj["kind"]]
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         if info.namespaced:
@@ -198,7 +206,7 @@ class KubeEmulator:
     def objects(self, kind: str, namespace: str | None = None) -> list[dict]:
         """What a client would list, controllers' view included."""
         with self.lock:
-            return [self._observed(KINDS[kind], obj) for obj in self._list_raw(KINDS[kind], namespace)]
+            return [self._observed(self.kinds[kind], obj) for obj in self._list_raw(self.kinds[kind], namespace)]
 
     def calls(self, verb: str | None = None, path: str | None = None) -> list[Request]:
         return [r for r in self.requests if (verb is None or r.verb == verb) and (path is None or re.search(path, r.path))]
@@ -255,7 +263,7 @@ class KubeEmulator:
     def _kinds_in(self, group: str, version: str) -> list[KindInfo]:
         return [
             dataclasses.replace(k, version=version)
-            for k in KINDS.values()
+            for k in self.kinds.values()
             if k.group == group and version in self._versions(k) and self._serves(k)
         ]
 
@@ -267,7 +275,7 @@ class KubeEmulator:
                     "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
         if parts == ["apis"]:
             groups: dict[str, set[str]] = {}
-            for info in KINDS.values():
+            for info in self.kinds.values():
                 if info.group and self._serves(info):
                     groups.setdefault(info.group, set()).update(self._versions(info))
             return {
@@ -465,6 +473,11 @@ class KubeEmulator:
             if not (query.get("fieldManager") or [""])[0]:
                 raise _ApiError(400, "BadRequest", "PATCH /apply requires a non-empty fieldManager query parameter")
             applied = self._check_body(info, namespace, _decode(body, "application/yaml"))
+            manager = query["fieldManager"][0]
+            # Who applied it, as managedFields names it (the fields themselves are not tracked).
+            entries = [e for e in ((current or {}).get("metadata") or {}).get("managedFields") or [] if e.get("manager") != manager]
+            applied["metadata"]["managedFields"] = entries + [{"manager": manager, "operation": "Apply", "apiVersion": info.api_version,
+                                                               "time": _iso(self.now), "fieldsType": "FieldsV1"}]
             if current is None:
                 applied["metadata"].setdefault("name", name)
                 self._check_namespace(info, namespace)
@@ -582,7 +595,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         record = Request(method, url.path, query)
-        if body and "json" in (self.headers.get("Content-Type") or "application/json"):
+        if body and ("json" in (self.headers.get("Content-Type") or "application/json") or "apply-patch" in self.headers.get("Content-Type", "")):
             try:
                 record.body = json.loads(body)
             except ValueError:

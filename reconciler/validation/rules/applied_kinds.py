@@ -1,33 +1,57 @@
-"""Only the kinds the reconciler applies belong in its source (reconciler.kinds.APPLIED_FROM_SOURCE).
+"""What a run does with each kind in its source (reconciler.kinds.handling), said at the object's
+`kind:` line when it is not simply applied:
 
-Anything else (a Secret, a ServiceAccount, a PodDisruptionBudget, a typo in `kind:`) is an error at
-the object's `kind:` line with a hint, and is skipped; the other objects and Rollouts still progress.
+- the objects the reconciler makes itself (ReplicaSets, AnalysisRuns) and a kind its built-in
+  group does not have (a typo in `kind:`) are errors, and are skipped;
+- a Secret is a warning (its values are in Git), applied only with --allow-secrets;
+- a cluster-scoped object is a warning, skipped unless --apply-cluster-scoped.
+Every other namespaced kind (a Gateway, an HPA, a custom resource, ...) is applied as it is.
 """
 
 from __future__ import annotations
 
-from reconciler.findings import Finding
-from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS, not_applied
+from reconciler.findings import Finding, Severity
+from reconciler.kinds import BUILT_IN_KINDS, SourcePolicy, handling, namespaced
 from reconciler.manifests.model import Manifest
+
+SECRET_HINT = ("anyone who can read the repository can read it: rotate the values, commit a SealedSecret (Sealed Secrets) or an "
+               "ExternalSecret (External Secrets Operator) instead, and let that controller create the Secret")
 
 
 def check(manifest: Manifest, ctx=None) -> list[Finding]:
     kind = manifest.kind
     if not isinstance(kind, str) or not kind:
         return []  # the loader already reported a document without a kind
-    refused = not_applied(kind)
-    if refused is None:
-        return []
-    why, hint = refused
-    if kind not in KINDS:
+    policy = getattr(ctx, "policy", None) or SourcePolicy()
+    how = handling(kind, manifest.api_version)
+    where = f"{kind} {_where(manifest)}"
+    if how == "refused":
+        return [manifest.finding(("kind",), f"{where}: {kind} objects are created and deleted by the reconciler itself, not applied from the source",
+                                 hint="remove it: Rollouts own their ReplicaSets; AnalysisTemplates produce the AnalysisRuns", rule="kind-not-applied")]
+    if how == "unknown":
         from reconciler.suggest import did_you_mean
 
-        close = did_you_mean(kind, sorted(APPLIED_FROM_SOURCE | {"Rollout"}))
-        if close:
-            hint = f"{close} otherwise {hint}"
-    return [manifest.finding(("kind",), f"{kind} {_where(manifest)}: {why}", hint=hint, rule="kind-not-applied")]
+        known = BUILT_IN_KINDS[str(manifest.api_version)]
+        close = did_you_mean(kind, sorted(known))
+        hint = f"{close} " if close else ""
+        return [manifest.finding(("kind",), f"{where}: {manifest.api_version} has no kind {kind!r}; not applied",
+                                 hint=hint + "fix `kind:` (or `apiVersion:` for a custom resource)", rule="kind-not-applied")]
+    if how == "secret":
+        if policy.allow_secrets:
+            message = f"{where}: a Secret's values are committed to Git; applied because of --allow-secrets"
+        else:
+            message = f"{where}: a Secret's values are committed to Git; not applied (pass --allow-secrets to apply it anyway)"
+        return [manifest.finding(("kind",), message, hint=SECRET_HINT, rule="secret-in-source", severity=Severity.WARNING)]
+    if how == "cluster-scoped" and not policy.apply_cluster_scoped:
+        return [manifest.finding(
+            ("kind",),
+            f"{where}: {kind} is cluster-scoped; skipped: the reconciler's least-privilege ServiceAccount (deploy/rbac.yaml) "
+            "cannot create cluster-scoped objects",
+            hint="apply it once with kubectl or your cluster bootstrap, or pass --apply-cluster-scoped to a run whose credentials "
+                 "may create it",
+            rule="cluster-scoped", severity=Severity.WARNING)]
+    return []
 
 
 def _where(manifest: Manifest) -> str:
-    info = KINDS.get(manifest.kind)
-    return manifest.name if info is not None and not info.namespaced else f"{manifest.namespace}/{manifest.name}"
+    return f"{manifest.namespace}/{manifest.name}" if namespaced(manifest.kind) else manifest.name
