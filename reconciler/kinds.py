@@ -6,6 +6,7 @@ so the verbs and resources the code uses cannot drift from what deploy/ grants.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,11 +93,17 @@ def namespaced(kind: str) -> bool:
     return info.namespaced if info is not None else kind not in CLUSTER_SCOPED_KINDS
 
 
+_KIND_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,62}")  # what the API server takes as a kind (CamelCase, alphanumeric)
+
+
 def handling(kind: str, api_version: str = "") -> str:
     """How a run treats an object of `kind` found in the source:
     "planned" (Rollout, Experiment), "managed" (APPLIED_FROM_SOURCE), "plain" (applied as it is, by
     server-side apply where the backend has it), "secret", "cluster-scoped" (applied only when allowed),
-    "refused" (the reconciler makes these itself), "unknown" (not a kind of its built-in group: a typo)."""
+    "refused" (the reconciler makes these itself), "unknown" (not a kind of its built-in group: a typo),
+    "invalid" (not a kind name at all: `[Rollout]`, `../x`)."""
+    if not isinstance(kind, str) or not _KIND_NAME.fullmatch(kind):
+        return "invalid"
     if kind in PLANNED:
         return "planned"
     if kind in APPLIED_FROM_SOURCE:

@@ -1,8 +1,8 @@
 """What a run does with each kind in its source (reconciler.kinds.handling), said at the object's
 `kind:` line when it is not simply applied:
 
-- the objects the reconciler makes itself (ReplicaSets, AnalysisRuns) and a kind its built-in
-  group does not have (a typo in `kind:`) are errors, and are skipped;
+- the objects the reconciler makes itself (ReplicaSets, AnalysisRuns), a kind its built-in group
+  does not have (a typo in `kind:`) and a `kind:` that is no kind name at all are errors, and are skipped;
 - a Secret is a warning (its values are in Git), applied only with --allow-secrets;
 - a cluster-scoped object is a warning, skipped unless --apply-cluster-scoped.
 Every other namespaced kind (a Gateway, an HPA, a custom resource, ...) is applied as it is.
@@ -28,6 +28,9 @@ def check(manifest: Manifest, ctx=None) -> list[Finding]:
     if how == "refused":
         return [manifest.finding(("kind",), f"{where}: {kind} objects are created and deleted by the reconciler itself, not applied from the source",
                                  hint="remove it: Rollouts own their ReplicaSets; AnalysisTemplates produce the AnalysisRuns", rule="kind-not-applied")]
+    if how == "invalid":
+        return [manifest.finding(("kind",), f"kind {kind!r} is not a Kubernetes kind name; not applied",
+                                 hint="a kind is one CamelCase word of letters and digits, such as Rollout or Service", rule="kind-not-applied")]
     if how == "unknown":
         from reconciler.suggest import did_you_mean
 
