@@ -600,8 +600,9 @@ def _with_object(finding: Finding, ref: str) -> Finding:
 def load_directory(root: str | Path, limits: Limits = Limits()) -> LoadResult:
     """Every Kubernetes object under `root` (recursively), with the findings met on the way."""
     root = Path(root)
-    if root.is_file() and root.name in KUSTOMIZATION_FILES + (HELM_CHART_FILE,):
-        return LoadResult(manifests=[], findings=[_render_first(root.parent, root.parent, [root.name])], files_read=0)
+    skipped = _render_first(root.parent, root.parent, [root.name]) if root.is_file() else None
+    if skipped is not None:  # SOURCE is a kustomization file or a chart's Chart.yaml
+        return LoadResult(manifests=[], findings=[skipped], files_read=0)
     if root.is_file():
         one_file, its_findings = load_file(root, root.name, limits)
         return LoadResult(manifests=one_file, findings=its_findings, files_read=1)
