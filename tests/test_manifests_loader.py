@@ -217,8 +217,8 @@ def test_fuzzed_scalars_equal_pyyaml_constructor():
         text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: f}}\ndata:\n{body}"
         try:
             expected = yaml.load(text, Loader=_loader_class())
-        except yaml.YAMLError:
-            return
+        except (yaml.YAMLError, ValueError):
+            return  # PyYAML itself gives no answer to compare with: e.g. `0x_` resolves as an int and int() fails
         (manifest,), _ = _load_text(text, "f.yaml", Limits())
         assert repr(manifest.obj) == repr(expected)  # repr: nan == nan
 
