@@ -45,7 +45,10 @@ def _scale_down_old(ctx: Context, keep: set[str]) -> None:
     state = ctx.state
     protected = {state.current_hash, state.stable_hash}
     old = [rs for rs in ctx.replicasets() if rs_hash(rs) not in protected]
-    delayed = lambda rs: rs_spec_replicas(rs) > 0 and rs_hash(rs) in state.scale_down_at  # noqa: E731
+
+    def delayed(rs: dict) -> bool:
+        return rs_spec_replicas(rs) > 0 and rs_hash(rs) in state.scale_down_at
+
     for rs in over_limit(old, revision_limit(bluegreen_spec(ctx)), delayed):
         # Past scaleDownDelayRevisionLimit: its pods go now, not at its deadline.
         ctx.scale(rs, 0, drop_annotation=SCALE_DOWN_DEADLINE_ANNOTATION)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine.replicas import canary_split, surge_and_unavailable
+from reconciler.plain_data import plain as _plain
 from reconciler.render.tree import status_icon
 
 # Server-managed noise that would hide the real change in a diff.
@@ -40,14 +41,6 @@ def _get(item: Any, key: str, default: Any = None) -> Any:
 
 
 # -- object diffs ---------------------------------------------------------------------------------
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    return obj
 
 
 def _without_noise(obj: Mapping | None) -> dict | None:
