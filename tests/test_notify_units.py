@@ -18,7 +18,8 @@ from reconciler.notifications import ledger
 from reconciler.notifications.config import MissingSecret, parse_config, resolve, secret_values
 from reconciler.notifications.http import DeliveryError, Http
 from reconciler.notifications.subscriptions import expand_defaults, parse_subscriptions
-from reconciler.notifications.templates import TemplateError, parse
+from reconciler.notifications.template_values import TemplateError
+from reconciler.notifications.templates import parse
 from reconciler.notifications.triggers import BUILTIN_TRIGGERS, event_trigger, trigger_for_reason
 
 ROLLOUT = {

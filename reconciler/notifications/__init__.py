@@ -8,7 +8,8 @@ The run's stages call three things here (reconciler/pipeline/notify.py keeps onl
 
 `plan` calls only the first two and lists the pending entries (`preview`); nothing is sent.
 `validation_findings(manifests)` is the `validate` stage's part (ConfigMap and subscriptions).
-Files: config.py (the ConfigMap), templates.py (Go templates), triggers.py (the catalogue),
+Files: model.py (the configuration's values), config.py (the ConfigMap), templates.py (Go
+templates; template_*.py its parts), triggers.py (the catalogue),
 subscriptions.py (annotations), ledger.py (the outbox in the rollout's state), deliver.py, and
 one file per service: webhook.py, slack.py, github.py.
 """
@@ -23,7 +24,8 @@ from datetime import datetime
 from pathlib import Path
 
 from reconciler.findings import Finding, Severity
-from reconciler.notifications.config import CONFIGMAP_NAME, SECRET_NAME, NotificationConfig, parse_config, secret_values
+from reconciler.notifications.config import CONFIGMAP_NAME, SECRET_NAME, parse_config, secret_values
+from reconciler.notifications.model import NotificationConfig
 from reconciler.notifications.subscriptions import (
     SUBSCRIBE_PREFIX,
     annotations_of,

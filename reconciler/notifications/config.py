@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import base64
 import difflib
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from reconciler.findings import Finding, Severity
-from reconciler.notifications.templates import TemplateError, parse
+from reconciler.notifications.model import Condition, NotificationConfig, Service, TemplateSpec, string_leaves
+from reconciler.notifications.template_values import TemplateError
+from reconciler.notifications.templates import parse
+from reconciler.notifications.triggers import BUILTIN_TEMPLATES
 
 CONFIGMAP_NAME = "argo-rollouts-notification-configmap"
 SECRET_NAME = "argo-rollouts-notification-secret"
@@ -45,42 +47,6 @@ SERVICE_OPTIONS = {
 }
 REQUIRED_OPTIONS = {"webhook": ("url",), "slack": ("token",), "github": ("token",)}
 TRIGGER_KEYS = {"when", "send", "oncePer", "description"}
-
-
-@dataclass
-class Service:
-    name: str  # what subscriptions name: `<name>` of service.<type>.<name>, else `<type>`
-    type: str
-    options: dict  # as written, `$key` references unresolved
-
-
-@dataclass
-class Condition:
-    send: list[str]
-    when: str = ""
-    once_per: str = ""
-
-
-@dataclass
-class TemplateSpec:
-    """A template.<name>: its YAML with every string leaf parsed as a Go template."""
-
-    name: str
-    raw: dict
-    compiled: dict = field(default_factory=dict)  # path tuple -> Template
-
-
-@dataclass
-class NotificationConfig:
-    services: dict[str, Service] = field(default_factory=dict)
-    templates: dict[str, TemplateSpec] = field(default_factory=dict)
-    triggers: dict[str, list[Condition]] = field(default_factory=dict)
-    default_triggers: list[str] = field(default_factory=list)
-    service_default_triggers: dict[str, list[str]] = field(default_factory=dict)
-    context: dict = field(default_factory=dict)
-    origin: str = ""  # "file.yaml" or "cluster ConfigMap ns/name"
-    # Service names the ConfigMap defines but that cannot deliver (unknown type, bad options).
-    broken_services: dict[str, str] = field(default_factory=dict)
 
 
 class _Place:
@@ -106,25 +72,6 @@ def _yaml_value(text: str):
     node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     value = yaml.safe_load(text)
     return value, node
-
-
-def _string_leaves(value, node, path=()):
-    """(path, text, line-in-value (1-based) of the text's first line) for every string leaf."""
-    if isinstance(value, str):
-        line = 1
-        if node is not None:
-            line = node.start_mark.line + 1 + (1 if getattr(node, "style", None) in ("|", ">") else 0)
-        yield path, value, line
-    elif isinstance(value, dict):
-        pairs = {}
-        if node is not None and isinstance(node, yaml.MappingNode):
-            pairs = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
-        for key, item in value.items():
-            yield from _string_leaves(item, pairs.get(str(key)), path + (str(key),))
-    elif isinstance(value, list):
-        items = node.value if node is not None and isinstance(node, yaml.SequenceNode) else [None] * len(value)
-        for index, item in enumerate(value):
-            yield from _string_leaves(item, items[index] if index < len(items) else None, path + (index,))
 
 
 def parse_config(data: dict, *, manifest=None, origin: str = "") -> tuple[NotificationConfig, list[Finding]]:
@@ -226,7 +173,7 @@ def _template(config: NotificationConfig, key: str, value, node, place: _Place, 
         return
     spec = TemplateSpec(name=name, raw=value)
     ok = True
-    for path, text, line in _string_leaves(value, node):
+    for path, text, line in string_leaves(value, node):
         try:
             spec.compiled[path] = parse(text)
         except TemplateError as err:
@@ -274,8 +221,6 @@ def _trigger(config: NotificationConfig, key: str, value, place: _Place, finding
 
 
 def _cross_check(config: NotificationConfig, place: _Place, findings: list) -> None:
-    from reconciler.notifications.triggers import BUILTIN_TEMPLATES
-
     for name, conditions in config.triggers.items():
         for condition in conditions:
             for template in condition.send:

@@ -23,8 +23,9 @@ from datetime import datetime
 
 from reconciler.errors import Conflict
 from reconciler.notifications import ledger
-from reconciler.notifications.config import MissingSecret, NotificationConfig, resolve
+from reconciler.notifications.config import MissingSecret, resolve
 from reconciler.notifications.http import DeliveryError, Http
+from reconciler.notifications.model import NotificationConfig
 
 log = logging.getLogger("reconciler")
 

@@ -24,9 +24,9 @@ import hashlib
 from datetime import datetime, timedelta
 
 from reconciler.engine.context import iso, parse_iso
-from reconciler.notifications.config import Condition, NotificationConfig
+from reconciler.notifications.model import Condition, NotificationConfig
 from reconciler.notifications.subscriptions import Subscription, annotations_of, expand_defaults, parse_subscriptions
-from reconciler.notifications.templates import TemplateError
+from reconciler.notifications.template_values import TemplateError
 from reconciler.notifications.triggers import (
     BUILTIN_TRIGGERS,
     EVENT_TRIGGERS,

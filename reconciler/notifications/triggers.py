@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import re
 
-from reconciler.notifications.config import Condition
+from reconciler.notifications.model import Condition, TemplateSpec, string_leaves
+from reconciler.notifications.templates import parse
 
 _FIRST_CAP = re.compile(r"(.)([A-Z][a-z]+)")
 _ALL_CAP = re.compile(r"([a-z0-9])([A-Z])")
@@ -122,13 +123,10 @@ def compiled_builtin_templates():
     """The built-in templates parsed once (they are part of the code: a parse error is a bug)."""
     global _COMPILED
     if _COMPILED is None:
-        from reconciler.notifications.config import TemplateSpec, _string_leaves
-        from reconciler.notifications.templates import parse
-
         _COMPILED = {}
         for name, raw in BUILTIN_TEMPLATES.items():
             spec = TemplateSpec(name=name, raw=raw)
-            for path, text, _ in _string_leaves(raw, None):
+            for path, text, _ in string_leaves(raw, None):
                 spec.compiled[path] = parse(text)
             _COMPILED[name] = spec
     return _COMPILED
