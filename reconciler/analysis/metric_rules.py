@@ -27,10 +27,10 @@ class RuleError(ValueError):
 def _matches(pattern: str, name: str) -> bool:
     if pattern == "*":
         return True
-    from reconciler.analysis.expr import ExprError, _regex
+    from reconciler.analysis.expr_values import ExprError, regex
 
     try:
-        return _regex(pattern).search(name) is not None
+        return regex(pattern).search(name) is not None
     except ExprError:
         return False  # as Go's MatchString with an invalid pattern: no match (then "didn't match")
 
