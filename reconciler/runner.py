@@ -38,6 +38,8 @@ def run_once(
     notify_max_age: float | None = None,
     strict: bool = False,
     policy=None,
+    prune: bool = False,
+    owner: str = "",
 ) -> RunReport:
     """One pass over every Rollout under `root`. `plan` is dry_run=True: nothing is written.
     A run that writes holds Lease `lease_namespace`/reconciler, renewed as `clock` passes.
@@ -46,11 +48,12 @@ def run_once(
     `notify=False` (`run --no-notify`) keeps the notifications pending; `notify_max_age`: seconds
     after which an undeliverable notification is dropped (default 24h). `strict` (`--strict`): a field
     the reconciler does not act on is an error, so its rollout is reported and skipped. `policy`: a
-    reconciler.kinds.SourcePolicy (`--allow-secrets`, `--apply-cluster-scoped`)."""
+    reconciler.kinds.SourcePolicy (`--allow-secrets`, `--apply-cluster-scoped`). `prune` (`--prune`): delete what
+    SOURCE `owner` (Checkout.owner; default: `root` itself) applied earlier and no longer holds (pipeline/prune.py)."""
     from reconciler import pipeline
     from reconciler.deadline import NEVER
 
     options = pipeline.RunOptions(dry_run=dry_run, source_label=source_label, only=only, lease_namespace=lease_namespace, clock=clock,
                                   period_seconds=period_seconds, shard=shard, deadline=deadline or NEVER, notify=notify,
-                                  notify_max_age=notify_max_age, strict=strict, **({"policy": policy} if policy is not None else {}))
+                                  notify_max_age=notify_max_age, strict=strict, prune=prune, owner=owner, **({"policy": policy} if policy is not None else {}))
     return pipeline.run(Path(root), cluster, store, now, options)

@@ -255,6 +255,8 @@ def _why_granted(grant: tuple[str, str, str]) -> str | None:
         return _NEEDED_BY[grant]
     if verb == "create" and resource in _APPLIED_RESOURCES:
         return _SSA_CREATE
+    if verb == "delete" and resource in _PRUNED_RESOURCES:
+        return _PRUNE
     if resource == "analysisruns":
         return _ANALYSIS
     if resource == "jobs":
@@ -262,6 +264,8 @@ def _why_granted(grant: tuple[str, str, str]) -> str | None:
     return None
 
 
+_PRUNE = "run --prune: an object this SOURCE applied and then removed from Git (pipeline/prune.py; tests/test_prune_kube.py)"
+_PRUNED_RESOURCES = {"services", "deployments", "ingresses", "virtualservices", "destinationrules", "analysistemplates"}
 _APPLIED_RESOURCES = {"configmaps", "services", "deployments", "ingresses", "virtualservices", "destinationrules", "analysistemplates", "clusteranalysistemplates"}
 
 

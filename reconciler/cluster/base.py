@@ -52,8 +52,9 @@ class Cluster(Protocol):
     def replace(self, obj: dict) -> dict:
         """Replace the whole object, status included; stale resourceVersion -> Conflict."""
 
-    def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None) -> None:
-        """Delete; missing object is not an error. Stale resourceVersion -> Conflict."""
+    def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None, *, api_version: str = "") -> None:
+        """Delete; missing object is not an error. Stale resourceVersion -> Conflict. `api_version`: a
+        kind applied from Git as a plain object (pruned by `--prune`), as for `list`."""
 
     def emit_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal", now: datetime) -> None:
         """Record a Kubernetes Event about `involved` (RolloutUpdated, ScalingReplicaSet, ...)."""

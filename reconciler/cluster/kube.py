@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
 from reconciler.cluster.base import HeldLease
+from reconciler.cluster.kube_config import load_configuration
 from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
 from reconciler.kinds import KINDS, KindInfo, handling, kind_info, namespaced, object_key
 
@@ -53,18 +54,21 @@ _WRITE = ("create", "update", "delete")
 # Applied from Git with server-side apply (PATCH; creating an object that way also takes `create`);
 # `update` only where the engine also writes the object between Git changes.
 _APPLIED = _READ + ("create", "patch")
+# `--prune` deletes an object applied from Git once it left Git (pipeline/prune.py PRUNABLE_MANAGED:
+# the namespaced kinds above; never a cluster-scoped one).
+_PRUNED = ("delete",)
 API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
     # Applied from Git. Deliberately not Secrets, ServiceAccounts or Namespaces: keep those out of
     # the reconciler's source (or grant them yourself, knowingly).
     # Also the `annotations` status store (one per rollout, compare-and-swap); `get`: the
     # notifications ConfigMap (argo-rollouts-notification-configmap) is read by name.
-    "ConfigMap": _APPLIED + ("get", "update", "delete"),
-    "Service": _APPLIED + ("update",),  # the engine moves the selector's pod-template-hash (compare-and-swap)
-    "Deployment": _APPLIED,
-    "Ingress": _APPLIED,
-    "VirtualService": _APPLIED + ("update",),  # the Istio router sets route weights (compare-and-swap)
-    "DestinationRule": _APPLIED + ("update",),  # ... and subset pod-template-hashes
-    "AnalysisTemplate": _APPLIED,
+    "ConfigMap": _APPLIED + ("get", "update", "delete"),  # delete: also --prune
+    "Service": _APPLIED + ("update",) + _PRUNED,  # the engine moves the selector's pod-template-hash (compare-and-swap)
+    "Deployment": _APPLIED + _PRUNED,
+    "Ingress": _APPLIED + _PRUNED,
+    "VirtualService": _APPLIED + ("update",) + _PRUNED,  # the Istio router sets route weights (compare-and-swap)
+    "DestinationRule": _APPLIED + ("update",) + _PRUNED,  # ... and subset pod-template-hashes
+    "AnalysisTemplate": _APPLIED + _PRUNED,
     "ClusterAnalysisTemplate": _APPLIED,
     # Created, scaled and removed by the steps.
     "ReplicaSet": _READ + _WRITE,
@@ -83,6 +87,9 @@ API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
 # repository's kinds): the user grants them for their kinds (docs/kubernetes.md), else each such
 # object is a `forbidden` finding at its place and the rest of the run goes on.
 PLAIN_OBJECT_VERBS = ("get", "list", "create", "patch")
+# `--prune` deletes such an object once it left Git (pipeline/prune.py): grant `delete` too for the
+# kinds you want pruned; without it that delete is reported and everything else goes on.
+PLAIN_PRUNE_VERBS = ("delete",)
 
 # Namespaced kinds the code may list across all namespaces in one call: only `list rollouts -A`
 # (the `annotations` status store's ConfigMaps), a command a person runs with their own credentials
@@ -138,41 +145,6 @@ def _parse_time(text: str | None) -> datetime | None:
         return None
 
 
-def _load_configuration(context: str | None, kubeconfig: str | None):
-    """A kubernetes.client.Configuration from a kubeconfig, or from the pod's service account."""
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
-
-    cfg = client.Configuration()
-    path = kubeconfig or os.environ.get("KUBECONFIG", "")
-    paths = [p for p in path.split(os.pathsep) if p] if path else [os.path.expanduser("~/.kube/config")]
-    existing = [p for p in paths if os.path.exists(p)]
-    in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not existing
-    try:
-        if in_cluster:
-            if context:
-                raise ClusterError(
-                    f"--context {context!r} was given, but there is no kubeconfig (running in-cluster)",
-                    hint="drop --context inside a pod, or set KUBECONFIG to a kubeconfig file",
-                )
-            config.load_incluster_config(client_configuration=cfg)
-        elif existing:
-            config.load_kube_config(config_file=os.pathsep.join(existing) if len(existing) > 1 else existing[0],
-                                    context=context, client_configuration=cfg, persist_config=False)
-        else:
-            raise ClusterError(
-                f"no kubeconfig found (looked at {', '.join(paths)}) and not running inside a pod",
-                hint="set KUBECONFIG to your kubeconfig file, or use --cluster local for the embedded cluster",
-            )
-    except ConfigException as err:
-        hint = "check the kubeconfig (kubectl config get-contexts)"
-        if context:
-            hint = f"pick an existing context: kubectl config get-contexts; you asked for {context!r}"
-        # The client's messages name files and contexts, never token values.
-        raise ClusterError(f"cannot load the Kubernetes configuration: {err}", hint=hint) from None
-    return cfg
-
-
 class KubeCluster:
     """The Cluster protocol over the Kubernetes REST API, via the official client."""
 
@@ -193,7 +165,7 @@ class KubeCluster:
     ):
         from kubernetes import client
 
-        cfg = _load_configuration(context, kubeconfig)
+        cfg = load_configuration(context, kubeconfig)
         cfg.retries = 0  # urllib3 must not retry on its own: the bounded policy below is the only one
         if hasattr(cfg, "client_go_retries"):
             cfg.client_go_retries = False
@@ -247,7 +219,7 @@ class KubeCluster:
         verb = verb or ("list" if method == "GET" and not name else _HTTP_VERBS[method])
         key = (info.kind, sub) if sub else info.kind
         everywhere = info.namespaced and not namespace
-        allowed = verb in API_CALLS.get(key, ()) or (plain and not sub and verb in PLAIN_OBJECT_VERBS)
+        allowed = verb in API_CALLS.get(key, ()) or (plain and not sub and verb in PLAIN_OBJECT_VERBS + PLAIN_PRUNE_VERBS)
         if not allowed or (everywhere and info.kind not in CLUSTER_WIDE_LISTS):
             # deploy/rbac.yaml grants exactly API_CALLS: say so now rather than get a 403 later.
             resource = info.plural + (f"/{sub}" if sub else "")
@@ -495,13 +467,15 @@ class KubeCluster:
         _raise_unexpected(status, payload, "update", info, namespace, name)
         return _with_type(payload, info)
 
-    def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None) -> None:
-        info = kind_info(kind)
+    def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None, *, api_version: str = "") -> None:
+        """`api_version`: a kind applied from Git as a plain object, pruned by `--prune` (its resource from discovery)."""
+        plain = bool(api_version) and handling(kind, api_version) != "managed"
+        info = self._plain_info(kind, api_version) if plain else kind_info(kind)
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
         if resource_version:
             body["preconditions"] = {"resourceVersion": resource_version}
         self.writes += 1
-        status, payload = self._request("DELETE", info, namespace, name, body=body)
+        status, payload = self._request("DELETE", info, namespace, name, body=body, plain=plain)
         if status == 404:
             return
         if status == 409:

@@ -309,7 +309,8 @@ class LocalCluster:
             self._write(path, stored)
         return self._simulate(copy.deepcopy(stored))
 
-    def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None) -> None:
+    def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None, *, api_version: str = "") -> None:
+        """`api_version`: given for a plain object's kind (as for `list`; files are by kind)."""
         if kind == "Pod":  # simulated pods live in their ReplicaSet: it starts a replacement (pod_restart.py)
             self._restart_pod(namespace, name)
             return

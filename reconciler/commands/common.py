@@ -175,6 +175,14 @@ ApplyClusterScopedOpt = Annotated[
 ]
 
 
+PruneOpt = Annotated[
+    bool, typer.Option("--prune", envvar="RECONCILER_PRUNE",
+                       help="Delete the objects this SOURCE applied earlier and no longer holds (plan: list them). Never an object "
+                            "it did not apply, a Rollout or its ReplicaSets, or one a Rollout of SOURCE still names; nothing when "
+                            "SOURCE has errors or is empty. Not with --shard.")
+]
+
+
 def source_policy(allow_secrets: bool = False, apply_cluster_scoped: bool = False):
     from reconciler.kinds import SourcePolicy
 

@@ -21,6 +21,7 @@ from reconciler.commands.common import (
     PeriodOpt,
     PlanFormat,
     PlanOutputOpt,
+    PruneOpt,
     PushAttemptsOpt,
     RefOpt,
     SourceArg,
@@ -77,7 +78,7 @@ def _run(*args, **kwargs) -> int:
 
 def _run_handling_signals(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None,
                           shard=None, period=None, require_rollouts: bool = False, push_attempts=None, timeout=None, notify: bool = True,
-                          notify_max_age=None, strict: bool = False, policy=None) -> int:
+                          notify_max_age=None, strict: bool = False, policy=None, prune: bool = False) -> int:
     from reconciler.cluster import open_cluster
     from reconciler.cluster.lease import lease_namespace
     from reconciler.commands.validate import _prefix
@@ -89,6 +90,12 @@ def _run_handling_signals(source, ref, path, cluster, context, now, status, outp
     deadline = parse_timeout(timeout)  # started first: the clone counts too
     configure_logging(log_format)
     shard_range = parse_shard(shard)  # a bad --shard stops before anything is cloned or read
+    if prune and shard_range is not None:
+        from reconciler.errors import UsageError
+
+        raise UsageError("--prune cannot be used with --shard: a shard sees only part of SOURCE, so every object of the other "
+                         "shards would look removed", hint="prune from one unsharded run (`reconciler run SOURCE --prune`), "
+                         "e.g. a separate CronJob, or drop --prune")
     moment = parse_now(now)
     lease_ns = lease_namespace(lease_ns)
     period_seconds = parse_period(period)
@@ -102,7 +109,8 @@ def _run_handling_signals(source, ref, path, cluster, context, now, status, outp
         shown_source = checkout.display_url  # never the URL as given: it may carry user:token@
         report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=shown_source, lease_namespace=lease_ns,
                           period_seconds=period_seconds, shard=shard_range, deadline=deadline,
-                          notify=notify, notify_max_age=max_age_seconds, strict=strict, policy=policy)
+                          notify=notify, notify_max_age=max_age_seconds, strict=strict, policy=policy, prune=prune,
+                          owner=checkout.owner)
         prefix = _prefix(checkout)
     empty = _empty_source_line(report, shown_source, shard)
     if output in ("json", "yaml"):
@@ -172,8 +180,14 @@ def render_plan_report(report, fmt: str, *, source_label: str, empty: str = "") 
     """One renderer for both forms, so text shows what markdown shows: findings not tied to a
     rollout, plain manifests that would change with their diffs, then each rollout."""
     from reconciler.render.plan import render_report
+    from reconciler.render.prune import prune_markdown, prune_text
 
-    return render_report(report, fmt, source_label=source_label, empty=empty)
+    text = render_report(report, fmt, source_label=source_label, empty=empty)
+    pruning = getattr(report, "prune", None)
+    if fmt == "markdown":
+        extra = prune_markdown(pruning)
+        return text + ("\n".join(extra) + "\n" if extra else "")
+    return text + prune_text(pruning, dry_run=True)
 
 
 def _run_text(report, empty: str = "") -> str:
@@ -192,6 +206,9 @@ def _run_text(report, empty: str = "") -> str:
         for finding in result.findings:
             lines.append(_finding_line(finding))
         lines.append(_result_line(result))
+    from reconciler.render.prune import prune_lines
+
+    lines.extend(prune_lines(getattr(report, "prune", None), dry_run=False))
     if empty:
         lines.append(empty)
     return "\n".join(lines) + ("\n" if lines else "")
@@ -290,11 +307,12 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         strict: StrictOpt = False,
         allow_secrets: AllowSecretsOpt = False,
         apply_cluster_scoped: ApplyClusterScopedOpt = False,
+        prune: PruneOpt = False,
     ) -> None:
         """Dry run: per rollout where it is and what the next run would do, with the object diffs."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=True, period=period,
                               shard=shard, require_rollouts=require_rollouts, strict=strict,
-                              policy=source_policy(allow_secrets, apply_cluster_scoped)))
+                              policy=source_policy(allow_secrets, apply_cluster_scoped), prune=prune))
 
     @app.command("run")
     def run_command(
@@ -320,12 +338,13 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         strict: StrictOpt = False,
         allow_secrets: AllowSecretsOpt = False,
         apply_cluster_scoped: ApplyClusterScopedOpt = False,
+        prune: PruneOpt = False,
     ) -> None:
         """One pass: apply the other objects of SOURCE, then move every Rollout at most one step, and record it."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns,
                               period=period, shard=shard, require_rollouts=require_rollouts, push_attempts=push_attempts,
                               timeout=timeout, notify=not no_notify, notify_max_age=notify_max_age, strict=strict,
-                              policy=source_policy(allow_secrets, apply_cluster_scoped)))
+                              policy=source_policy(allow_secrets, apply_cluster_scoped), prune=prune))
 
     @app.command("promote")
     def promote_command(

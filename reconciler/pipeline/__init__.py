@@ -11,6 +11,7 @@
 5. plan        pipeline/plan.py         plain manifests changed since last applied; engine/plan.py per rollout
 6. record      pipeline/record.py       next states, compare-and-swap, before any of their actions
 7. apply       pipeline/apply.py        the writes; views rebuilt from what the cluster returned
+8. prune       pipeline/prune.py        with --prune: delete what this SOURCE applied earlier and no longer holds
    notify      pipeline/notify.py       after apply: deliver what is due
 
 Each stage takes and returns plain values (pipeline/report.py: RunReport); a stage imports only
@@ -21,13 +22,14 @@ first, so the Rollouts are observed and planned against the Services applied mom
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 from datetime import datetime
 from pathlib import Path
 
 from reconciler.cluster.lease import LEASE_NAME, LEASE_SECONDS, LeaseKeeper, run_clock
-from reconciler.pipeline import apply, manifests, notify, observe, plan, record, validation
+from reconciler.pipeline import apply, manifests, notify, observe, plan, prune, record, validation
 from reconciler.pipeline.options import RunOptions
 from reconciler.pipeline.report import RolloutResult, RunReport
 from reconciler.shard import lease_name
@@ -38,6 +40,8 @@ __all__ = ["run", "RunOptions", "RunReport", "RolloutResult"]
 def run(root: Path, cluster, store, now: datetime, options: RunOptions) -> RunReport:
     """One pass over every Rollout under `root`, planned for `now`. A run that writes takes the
     Lease before it reads anything; a dry run (`plan`) takes none and writes nothing."""
+    if not options.owner:
+        options = dataclasses.replace(options, owner=prune.owner_of(root))
     with _lease(cluster, now, options) as held:
         keeper = LeaseKeeper(cluster, held, options.clock or run_clock(now))
         report = RunReport(dry_run=options.dry_run)
@@ -48,7 +52,8 @@ def run(root: Path, cluster, store, now: datetime, options: RunOptions) -> RunRe
         report.objects = len(loaded.manifests)
         rollout_refs = {m.ref for m in checked.rollouts}
         report.findings = [f for f in world.findings if f.object not in rollout_refs]
-        manifest_actions = plan.manifest_actions(checked.applied, world)
+        scanned = prune.scan(cluster, checked, world, options)  # read now: every read before the first write
+        manifest_actions = plan.manifest_actions(checked.applied, world, options.owner)
         report.manifest_actions = [action for _, action in manifest_actions]
         applied = apply.manifests(cluster, manifest_actions, world, keeper, options)
         report.findings += applied.findings
@@ -71,13 +76,15 @@ def run(root: Path, cluster, store, now: datetime, options: RunOptions) -> RunRe
                                                         keep_lease=keeper.keep)
             rollouts.results.update(((r.namespace, r.name), r) for r in ran if (r.namespace, r.name) not in rollouts.results)
             saved += recorded_experiments
+        report.prune = prune.decide(checked, world, scanned, options, timed_out=report.timed_out)
+        prune.delete(cluster, report.prune, keeper, options)
         if notifier is not None and not report.timed_out:  # past --timeout they stay pending for the next run
             report.notifications = notify.send(notifier, plans, rollouts, store, cluster, now, options, keeper.keep)
     report.results = [rollouts.results[key] for key in sorted(rollouts.results)]
     report.reads = getattr(cluster, "reads", 0) - reads_before
     # Object writes this run (the run's own Lease bookkeeping is not counted).
     planned_writes = sum(len(r.plan.actions) + len(r.plan.events) for r in report.results if r.plan)
-    report.writes = 0 if options.dry_run else len(report.manifest_actions) - applied.refused + planned_writes + saved
+    report.writes = 0 if options.dry_run else len(report.manifest_actions) - applied.refused + planned_writes + saved + len(report.prune.pruned)
     return report
 
 

@@ -26,3 +26,5 @@ class RunOptions:
     notify_max_age: float | None = None  # seconds after which an undeliverable notification is dropped
     strict: bool = False  # --strict: a field the reconciler does not act on is an error (the rollout is skipped)
     policy: SourcePolicy = SourcePolicy()  # --allow-secrets, --apply-cluster-scoped
+    prune: bool = False  # --prune: delete what this SOURCE applied earlier and no longer holds (pipeline/prune.py)
+    owner: str = ""  # the SOURCE's identity written on what it applies (Checkout.owner; "" = the root directory)

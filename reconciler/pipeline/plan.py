@@ -1,6 +1,6 @@
 """Stage 5, plan: what to write. Pure given what observe read (`now` is an argument).
 
-    manifest_actions(checked, world) -> [(Manifest, Action)]   plain manifests changed since last applied
+    manifest_actions(applied, world, owner) -> [(Manifest, Action)]   plain manifests changed since last applied
     rollouts(rollouts, lives, now, notifier) -> {key: (previous, Plan)}   engine/plan.py per rollout
 """
 
@@ -25,6 +25,9 @@ from reconciler.plain_data import plain
 from reconciler.redact import secret_as_stored
 
 APPLIED_HASH_ANNOTATION = f"{PREFIX}/applied-hash"
+# Which SOURCE applied the object (Checkout.owner): what `--prune` goes by (pipeline/prune.py). Written
+# on everything applied from Git, so an object applied before it existed is written once more to get it.
+APPLIED_FROM_ANNOTATION = f"{PREFIX}/applied-from"
 # Plain manifests go first, in this order, so a Rollout never sees its Service missing.
 _APPLY_ORDER = ["Namespace", "CustomResourceDefinition", "ServiceAccount", "Secret", "ConfigMap", "Service", "ClusterAnalysisTemplate", "AnalysisTemplate"]
 
@@ -33,11 +36,12 @@ def _content_hash(obj: dict) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def manifest_actions(applied: list, seen: World) -> list[tuple]:
+def manifest_actions(applied: list, seen: World, owner: str = "") -> list[tuple]:
     """(manifest, Action) to create or replace the plain manifests whose content changed since the
     reconciler last applied them (tracked by an annotation, so server defaults never cause a write).
     `applied` is what validation let through (reconciler.kinds.applied); it reported the others. The selector hash the engine
-    sets on Services is kept."""
+    sets on Services is kept. Each is annotated with `owner`, the SOURCE that applied it (`--prune`
+    deletes only what its own SOURCE applied); one applied before that annotation existed is written once more."""
     actions = []
     ordered = sorted(applied, key=lambda m: _APPLY_ORDER.index(m.kind) if m.kind in _APPLY_ORDER else len(_APPLY_ORDER))
     for manifest in ordered:
@@ -50,16 +54,19 @@ def manifest_actions(applied: list, seen: World) -> list[tuple]:
         key = object_key(desired)
         live = seen.live_by_key.get(key)
         drift = None
-        if live is not None and ((live.get("metadata") or {}).get("annotations") or {}).get(APPLIED_HASH_ANNOTATION) == digest:
+        live_notes = ((live or {}).get("metadata") or {}).get("annotations") or {}
+        unowned = live is not None and not live_notes.get(APPLIED_FROM_ANNOTATION)
+        if live is not None and live_notes.get(APPLIED_HASH_ANNOTATION) == digest:
             # applied already: only a hand change makes it differ (what the engine manages is taken from live)
             drift = drifted_fields(workload.carry_scaled_replicas(manifest.kind, live, carry_managed_fields(manifest.kind, live, desired)), live)
-            if not drift:
+            if not drift and not unowned:
                 continue
         after = copy.deepcopy(desired)
         meta = after.setdefault("metadata", {})
         if namespaced(manifest.kind):
             meta["namespace"] = key[1]
         meta.setdefault("annotations", {})[APPLIED_HASH_ANNOTATION] = digest
+        meta["annotations"][APPLIED_FROM_ANNOTATION] = owner
         if live is not None:
             meta["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
             live_hash = ((live.get("spec") or {}).get("selector") or {}).get(POD_TEMPLATE_HASH_LABEL)
@@ -70,7 +77,12 @@ def manifest_actions(applied: list, seen: World) -> list[tuple]:
                     meta["annotations"][STABLE_STANDIN_ANNOTATION] = standin
             after = carry_managed_fields(manifest.kind, live, after)  # a router's weights/subsets survive a Git edit
             after = workload.carry_scaled_replicas(manifest.kind, live, after)  # and a workloadRef's scale-down
-        reason = f"revert drift in {', '.join(drift)} (changed live, not in Git)" if drift else f"apply {manifest.file}"
+        if drift:
+            reason = f"revert drift in {', '.join(drift)} (changed live, not in Git)"
+        elif unowned and live_notes.get(APPLIED_HASH_ANNOTATION) == digest:
+            reason = f"record which SOURCE applied it ({APPLIED_FROM_ANNOTATION}, for --prune); unchanged in {manifest.file}"
+        else:
+            reason = f"apply {manifest.file}"
         actions.append((manifest, Action("replace" if live else "create", manifest.kind, key[1], key[2], live, after, reason)))
     return actions
 

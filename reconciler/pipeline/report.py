@@ -34,6 +34,32 @@ class RolloutResult:
 
 
 @dataclass
+class Pruning:
+    """What `--prune` did or would do (pipeline/prune.py); without --prune only `prunable` is counted."""
+
+    enabled: bool = False  # --prune was given
+    deletes: list = field(default_factory=list)  # Actions (verb "delete"): what is (plan: would be) deleted
+    pruned: list = field(default_factory=list)  # the deletes the cluster accepted (run)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (object, why): applied earlier, gone from SOURCE, still named
+    left: list[str] = field(default_factory=list)  # Rollouts gone from SOURCE whose ReplicaSets are left running
+    held: str = ""  # why nothing was pruned (errors in SOURCE, an empty SOURCE, --shard, --timeout)
+    prunable: int = 0  # without --prune (or held): how many objects --prune would delete
+    errors: list[str] = field(default_factory=list)  # deletes the cluster refused
+
+    def to_dict(self) -> dict:
+        return {
+            "enabled": self.enabled,
+            "delete": [a.to_dict() for a in self.deletes],
+            "pruned": len(self.pruned),
+            "kept": [{"object": obj, "reason": why} for obj, why in self.kept],
+            "left": self.left,
+            "held": self.held,
+            "prunable": self.prunable,
+            "errors": self.errors,
+        }
+
+
+@dataclass
 class RunReport:
     results: list[RolloutResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # findings not tied to one rollout
@@ -43,6 +69,7 @@ class RunReport:
     reads: int = 0
     objects: int = 0  # Kubernetes objects read from the source (0: it holds no manifests)
     notifications: list = field(default_factory=list)  # reconciler.notifications.deliver.Outcome
+    prune: Pruning = field(default_factory=Pruning)  # --prune (pipeline/prune.py)
 
     timed_out: str = ""  # where a run past its --timeout stopped (reconciler/deadline.py); exit 2
 
@@ -50,7 +77,7 @@ class RunReport:
     def exit_code(self) -> int:
         if self.timed_out:
             return EXIT_INFRA
-        if any(f.is_error for f in self.findings):
+        if any(f.is_error for f in self.findings) or self.prune.errors:
             return EXIT_FINDINGS
         for result in self.results:
             if result.error or any(f.is_error for f in result.findings):
@@ -72,4 +99,5 @@ class RunReport:
             "manifestActions": [a.to_dict() for a in self.manifest_actions],
             "rollouts": [r.to_dict() for r in self.results],
             "notifications": [n.to_dict() for n in self.notifications],
+            "prune": self.prune.to_dict(),
         }

@@ -24,6 +24,16 @@ class Checkout:
     branch: str | None = None  # the branch checked out, None when HEAD is detached (tag, sha)
     _env: dict = field(default_factory=dict, repr=False)
 
+    @property
+    def owner(self) -> str:
+        """Which SOURCE applied an object (the `applied-from` annotation `--prune` goes by): a Git
+        source's credential-free URL (not its ref, so a branch or tag switch keeps ownership) with
+        `//path` for a subfolder; a directory's absolute path. Never the temporary clone's path."""
+        if not self.is_git:
+            return str(Path(self.root).resolve())
+        sub = Path(self.root).resolve().relative_to(Path(self.repo_dir).resolve()).as_posix()
+        return self.display_url + (f"//{sub}" if sub not in ("", ".") else "")
+
     def git_env(self) -> dict:
         """Environment for git subprocesses in this checkout (fetch, commit, push): carries the
         credentials through a credential helper reading environment variables, never a URL."""
