@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from reconciler.analysis.lifecycle import ABORT, CONTINUE, PAUSE, WAIT, abort_message, decision, start_analysis_run
-from reconciler.analysis.run import Measurement, apply_measurements
+from reconciler.analysis.measurement import Measurement
+from reconciler.analysis.run import apply_measurements
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 ROLLOUT = {"metadata": {"name": "mock-server", "namespace": "default"}}

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from reconciler.analysis import run as ar
-from reconciler.analysis.run import Measurement, apply_measurements, due_measurements, next_due_at, start_run, terminate
+from reconciler.analysis.measurement import Measurement
+from reconciler.analysis.run import apply_measurements, start_run, terminate
+from reconciler.analysis.schedule import due_measurements, next_due_at
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

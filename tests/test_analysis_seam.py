@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import yaml
 
 from reconciler.analysis.measure import measure_runs
-from reconciler.analysis.run import Measurement, apply_all, run_view, start_run
+from reconciler.analysis.measurement import Measurement
+from reconciler.analysis.run import apply_all, run_view, start_run
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

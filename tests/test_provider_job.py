@@ -11,7 +11,8 @@ from reconciler import PREFIX
 from reconciler.analysis.measure import take_measurements
 from reconciler.analysis.providers.base import ProviderContext
 from reconciler.analysis.providers.job import RUN_UID_LABEL, build_job, job_name
-from reconciler.analysis.run import apply_measurements, due_measurements, start_run, terminate
+from reconciler.analysis.run import apply_measurements, start_run, terminate
+from reconciler.analysis.schedule import due_measurements
 from reconciler.cluster.kubelet_jobs import container_exit_code, decide, simulate_job
 from reconciler.cluster.local import LocalCluster
 

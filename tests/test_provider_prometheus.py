@@ -20,7 +20,8 @@ import pytest
 from reconciler.analysis.measure import take_measurements
 from reconciler.analysis.providers.base import ProviderContext
 from reconciler.analysis.providers.prometheus import PrometheusProvider
-from reconciler.analysis.run import apply_measurements, due_measurements, start_run
+from reconciler.analysis.run import apply_measurements, start_run
+from reconciler.analysis.schedule import due_measurements
 from reconciler.analysis.templates import resolve_analysis
 from tests import prometheus_server
 

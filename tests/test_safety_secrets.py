@@ -158,7 +158,7 @@ def test_a_secret_a_web_metric_sends_never_reaches_the_recorded_measurement(tmp_
     from datetime import datetime, timezone
 
     from reconciler.analysis.measure import take_measurements
-    from reconciler.analysis.run import MeasurementRequest
+    from reconciler.analysis.measurement import MeasurementRequest
     from reconciler.cluster.local import LocalCluster
 
     secret = "sk-" + secrets.token_hex(10)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reconciler.analysis.run import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL, iso, start_run
+from reconciler.analysis.measurement import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL
+from reconciler.analysis.run import start_run
 from reconciler.analysis.templates import AnalysisResolveError, Lookup, resolve_analysis, run_name
+from reconciler.timestamps import iso
 
 WAIT, CONTINUE, ABORT, PAUSE = "wait", "continue", "abort", "pause"
 KIND_LABELS = {"step": "Step", "background": "Background", "pre": "PrePromotion", "post": "PostPromotion"}

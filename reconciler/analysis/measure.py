@@ -17,9 +17,10 @@ import base64
 from collections.abc import Iterable
 from datetime import datetime
 
+from reconciler.analysis.measurement import ERROR, Measurement, MeasurementRequest
 from reconciler.analysis.providers.base import ProviderContext
-from reconciler.analysis.run import ERROR, Measurement, MeasurementRequest, iso
 from reconciler.analysis.templates import AnalysisResolveError, placeholders, substitute
+from reconciler.timestamps import iso
 
 
 def default_providers() -> dict:
@@ -123,7 +124,7 @@ def measure_runs(runs: dict[str, dict], *, cluster=None, now: datetime, http=Non
     """The observe stage's call: for every run (keyed by name, as in `RolloutState.analysis`),
     take what is due and return the measurements as plain dicts (printable, storable), keyed by
     run name. The planner hands them back to `run.apply_all`."""
-    from reconciler.analysis.run import due_measurements
+    from reconciler.analysis.schedule import due_measurements
 
     requests = [(name, request) for name, state in runs.items() for request in due_measurements(state, now)]
     taken = take_measurements([r for _, r in requests], cluster=cluster, now=now, http=http, providers=providers, owners=owners)

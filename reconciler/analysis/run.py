@@ -7,9 +7,13 @@ rollout view: `name`, `revision`, `status`, `message`, `createdAt`, `metrics[]` 
 
 One invocation does, for each run that is not finished:
 
-    requests = due_measurements(run, now)                     # pure: what is due now
+    requests = schedule.due_measurements(run, now)            # pure: what is due now
     measurements = measure.take_measurements(requests, ...)  # I/O: providers
     run = apply_measurements(run, measurements, now)          # pure: record and decide
+
+This module starts runs, records measurements and decides; schedule.py reads a run (what is due,
+when next); measurement.py holds the values exchanged with the providers and the phases;
+metric_spec.py reads a metric's count, interval and limits.
 
 Semantics follow Argo Rollouts' analysis controller (analysis/analysis.go):
 - a metric is measured once unless `count` or `interval` say otherwise; `interval` without
@@ -32,177 +36,43 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from reconciler.analysis import metric_rules
-from reconciler.durations import parse_duration
+from reconciler.analysis.measurement import (
+    COMPLETED,
+    ERROR,
+    FAILED,
+    INCONCLUSIVE,
+    PENDING,
+    RUNNING,
+    SUCCESSFUL,
+    Measurement,
+)
+from reconciler.analysis.metric_spec import (
+    SpecError,
+    consecutive_error_limit,
+    effective_count,
+    failure_limit,
+    inconclusive_limit,
+    validate_metrics,
+)
+from reconciler.analysis.schedule import (
+    dry_run_metrics,
+    is_completed,
+    is_terminating,
+    last_measurement,
+    metric_result,
+    metric_specs,
+)
 from reconciler.timestamps import iso
-from reconciler.timestamps import parse_iso as parse_time
 
-PENDING, RUNNING, SUCCESSFUL, FAILED, INCONCLUSIVE, ERROR = "Pending", "Running", "Successful", "Failed", "Inconclusive", "Error"
-COMPLETED = frozenset({SUCCESSFUL, FAILED, INCONCLUSIVE, ERROR})
 # Argo's order when choosing the run's phase from its metrics: later is worse.
 _ORDER = [PENDING, RUNNING, SUCCESSFUL, INCONCLUSIVE, ERROR, FAILED]
 
-DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4
-ERROR_RETRY_SECONDS = 10.0
 MEASUREMENT_HISTORY_LIMIT = 10
 _UID_NAMESPACE = uuid.UUID("6f1c1f4e-3c1b-4e55-9a57-0b9d3a1f2c11")
-
-
-# -- values exchanged with the I/O side --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MeasurementRequest:
-    """One measurement to take now. `action`: "start" a new one, "resume" or "terminate" the
-    in-flight `pending` one (e.g. a running Job)."""
-
-    run: str
-    namespace: str
-    run_uid: str
-    rollout: str
-    metric: dict
-    action: str
-    index: int  # 1-based number of this measurement for the metric (Argo names Jobs <uid>.<metric>.<index>)
-    pending: dict | None = None
-    secret_args: dict = field(default_factory=dict)  # arg name -> {"name": secret, "key": key}
-
-    @property
-    def metric_name(self) -> str:
-        return str(self.metric.get("name", ""))
-
-
-@dataclass
-class Measurement:
-    """What a provider reported. Times are RFC 3339 strings of the run's `now`."""
-
-    metric: str
-    phase: str
-    started_at: str | None = None
-    finished_at: str | None = None
-    value: str = ""
-    message: str = ""
-    resume_at: str | None = None
-    metadata: dict = field(default_factory=dict)
-    # True when this completes/updates the metric's in-flight measurement instead of adding one.
-    replaces_pending: bool = False
-
-    def to_dict(self) -> dict:
-        out = {
-            "phase": self.phase,
-            "startedAt": self.started_at,
-            "finishedAt": self.finished_at,
-            "value": self.value,
-            "message": self.message,
-            "resumeAt": self.resume_at,
-            "metadata": dict(self.metadata),
-        }
-        return {k: v for k, v in out.items() if v not in (None, "", {})} | {"phase": self.phase}
-
-    def as_record(self) -> dict:
-        """Everything, as a plain dict (for the observe -> plan hand-over); `from_record` reverses it."""
-        return {"metric": self.metric, "replacesPending": self.replaces_pending, **self.to_dict()}
-
-    @classmethod
-    def from_record(cls, record: dict) -> Measurement:
-        return cls.from_dict(str(record.get("metric", "")), record, replaces_pending=bool(record.get("replacesPending")))
-
-    @classmethod
-    def from_dict(cls, metric: str, data: dict, *, replaces_pending: bool = False) -> Measurement:
-        return cls(
-            metric=metric,
-            phase=data.get("phase", RUNNING),
-            started_at=data.get("startedAt"),
-            finished_at=data.get("finishedAt"),
-            value=str(data.get("value", "") or ""),
-            message=str(data.get("message", "") or ""),
-            resume_at=data.get("resumeAt"),
-            metadata=dict(data.get("metadata") or {}),
-            replaces_pending=replaces_pending,
-        )
-
-
-# -- time helpers --------------------------------------------------------------------------------------
-
-
-
-# -- metric spec readers ---------------------------------------------------------------------------------
-
-
-class SpecError(ValueError):
-    pass
-
-
-def _int_field(metric: dict, key: str, default: int | None) -> int | None:
-    raw = metric.get(key)
-    if raw is None or raw == "":
-        return default
-    if isinstance(raw, bool):
-        raise SpecError(f"metric {metric.get('name')!r}: {key} must be an integer, got {raw!r}")
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        raise SpecError(f"metric {metric.get('name')!r}: {key} must be an integer, got {raw!r}") from None
-
-
-def _duration_field(metric: dict, key: str) -> float | None:
-    raw = metric.get(key)
-    if raw is None or raw == "":
-        return None
-    seconds = parse_duration(raw)
-    if seconds is None or seconds < 0:
-        raise SpecError(f"metric {metric.get('name')!r}: {key} {raw!r} is not a duration (e.g. 30s, 5m)")
-    return seconds
-
-
-def effective_count(metric: dict) -> int | None:
-    """How many measurements the metric takes; None = until terminated (interval, no count)."""
-    count = _int_field(metric, "count", None)
-    if not count:
-        return None if _duration_field(metric, "interval") else 1
-    return count
-
-
-def failure_limit(metric: dict) -> int:
-    return _int_field(metric, "failureLimit", 0) or 0
-
-
-def inconclusive_limit(metric: dict) -> int:
-    return _int_field(metric, "inconclusiveLimit", 0) or 0
-
-
-def consecutive_error_limit(metric: dict) -> int:
-    value = _int_field(metric, "consecutiveErrorLimit", DEFAULT_CONSECUTIVE_ERROR_LIMIT)
-    return DEFAULT_CONSECUTIVE_ERROR_LIMIT if value is None else value
-
-
-def validate_metrics(metrics: list[dict]) -> None:
-    """Argo's ValidateMetrics, as far as the run needs it: raises SpecError."""
-    if not metrics:
-        raise SpecError("at least one metric is required")
-    seen = set()
-    for metric in metrics:
-        name = metric.get("name")
-        if not name:
-            raise SpecError("every metric needs a name")
-        if name in seen:
-            raise SpecError(f"metric {name!r} is defined more than once")
-        seen.add(name)
-        count = _int_field(metric, "count", None)
-        if count is not None and count < 0:
-            raise SpecError(f"metric {name!r}: count must be >= 0")
-        for key in ("failureLimit", "inconclusiveLimit", "consecutiveErrorLimit"):
-            value = _int_field(metric, key, 0)
-            if value is not None and value < 0:
-                raise SpecError(f"metric {name!r}: {key} must be >= 0")
-        _duration_field(metric, "interval")
-        _duration_field(metric, "initialDelay")
-        providers = [k for k, v in (metric.get("provider") or {}).items() if v is not None]
-        if len(providers) != 1:
-            raise SpecError(f"metric {name!r} must have exactly one provider, found {len(providers)}")
 
 
 # -- run construction ----------------------------------------------------------------------------------------
@@ -268,111 +138,6 @@ def start_run(
     return run
 
 
-# -- reading a run ----------------------------------------------------------------------------------------------
-
-
-def is_completed(run: dict) -> bool:
-    return run.get("status") in COMPLETED
-
-
-def _metric_specs(run: dict) -> list[dict]:
-    return list((run.get("spec") or {}).get("metrics") or [])
-
-
-def _result(run: dict, name: str) -> dict | None:
-    return next((r for r in run.get("metrics") or [] if r.get("name") == name), None)
-
-
-def _last(result: dict | None) -> dict | None:
-    measurements = (result or {}).get("measurements") or []
-    return measurements[-1] if measurements else None
-
-
-def _dry_run(run: dict) -> set[str]:
-    return set((run.get("spec") or {}).get("dryRun") or [])
-
-
-def is_terminating(run: dict) -> bool:
-    """Argo's IsTerminating: asked to stop, or a (non dry-run) metric already decided the run."""
-    if run.get("terminate"):
-        return True
-    dry = _dry_run(run)
-    return any(r.get("phase") in (FAILED, ERROR, INCONCLUSIVE) and r.get("name") not in dry for r in run.get("metrics") or [])
-
-
-def _retry_interval(metric: dict, last: dict) -> float:
-    if last.get("phase") == ERROR:
-        return ERROR_RETRY_SECONDS
-    interval = _duration_field(metric, "interval")
-    return ERROR_RETRY_SECONDS if interval is None else interval
-
-
-def due_measurements(run: dict, now: datetime) -> list[MeasurementRequest]:
-    """The measurements to take at `now`: at most one per metric. On a finished run, only the
-    termination of measurements still in flight (e.g. delete a running Job)."""
-    terminating = is_terminating(run) or is_completed(run)
-    started = parse_time(run.get("startedAt")) or now
-    requests = []
-    for metric in _metric_specs(run):
-        name = str(metric.get("name"))
-        result = _result(run, name)
-        if result is not None and result.get("phase") in COMPLETED:
-            continue
-        last = _last(result)
-        base = dict(
-            run=run["name"], namespace=run.get("namespace", "default"), run_uid=run.get("uid", ""),
-            rollout=run.get("rollout", ""), metric=metric, secret_args=dict((run.get("spec") or {}).get("secretArgs") or {}),
-        )
-        taken = len((result or {}).get("measurements") or [])
-        index = int((result or {}).get("measurementsTaken", taken))
-        if last is not None and not last.get("finishedAt"):
-            resume_at = parse_time(last.get("resumeAt"))
-            if resume_at is not None and resume_at > now:
-                continue
-            requests.append(MeasurementRequest(action="terminate" if terminating else "resume", index=index, pending=copy.deepcopy(last), **base))
-            continue
-        if terminating:
-            continue
-        if last is None:
-            delay = _duration_field(metric, "initialDelay") or 0.0
-            if now < started + timedelta(seconds=delay):
-                continue
-            requests.append(MeasurementRequest(action="start", index=index + 1, **base))
-            continue
-        count = effective_count(metric)
-        if count is not None and int(result.get("count", 0)) >= count:
-            continue
-        finished = parse_time(last.get("finishedAt")) or started
-        if now >= finished + timedelta(seconds=_retry_interval(metric, last)):
-            requests.append(MeasurementRequest(action="start", index=index + 1, **base))
-    return requests
-
-
-def next_due_at(run: dict, now: datetime) -> datetime | None:
-    """When the run next has something to do (Argo's calculateNextReconcileTime); None if finished
-    or waiting only on an async measurement without a resume time. Useful to schedule the next tick."""
-    if is_completed(run):
-        return None
-    best = None
-    started = parse_time(run.get("startedAt")) or now
-    for metric in _metric_specs(run):
-        result = _result(run, str(metric.get("name")))
-        if result is not None and result.get("phase") in COMPLETED:
-            continue
-        last = _last(result)
-        if last is None:
-            when = started + timedelta(seconds=_duration_field(metric, "initialDelay") or 0.0)
-        elif not last.get("finishedAt"):
-            when = parse_time(last.get("resumeAt")) or now
-        else:
-            count = effective_count(metric)
-            if count is not None and int(result.get("count", 0)) >= count:
-                continue
-            when = (parse_time(last.get("finishedAt")) or started) + timedelta(seconds=_retry_interval(metric, last))
-        best = when if best is None or when < best else best
-    return best
-
-
 # -- recording and deciding ---------------------------------------------------------------------------------------
 
 
@@ -386,11 +151,11 @@ def _new_result(name: str, dry_run: bool) -> dict:
 
 def _record(run: dict, measurement: Measurement, now: datetime, *, counting: bool = True) -> None:
     name = measurement.metric
-    if not any(m.get("name") == name for m in _metric_specs(run)):
+    if not any(m.get("name") == name for m in metric_specs(run)):
         return  # a measurement for a metric the run does not have: ignore it
-    result = _result(run, name)
+    result = metric_result(run, name)
     if result is None:
-        result = _new_result(name, name in _dry_run(run))
+        result = _new_result(name, name in dry_run_metrics(run))
         run["metrics"].append(result)
     data = measurement.to_dict()
     data.setdefault("startedAt", iso(now))
@@ -448,7 +213,7 @@ def _failure_inconclusive_or_error(metric: dict, result: dict) -> tuple[str, str
 def _assess_metric(metric: dict, result: dict, terminating: bool) -> str:
     if result.get("phase") in COMPLETED:
         return result["phase"]
-    last = _last(result)
+    last = last_measurement(result)
     if last is None:
         return SUCCESSFUL if terminating else PENDING
     if last.get("phase") not in COMPLETED:
@@ -468,12 +233,12 @@ def _worse(current: str, new: str) -> bool:
 
 def _assess_run(run: dict, now: datetime) -> None:
     terminating = is_terminating(run)
-    dry = _dry_run(run)
+    dry = dry_run_metrics(run)
     worst, message = "", "Run Terminated" if run.get("terminate") else ""
     everything_completed = True
-    for metric in _metric_specs(run):
+    for metric in metric_specs(run):
         name = str(metric.get("name"))
-        result = _result(run, name)
+        result = metric_result(run, name)
         if result is None:
             if terminating:
                 continue  # never measured and told to stop: counts as Successful
@@ -481,7 +246,7 @@ def _assess_run(run: dict, now: datetime) -> None:
             continue
         status = _assess_metric(metric, result, terminating)
         if status != result.get("phase"):
-            last = _last(result)
+            last = last_measurement(result)
             if last is not None:
                 result["message"] = last.get("message", "")
             result["phase"] = status
@@ -578,9 +343,4 @@ def run_view(run: dict) -> dict:
     return view
 
 
-__all__ = [
-    "PENDING", "RUNNING", "SUCCESSFUL", "FAILED", "INCONCLUSIVE", "ERROR", "COMPLETED",
-    "MeasurementRequest", "Measurement", "start_run", "due_measurements", "apply_measurements",
-    "terminate", "apply_all", "next_due_at", "is_completed", "is_terminating", "run_view", "effective_count",
-    "validate_metrics", "SpecError",
-]
+__all__ = ["start_run", "run_uid", "apply_measurements", "apply_all", "terminate", "run_view"]

@@ -13,15 +13,9 @@ from __future__ import annotations
 
 from reconciler.analysis import lifecycle
 from reconciler.analysis.lifecycle import ABORT, CONTINUE, PAUSE, WAIT  # noqa: F401  (re-exported for the strategies)
-from reconciler.analysis.run import (
-    COMPLETED,
-    FAILED,
-    SUCCESSFUL,
-    apply_all,
-    apply_measurements,
-    is_completed,
-    terminate,
-)
+from reconciler.analysis.measurement import COMPLETED, FAILED, SUCCESSFUL
+from reconciler.analysis.run import apply_all, apply_measurements, terminate
+from reconciler.analysis.schedule import is_completed
 from reconciler.analysis.templates import run_name
 from reconciler.engine.context import Context, iso
 

@@ -82,12 +82,9 @@ def start_analysis(ctx: Context, name: str, analysis: dict, args: list[dict], *,
     """An experiment's AnalysisRun `<experiment>-<analysis>` (experiments/experiment.go
     newAnalysisRun), measured from the next run on like every run; a template or arg that cannot
     be resolved gives a run already in Error with the reason (the experiment then errors)."""
-    from reconciler.analysis.run import (
-        ERROR,
-        apply_measurements,
-        is_completed,
-        start_run,
-    )
+    from reconciler.analysis.measurement import ERROR
+    from reconciler.analysis.run import apply_measurements, start_run
+    from reconciler.analysis.schedule import is_completed
     from reconciler.analysis.templates import AnalysisResolveError, resolve_analysis
     from reconciler.engine.analysis import _status_event
 

@@ -296,7 +296,7 @@ def _measure(states: dict, keys, cluster, now: datetime, *, dry_run: bool, deadl
     """Take the analysis measurements that are due, for every rollout at once (one Job list per
     namespace, one HTTP session). A dry run only reads: it starts and deletes no Job."""
     from reconciler.analysis.measure import provider_key, take_measurements
-    from reconciler.analysis.run import due_measurements
+    from reconciler.analysis.schedule import due_measurements
 
     wanted = []
     for key in keys:

@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from reconciler.analysis.expr import ExprError, evaluate_condition
-from reconciler.analysis.run import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL, Measurement, iso
+from reconciler.analysis.measurement import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL, Measurement
+from reconciler.timestamps import iso
 
 
 @dataclass

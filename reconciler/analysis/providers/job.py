@@ -19,8 +19,9 @@ import copy
 import hashlib
 
 from reconciler import PREFIX
+from reconciler.analysis.measurement import FAILED, RUNNING, SUCCESSFUL, Measurement
 from reconciler.analysis.providers.base import ProviderContext, errored
-from reconciler.analysis.run import FAILED, RUNNING, SUCCESSFUL, Measurement, iso
+from reconciler.timestamps import iso
 
 RUN_UID_LABEL = f"{PREFIX}/analysis-run-uid"
 RUN_LABEL = f"{PREFIX}/analysis-run"

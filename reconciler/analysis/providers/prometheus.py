@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 
+from reconciler.analysis.measurement import Measurement
 from reconciler.analysis.providers.base import (
     ProviderContext,
     assess_result,
@@ -31,7 +32,6 @@ from reconciler.analysis.providers.base import (
     header_dict,
 )
 from reconciler.analysis.providers.http import ProviderHTTPError, bounded_request
-from reconciler.analysis.run import Measurement
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 
 from reconciler.analysis.jsonpath import compile_json_path
+from reconciler.analysis.measurement import Measurement
 from reconciler.analysis.providers.base import ProviderContext, assess_result, errored, finished, header_dict
 from reconciler.analysis.providers.http import ProviderHTTPError, bounded_request
-from reconciler.analysis.run import Measurement
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
