@@ -14,8 +14,9 @@ import pytest
 from reconciler.engine.model import Desired, Live
 from reconciler.engine.plan import plan
 from reconciler.engine.state import RolloutState
-from reconciler.engine.traffic.base import router_for, unsupported_routers
-from reconciler.engine.traffic.istio import WEIGHTS, carry_managed_fields
+from reconciler.engine.traffic.istio_carry_over import carry_managed_fields
+from reconciler.engine.traffic.istio_objects import WEIGHTS
+from reconciler.engine.traffic.routers import router_for, unsupported_routers
 from tests.test_engine_plan import T0, apply, rollout
 
 VS_KEY = ("VirtualService", "default", "vs")

@@ -60,7 +60,7 @@ def build_views(cluster, states: dict, now, namespace: str | None = None, names:
 
 
 def _router(summary: dict, namespace: str):
-    from reconciler.engine.traffic.base import canary_router
+    from reconciler.engine.traffic.routers import canary_router
 
     return canary_router(summary, namespace)
 

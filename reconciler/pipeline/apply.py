@@ -142,7 +142,7 @@ def _apply_plan(cluster, the_plan, desired: Desired, result: RolloutResult, seen
 
 def _read_back(desired: Desired, traffic: dict) -> dict | None:
     """What the router's objects the cluster returned say (the run's view shows only that)."""
-    from reconciler.engine.traffic.base import canary_router
+    from reconciler.engine.traffic.routers import canary_router
     from reconciler.engine.traffic.routing import readback_view
 
     router = canary_router(((desired.spec.get("strategy") or {}).get("canary")) or {}, desired.namespace)

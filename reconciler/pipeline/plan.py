@@ -18,7 +18,7 @@ from reconciler.engine.model import Action, Live, Plan
 from reconciler.engine.plan import plan as plan_rollout
 from reconciler.engine.rebuild import STABLE_STANDIN_ANNOTATION
 from reconciler.engine.state import RolloutState
-from reconciler.engine.traffic.istio import carry_managed_fields
+from reconciler.engine.traffic.istio_carry_over import carry_managed_fields
 from reconciler.kinds import namespaced, object_key
 from reconciler.pipeline.observe import Rollouts, World
 from reconciler.plain_data import plain

@@ -15,7 +15,7 @@ def service_names(rollout: dict) -> set[str]:
 
 def routing_keys(rollout: dict) -> list[tuple]:
     """(kind, namespace, name) of the traffic router objects a Rollout names (VirtualServices, ...)."""
-    from reconciler.engine.traffic.base import canary_router
+    from reconciler.engine.traffic.routers import canary_router
 
     spec = rollout.get("spec") if isinstance(rollout.get("spec"), dict) else {}
     canary = ((spec.get("strategy") or {}).get("canary")) if isinstance(spec.get("strategy"), dict) else None

@@ -4,7 +4,7 @@ A router is pure. It is given the live objects it routes with (observe read them
 kind per namespace) and returns edited copies; the canary strategy turns those into `replace`
 actions the shell applies. It never reads the cluster itself.
 
-    router = router_for(traffic_routing, canary_service, stable_service, namespace)
+    router = routers.router_for(traffic_routing, canary_service, stable_service, namespace)
     router.object_keys()                       # what observe must read: (kind, namespace, name)
     router.read_back(objects)                  # Readback: the weight live now, or why it can't be trusted
     router.set_weight(objects, weight, ...)    # {key: edited object} (only what changes); extra: experiment destinations
@@ -13,7 +13,7 @@ actions the shell applies. It never reads the cluster itself.
     router.remove_managed_routes(objects)      # header/mirror routes gone (completion, abort)
 
 Adding a router (nginx, SMI, Gateway API): write `reconciler/engine/traffic/<name>.py` with a
-class implementing `TrafficRouter`, add it to `IMPLEMENTED` below, add the kinds it edits to
+class implementing `TrafficRouter`, add it to `IMPLEMENTED` in routers.py, add the kinds it edits to
 reconciler/kinds.py (and RBAC in deploy/), and table-test its edits like tests/test_traffic_istio.py.
 """
 
@@ -58,43 +58,3 @@ class TrafficRouter(Protocol):
     def set_mirror_route(self, objects: dict, step: dict) -> dict: ...
 
     def remove_managed_routes(self, objects: dict) -> dict: ...
-
-
-def named_routers(traffic_routing) -> list[str]:
-    if not isinstance(traffic_routing, dict):
-        return []
-    return [name for name in traffic_routing if name not in NOT_ROUTERS and traffic_routing.get(name) is not None]
-
-
-def unsupported_routers(traffic_routing) -> list[str]:
-    """Routers the Rollout names that the reconciler does not implement (a finding, never a no-op)."""
-    return [name for name in named_routers(traffic_routing) if name not in IMPLEMENTED]
-
-
-def router_for(traffic_routing, canary_service: str | None, stable_service: str | None, namespace: str):
-    """The router for a Rollout's trafficRouting, or None (no routing, or only unsupported ones)."""
-    if not isinstance(traffic_routing, dict):
-        return None
-    for name in named_routers(traffic_routing):
-        factory = IMPLEMENTED.get(name)
-        if factory is not None:
-            return factory(traffic_routing, canary_service or "", stable_service or "", namespace)
-    return None
-
-
-def canary_router(canary, namespace: str):
-    """The router of a canary strategy (`spec.strategy.canary`, or a view's summary holding the
-    same keys), or None. pingPong (Services taking turns as stable and canary) is not implemented:
-    no router, so nothing is read back or written; engine/traffic/routing.py holds the rollout."""
-    if not isinstance(canary, dict) or canary.get("pingPong"):
-        return None
-    return router_for(canary.get("trafficRouting"), canary.get("canaryService"), canary.get("stableService"), namespace)
-
-
-def _istio(traffic_routing, canary_service, stable_service, namespace):
-    from reconciler.engine.traffic.istio import IstioRouter
-
-    return IstioRouter.from_spec(traffic_routing, canary_service, stable_service, namespace)
-
-
-IMPLEMENTED = {"istio": _istio}

@@ -10,6 +10,9 @@ What the router manages, and nothing else:
 Every other route, destination and field is left as it is. What it wrote is recorded in
 annotations with the reconciler's prefix, so the next run tells someone else's change (drift)
 from its own intent.
+
+istio_objects.py reads the objects and the annotations; istio_carry_over.py keeps the managed
+fields when Git's copy of an object is applied.
 """
 
 from __future__ import annotations
@@ -17,61 +20,27 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
+from reconciler import POD_TEMPLATE_HASH_LABEL
 from reconciler.engine.state import plain_copy
+from reconciler.engine.traffic import istio_managed_routes as managed_routes
 from reconciler.engine.traffic.base import Readback
-
-MANAGED_BY = f"{PREFIX}/managed-by"  # "<rollout namespace>/<rollout name>"
-WEIGHTS = f"{PREFIX}/canary-weights"  # JSON {"http/primary": 20, "tls/0": 20}: canary weight written per route
-SUBSETS = f"{PREFIX}/subset-hashes"  # JSON {"stable": hash, "canary": hash} written on the DestinationRule
-ROUTES = f"{PREFIX}/managed-routes"  # JSON {"canary-header": "header"}: routes the engine inserted (setHeaderRoute/setMirrorRoute)
-EXTRA = f"{PREFIX}/experiment-destinations"  # JSON ["svc", ...]: the experiment Services it added to the routes
-MANAGED_ANNOTATIONS = (MANAGED_BY, WEIGHTS, SUBSETS, ROUTES, EXTRA)
-
-
-def split_name(name: str, namespace: str) -> tuple[str, str]:
-    """Argo accepts `name` or `name.namespace` for Istio objects."""
-    if "." in name:
-        short, _, other = name.partition(".")
-        return short, other
-    return name, namespace
-
-
-def short_host(host) -> str:
-    """`svc`, `svc.ns`, `svc.ns.svc.cluster.local` all name Service `svc` (as Argo compares them)."""
-    return str(host or "").split(".", 1)[0]
-
-
-@dataclass
-class VsRef:
-    name: str
-    namespace: str
-    routes: list[str] = field(default_factory=list)
-    tls_routes: list[dict] = field(default_factory=list)
-    tcp_routes: list[dict] = field(default_factory=list)
-
-    @property
-    def key(self) -> tuple:
-        return ("VirtualService", self.namespace, self.name)
-
-
-@dataclass
-class DrRef:
-    name: str
-    namespace: str
-    stable_subset: str
-    canary_subset: str
-
-    @property
-    def key(self) -> tuple:
-        return ("DestinationRule", self.namespace, self.name)
-
-
-def _int(value, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+from reconciler.engine.traffic.istio_objects import (
+    EXTRA,
+    SUBSETS,
+    WEIGHTS,
+    DrRef,
+    VsRef,
+    as_int,
+    host_of,
+    mark_recorded,
+    recorded_annotation,
+    recorded_hosts,
+    short_host,
+    split_name,
+    subsets_of,
+    tcp_matches,
+    tls_matches,
+)
 
 
 @dataclass
@@ -103,7 +72,7 @@ class IstioRouter:
             name, ns = split_name(dr["name"], namespace)
             dr_ref = DrRef(name, ns, str(dr.get("stableSubsetName") or ""), str(dr.get("canarySubsetName") or ""))
         managed = [str(r.get("name")) for r in traffic_routing.get("managedRoutes") or [] if isinstance(r, dict) and r.get("name")]
-        total = _int(traffic_routing.get("maxTrafficWeight"), 100) or 100
+        total = as_int(traffic_routing.get("maxTrafficWeight"), 100) or 100
         return cls(refs, dr_ref, canary_service, stable_service, namespace, managed_routes=managed, total=total)
 
     # -- what observe reads ---------------------------------------------------------------------
@@ -161,7 +130,7 @@ class IstioRouter:
             for index, name in enumerate(names):  # mirror routes follow the weights (as Argo does)
                 if name in self.managed_routes and isinstance(http[index], dict) and http[index].get("mirror") is not None:
                     paths.append(("http", index, f"http/{name}"))
-        for section, wanted_list, matcher in (("tls", ref.tls_routes, _tls_matches), ("tcp", ref.tcp_routes, _tcp_matches)):
+        for section, wanted_list, matcher in (("tls", ref.tls_routes, tls_matches), ("tcp", ref.tcp_routes, tcp_matches)):
             routes = spec.get(section) if isinstance(spec.get(section), list) else []
             if not routes:
                 if wanted_list:
@@ -209,12 +178,12 @@ class IstioRouter:
                 continue
             paths, problems = self.managed_paths(vs, ref)
             degraded.extend(problems)
-            recorded = _recorded(vs, WEIGHTS)
+            recorded = recorded_annotation(vs, WEIGHTS)
             for section, index, key in paths:
                 canary, stable, others, total = _route_weights(self, vs["spec"][section][index])
                 label = f"VirtualService {ref.namespace}/{ref.name} route {key}"
                 weights.append((label, canary))
-                if key in recorded and _int(recorded[key], -1) != canary:
+                if key in recorded and as_int(recorded[key], -1) != canary:
                     changed.append(f"{label}: canary weight is {canary}, the reconciler set {recorded[key]} (changed outside the reconciler)")
                 if total != self.total:
                     changed.append(f"{label}: weights sum to {total}, not {self.total}")
@@ -224,11 +193,11 @@ class IstioRouter:
             if obj is None:
                 degraded.append(f"DestinationRule {dr.namespace}/{dr.name} not found")
             else:
-                subsets = _subsets(obj)
+                subsets = subsets_of(obj)
                 for subset in (dr.stable_subset, dr.canary_subset):
                     if subset not in subsets:
                         degraded.append(f"DestinationRule {dr.namespace}/{dr.name} has no subset `{subset}`")
-                recorded = _recorded(obj, SUBSETS)
+                recorded = recorded_annotation(obj, SUBSETS)
                 for role, subset in (("stable", dr.stable_subset), ("canary", dr.canary_subset)):
                     live = ((subsets.get(subset) or {}).get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL)
                     if role in recorded and subset in subsets and live != recorded[role]:
@@ -271,10 +240,10 @@ class IstioRouter:
             after = plain_copy(vs)
             paths, _ = self.managed_paths(after, ref)
             recorded = {}
-            added_before = set(_recorded_list(vs, EXTRA))
+            added_before = set(recorded_hosts(vs, EXTRA))
             for section, index, key in paths:
                 route = after["spec"][section][index]
-                entries = [e for e in route.get("route") or [] if not (self.role(e) == "" and _host_of(e) in added_before)]
+                entries = [e for e in route.get("route") or [] if not (self.role(e) == "" and host_of(e) in added_before)]
                 for entry in entries:
                     role = self.role(entry)
                     if role == "canary":
@@ -285,7 +254,7 @@ class IstioRouter:
                     entries.append({"destination": self._extra_destination(route, wanted["service"]), "weight": int(wanted["weight"])})
                 route["route"] = entries
                 recorded[key] = weight
-            self._mark(after, WEIGHTS, recorded)
+            mark_recorded(after, self.owner, WEIGHTS, recorded)
             annotations = after["metadata"]["annotations"]
             if extra:
                 annotations[EXTRA] = json.dumps(sorted({e["service"] for e in extra}), separators=(",", ":"))
@@ -311,11 +280,11 @@ class IstioRouter:
             vs = objects.get(ref.key)
             if vs is None:
                 continue
-            added = set(_recorded_list(vs, EXTRA))
+            added = set(recorded_hosts(vs, EXTRA))
             paths, _ = self.managed_paths(vs, ref)
             for section, index, _ in paths:
-                return {_host_of(e): _int(e.get("weight")) for e in vs["spec"][section][index].get("route") or []
-                        if isinstance(e, dict) and self.role(e) == "" and _host_of(e) in added}
+                return {host_of(e): as_int(e.get("weight")) for e in vs["spec"][section][index].get("route") or []
+                        if isinstance(e, dict) and self.role(e) == "" and host_of(e) in added}
         return {}
 
     def set_subset_hashes(self, dr_obj: dict, canary_hash: str, stable_hash: str) -> dict:
@@ -331,157 +300,22 @@ class IstioRouter:
                     labels[POD_TEMPLATE_HASH_LABEL] = pod_hash
                     subset["labels"] = labels
                     recorded[role] = pod_hash
-        self._mark(after, SUBSETS, recorded)
+        mark_recorded(after, self.owner, SUBSETS, recorded)
         return after
 
-    def _mark_routes(self, after: dict, before: dict, name: str, kind: str | None) -> None:
-        """Record which HTTP routes the engine inserted, so a Git apply of the VirtualService keeps
-        them (carry_managed_fields) instead of removing them and the next run adding them back."""
-        recorded = dict(_recorded(before, ROUTES))
-        if kind:
-            recorded[name] = kind
-        else:
-            recorded.pop(name, None)
-        if recorded or ROUTES in ((before.get("metadata") or {}).get("annotations") or {}):
-            self._mark(after, ROUTES, recorded)
-
-    def _mark(self, obj: dict, annotation: str, recorded: dict) -> None:
-        annotations = obj.setdefault("metadata", {}).setdefault("annotations", {})
-        if annotations is None:
-            annotations = obj["metadata"]["annotations"] = {}
-        if self.owner:
-            annotations[MANAGED_BY] = self.owner
-        annotations[annotation] = json.dumps(recorded, sort_keys=True, separators=(",", ":"))
+    # -- header and mirror routes (istio_managed_routes.py) ---------------------------------------
 
     def set_header_route(self, objects: dict, step: dict) -> dict:
-        """setHeaderRoute: an HTTP route (named in managedRoutes) sending requests whose headers
-        match to the canary, ahead of the weighted routes; no `match` removes it (as in Argo)."""
-        spec = step.get("setHeaderRoute") or {}
-
-        def header_route(after: dict, ref, http: list) -> None:
-            matches = []
-            for match in spec.get("match") or []:
-                value = {k: v for k, v in (match.get("headerValue") or {}).items() if k in ("exact", "regex", "prefix") and v}
-                matches.append({"headers": {str(match.get("headerName")): value}})
-            http.append({"name": str(spec.get("name") or ""), "match": matches, "route": [self._canary_destination(after, ref, 100)]})
-
-        return self._edit_managed_route(objects, spec, "header", header_route)
+        return managed_routes.set_header_route(self, objects, step)
 
     def set_mirror_route(self, objects: dict, step: dict) -> dict:
-        """setMirrorRoute: an HTTP route (named in managedRoutes) for the matching requests that keeps
-        the primary route's destinations and weights and mirrors `percentage` of them to the
-        canary; no `match` removes it (as in Argo)."""
-        spec = step.get("setMirrorRoute") or {}
-
-        def mirror_route(after: dict, ref, http: list) -> None:
-            matches = []
-            for match in spec.get("match") or []:
-                istio_match = {}
-                for source, target in (("method", "method"), ("path", "uri"), ("headers", "headers")):
-                    if match.get(source):
-                        istio_match[target] = plain_copy(match[source])
-                matches.append(istio_match)
-            paths, _ = self.managed_paths({"spec": {"http": http}}, ref)
-            primary = next((http[i] for section, i, _ in paths if section == "http"), None)
-            destinations = plain_copy((primary or {}).get("route") or [])
-            mirror = dict(self._canary_destination(after, ref, 0)["destination"])
-            percentage = spec.get("percentage")
-            http.insert(0, {
-                "name": str(spec.get("name") or ""),
-                "match": matches,
-                "route": destinations,
-                "mirror": mirror,
-                "mirrorPercentage": {"value": 100 if percentage is None else _int(percentage, 100)},
-            })
-
-        return self._edit_managed_route(objects, spec, "mirror", mirror_route)
-
-    def _edit_managed_route(self, objects: dict, spec: dict, role: str, add_route) -> dict:
-        """Replace the managed route `spec.name` in every VirtualService: removed, then (when the
-        step has a `match`) added again by `add_route(after, ref, http)`; the routes re-ordered
-        and recorded as ours."""
-        name = str(spec.get("name") or "")
-        edited = {}
-        for ref in self.virtual_services:
-            vs = objects.get(ref.key)
-            if vs is None or not isinstance((vs.get("spec") or {}).get("http"), list):
-                continue
-            after = plain_copy(vs)
-            http = [r for r in after["spec"]["http"] if not (isinstance(r, dict) and r.get("name") == name)]
-            if spec.get("match"):
-                add_route(after, ref, http)
-            after["spec"]["http"] = self._ordered(http)
-            self._mark_routes(after, vs, name, role if spec.get("match") else None)
-            if after != vs:
-                edited[ref.key] = after
-        return edited
+        return managed_routes.set_mirror_route(self, objects, step)
 
     def remove_managed_routes(self, objects: dict) -> dict:
-        edited: dict = {}
-        if not self.managed_routes:
-            return edited
-        for ref in self.virtual_services:
-            vs = objects.get(ref.key)
-            http = (vs or {}).get("spec", {}).get("http") if vs else None
-            if not isinstance(http, list):
-                continue
-            kept = [r for r in http if not (isinstance(r, dict) and r.get("name") in self.managed_routes)]
-            if len(kept) != len(http):
-                after = plain_copy(vs)
-                after["spec"]["http"] = kept
-                if ROUTES in ((after.get("metadata") or {}).get("annotations") or {}):
-                    self._mark(after, ROUTES, {})
-                edited[ref.key] = after
-        return edited
+        return managed_routes.remove_managed_routes(self, objects)
 
     def has_route(self, objects: dict, name: str) -> bool:
-        """Every VirtualService (with HTTP routes) has the managed route `name`."""
-        found = []
-        for ref in self.virtual_services:
-            http = ((objects.get(ref.key) or {}).get("spec") or {}).get("http")
-            if isinstance(http, list):
-                found.append(any(isinstance(r, dict) and r.get("name") == name for r in http))
-        return bool(found) and all(found)
-
-    def _canary_destination(self, vs: dict, ref: VsRef, weight: int) -> dict:
-        """The canary destination as the managed route names it (host, subset, port)."""
-        paths, _ = self.managed_paths(vs, ref)
-        for section, index, _ in paths:
-            for entry in vs["spec"][section][index].get("route") or []:
-                if self.role(entry) == "canary":
-                    return {"destination": plain_copy(entry.get("destination") or {}), "weight": weight}
-        dest = {"host": self.canary_service}
-        if self.destination_rule is not None:
-            dest["subset"] = self.destination_rule.canary_subset
-        return {"destination": dest, "weight": weight}
-
-    def _ordered(self, http: list) -> list:
-        """Managed routes first, in managedRoutes order, then every other route as it was."""
-        managed = {r.get("name"): r for r in http if isinstance(r, dict) and r.get("name") in self.managed_routes}
-        rest = [r for r in http if not (isinstance(r, dict) and r.get("name") in self.managed_routes)]
-        return [managed[n] for n in self.managed_routes if n in managed] + rest
-
-
-def _tls_matches(wanted: dict, route: dict) -> bool:
-    """Argo's rule: the route's matches use exactly one port, equal to `port`, and their SNI hosts
-    equal `sniHosts` (as sets)."""
-    ports: set[int | None] = set()
-    sni: set[str] = set()
-    for match in route.get("match") or []:
-        if isinstance(match, dict):
-            ports.add(_int(match.get("port")))
-            sni.update(str(h) for h in match.get("sniHosts") or [])
-    if len(ports) > 1:
-        return False
-    port = next(iter(ports), 0)
-    return port == _int(wanted.get("port")) and sni == {str(h) for h in wanted.get("sniHosts") or []}
-
-
-def _tcp_matches(wanted: dict, route: dict) -> bool:
-    ports = {_int(m.get("port")) for m in route.get("match") or [] if isinstance(m, dict)}
-    if len(ports) > 1:
-        return False
-    return next(iter(ports), 0) == _int(wanted.get("port"))
+        return managed_routes.has_route(self, objects, name)
 
 
 def _route_weights(router: IstioRouter, route: dict) -> tuple[int, int, int, int]:
@@ -490,7 +324,7 @@ def _route_weights(router: IstioRouter, route: dict) -> tuple[int, int, int, int
     destinations = [d for d in (route.get("route") or []) if isinstance(d, dict)]
     canary = stable = other = 0
     for entry in destinations:
-        weight = _int(entry.get("weight"), 0) if entry.get("weight") is not None else (router.total if len(destinations) == 1 else 0)
+        weight = as_int(entry.get("weight"), 0) if entry.get("weight") is not None else (router.total if len(destinations) == 1 else 0)
         role = router.role(entry)
         if role == "canary":
             canary = max(canary, weight)
@@ -499,95 +333,3 @@ def _route_weights(router: IstioRouter, route: dict) -> tuple[int, int, int, int
         else:
             other += weight
     return canary, stable, other, canary + stable + other
-
-
-def _subsets(dr_obj: dict) -> dict:
-    return {s.get("name"): s for s in ((dr_obj.get("spec") or {}).get("subsets") or []) if isinstance(s, dict)}
-
-
-def _host_of(entry) -> str:
-    return short_host(((entry.get("destination") if isinstance(entry, dict) else None) or {}).get("host"))
-
-
-def _recorded_list(obj: dict, annotation: str) -> list[str]:
-    text = ((obj.get("metadata") or {}).get("annotations") or {}).get(annotation)
-    try:
-        value = json.loads(text) if text else []
-    except ValueError:
-        return []
-    return [short_host(v) for v in value] if isinstance(value, list) else []
-
-
-def _recorded(obj: dict, annotation: str) -> dict:
-    text = ((obj.get("metadata") or {}).get("annotations") or {}).get(annotation)
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def carry_managed_fields(kind: str, live: dict | None, desired: dict) -> dict:
-    """A VirtualService / DestinationRule from the source is applied over a live one the reconciler
-    manages: keep the fields it manages (weights, subset hashes, header/mirror routes, its
-    annotations) from the live object, so a person's edit in Git never resets a canary's traffic."""
-    if not live or kind not in ("VirtualService", "DestinationRule"):
-        return desired
-    live_ann = (live.get("metadata") or {}).get("annotations") or {}
-    if not any(a in live_ann for a in MANAGED_ANNOTATIONS):
-        return desired
-    after = plain_copy(desired)
-    ann = after.setdefault("metadata", {}).setdefault("annotations", {})
-    for a in MANAGED_ANNOTATIONS:
-        if a in live_ann:
-            ann[a] = live_ann[a]
-    if kind == "DestinationRule":
-        live_subsets = _subsets(live)
-        for subset in (after.get("spec") or {}).get("subsets") or []:
-            pod_hash = (((live_subsets.get(subset.get("name")) or {}).get("labels")) or {}).get(POD_TEMPLATE_HASH_LABEL) if isinstance(subset, dict) else None
-            if pod_hash:
-                subset.setdefault("labels", {})[POD_TEMPLATE_HASH_LABEL] = pod_hash
-        return after
-    spec, live_spec = after.get("spec") or {}, live.get("spec") or {}
-    for key in _recorded(live, WEIGHTS):
-        section, _, which = key.partition("/")
-        mine, theirs = spec.get(section), live_spec.get(section)
-        if not isinstance(mine, list) or not isinstance(theirs, list):
-            continue
-        pick = _route_picker(which)
-        m, t = pick(mine), pick(theirs)
-        if m is None or t is None:
-            continue
-        live_weights = {_dest_key(d): d.get("weight") for d in t.get("route") or [] if isinstance(d, dict)}
-        for entry in m.get("route") or []:
-            if isinstance(entry, dict) and _dest_key(entry) in live_weights and live_weights[_dest_key(entry)] is not None:
-                entry["weight"] = live_weights[_dest_key(entry)]
-        added = set(_recorded_list(live, EXTRA))  # an experiment's destinations stay while it runs
-        mine_keys = {_dest_key(d) for d in m.get("route") or [] if isinstance(d, dict)}
-        for entry in t.get("route") or []:
-            if isinstance(entry, dict) and _host_of(entry) in added and _dest_key(entry) not in mine_keys and isinstance(m.get("route"), list):
-                m["route"].append(plain_copy(entry))
-    inserted = _recorded(live, ROUTES)
-    if inserted and isinstance(spec.get("http"), list) and isinstance(live_spec.get("http"), list):
-        # The header/mirror routes a step inserted stay, ahead of Git's routes as the engine orders them.
-        in_git = {r.get("name") for r in spec["http"] if isinstance(r, dict)}
-        carried = [r for r in live_spec["http"] if isinstance(r, dict) and r.get("name") in inserted and r.get("name") not in in_git]
-        spec["http"] = plain_copy(carried) + spec["http"]
-    return after
-
-
-def _route_picker(which: str):
-    def pick(routes: list):
-        if which.isdigit() and int(which) < len(routes) and not any(isinstance(r, dict) and r.get("name") == which for r in routes):
-            route = routes[int(which)]
-            return route if isinstance(route, dict) else None
-        return next((r for r in routes if isinstance(r, dict) and r.get("name") == which), None)
-
-    return pick
-
-
-def _dest_key(entry: dict) -> tuple:
-    dest = entry.get("destination") or {}
-    return (short_host(dest.get("host")), dest.get("subset") or "")

@@ -26,7 +26,8 @@ from reconciler.engine.context import (
     rs_spec_replicas,
 )
 from reconciler.engine.scale_down_limit import over_limit, revision_limit
-from reconciler.engine.traffic.base import Readback, canary_router, unsupported_routers
+from reconciler.engine.traffic.base import Readback
+from reconciler.engine.traffic.routers import canary_router, unsupported_routers
 
 DEFAULT_SCALE_DOWN_DELAY = 30
 DEFAULT_ABORT_SCALE_DOWN_DELAY = 30

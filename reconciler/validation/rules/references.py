@@ -117,7 +117,7 @@ def _split_name(name: str, ns: str) -> tuple[str, str]:
 
 
 def _istio(manifest: Manifest, istio: dict, path, ctx, ns: str, canary: dict) -> list[Finding]:
-    from reconciler.engine.traffic.base import router_for
+    from reconciler.engine.traffic.routers import router_for
 
     out: list[Finding] = []
     router = router_for(canary.get("trafficRouting"), canary.get("canaryService"), canary.get("stableService"), ns)

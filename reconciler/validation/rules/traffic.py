@@ -4,7 +4,7 @@ router or not listed in managedRoutes (Argo rejects those too)."""
 
 from __future__ import annotations
 
-from reconciler.engine.traffic.base import IMPLEMENTED, unsupported_routers
+from reconciler.engine.traffic.routers import IMPLEMENTED, unsupported_routers
 from reconciler.findings import Finding, Severity
 from reconciler.manifests.model import Manifest
 
