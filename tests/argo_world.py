@@ -73,7 +73,10 @@ class World:
     def run(self, seconds: float = 1):
         self.now += timedelta(seconds=seconds)
         live = Live(replicasets=self.live(), services=copy.deepcopy(self.services), traffic=copy.deepcopy(self.traffic))
+        observed = copy.deepcopy(live)
         self.result = plan(Desired(self.manifest), live, self.state, self.now)
+        # The planner edits copies (engine/context.py); what it observed stays as observed.
+        assert live == observed, "the planner wrote to an observed object"
         for action in self.result.actions:
             if action.kind == "ReplicaSet" and action.verb == "delete":
                 self.replicasets.pop(action.name, None)

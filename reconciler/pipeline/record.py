@@ -31,7 +31,7 @@ def attempts(store) -> int:
 
 
 def save(store, plans: dict, options: RunOptions, keep_lease) -> Recorded:
-    changed = {key: p.state.to_dict() for key, (previous, p) in plans.items() if not p.state.progress_equal(previous)}
+    changed = {key: p.state.to_dict(copy=False) for key, (previous, p) in plans.items() if not p.state.progress_equal(previous)}
     if options.dry_run or not changed or store is None:
         return Recorded(changed=changed)
     keep_lease()
