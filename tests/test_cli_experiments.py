@@ -53,7 +53,7 @@ def at(seconds: int) -> str:
 
 def experiment_replicasets(backend, now) -> dict:
     """name -> (spec replicas, images), read from the cluster itself."""
-    from reconciler.engine.experiment import EXPERIMENT_LABEL
+    from reconciler.engine.experiment_spec import EXPERIMENT_LABEL
 
     found = {}
     for rs in backend.cluster().list("ReplicaSet", "default"):

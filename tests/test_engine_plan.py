@@ -98,7 +98,7 @@ def test_one_step_per_invocation_and_indefinite_pause():
 def test_experiment_step_runs_its_experiment_and_is_never_a_pass():
     """An experiment step without a duration or a required analysis never ends on its own (validate
     warns): the rollout stays at it, its ReplicaSet up, until a promote skips it (as Argo's does)."""
-    from reconciler.engine.experiment import OWNER_LABEL
+    from reconciler.engine.experiment_spec import OWNER_LABEL
 
     def split(replicasets):
         mine = [rs for rs in replicasets if OWNER_LABEL not in rs["metadata"].get("labels", {})]

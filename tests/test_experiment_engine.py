@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from reconciler.engine import experiment as ex
+from reconciler.engine import experiment_spec
 from reconciler.engine.state import plain_copy
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -117,8 +118,8 @@ def test_replicaset_names_labels_and_a_hash_apart_from_the_revision():
     step(host, the_spec, ex.new_record(the_spec, T0), 0, owner="web")
     rs = host.objects["ReplicaSet"]["exp-canary"]
     labels = rs["metadata"]["labels"]
-    assert labels[ex.OWNER_LABEL] == "web" and labels[ex.EXPERIMENT_LABEL] == "exp" and labels[ex.TEMPLATE_LABEL] == "canary"
-    assert rs["metadata"]["annotations"][ex.ARGO_TEMPLATE_ANNOTATION] == "canary"
+    assert labels[experiment_spec.OWNER_LABEL] == "web" and labels[experiment_spec.EXPERIMENT_LABEL] == "exp" and labels[experiment_spec.TEMPLATE_LABEL] == "canary"
+    assert rs["metadata"]["annotations"][experiment_spec.ARGO_TEMPLATE_ANNOTATION] == "canary"
     hash_ = labels["rollouts-pod-template-hash"]
     assert rs["spec"]["selector"]["matchLabels"] == {"app": "web", "rollouts-pod-template-hash": hash_}
     assert rs["spec"]["template"]["metadata"]["labels"]["rollouts-pod-template-hash"] == hash_
@@ -280,7 +281,7 @@ def test_the_rollout_planner_scales_down_experiment_replicasets_no_record_names(
     steps = [{"setWeight": 20}, {"pause": {}}]
     first = plan(Desired(rollout(steps=steps)), Live(), RolloutState(), T0)
     replicasets = apply([], first, T0)
-    orphan = ex.replicaset_for(spec(), spec()["templates"][0], "default", "web", 1)
+    orphan = experiment_spec.replicaset_for(spec(), spec()["templates"][0], "default", "web", 1)
     orphan["metadata"]["name"] = "web-abc-2-0-1-baseline"
     orphan["status"] = {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
     later = plan(Desired(rollout(steps=steps)), Live(replicasets=replicasets, extra={"experimentReplicaSets": [orphan]}), first.state,
@@ -296,7 +297,7 @@ def test_a_failed_experiment_aborts_the_rollout_as_a_failed_analysis_does():
     from tests.test_engine_plan import apply, rollout
 
     def drive(desired, state, replicasets, now):
-        mine = [rs for rs in replicasets if ex.OWNER_LABEL not in rs["metadata"].get("labels", {})]
+        mine = [rs for rs in replicasets if experiment_spec.OWNER_LABEL not in rs["metadata"].get("labels", {})]
         live = Live(replicasets=mine, extra={"experimentReplicaSets": [rs for rs in replicasets if rs not in mine]})
         result = plan(Desired(desired), live, state, now)
         return result, apply(replicasets, result, now)

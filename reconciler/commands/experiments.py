@@ -25,7 +25,8 @@ from reconciler.commands.views import SourceOpt, _load
 
 def experiment_views(cluster, states: dict, now, namespace: str | None) -> list[dict]:
     """Every recorded experiment in `namespace` (None: all read), oldest first."""
-    from reconciler.engine.experiment import EXPERIMENT_LABEL, experiment_view
+    from reconciler.engine.experiment_spec import EXPERIMENT_LABEL
+    from reconciler.engine.experiment_summary import experiment_view
     from reconciler.engine.state import RolloutState
 
     views = []

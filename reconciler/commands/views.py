@@ -29,7 +29,7 @@ SourceOpt = Annotated[
 
 def build_views(cluster, states: dict, now, namespace: str | None = None, names: set[str] | None = None) -> list[dict]:
     """Views of the recorded rollouts: one list of ReplicaSets (and Pods) per namespace."""
-    from reconciler.engine.experiment import OWNER_LABEL as EXPERIMENT_OWNER_LABEL
+    from reconciler.engine.experiment_spec import OWNER_LABEL as EXPERIMENT_OWNER_LABEL
     from reconciler.engine.state import RolloutState
     from reconciler.engine.view import rollout_view
     from reconciler.pipeline.observe import owned_by as _owned_by

@@ -28,13 +28,15 @@ stay, selecting no pod (Argo deletes them; the reconciler's service account may 
 Services); a later experiment with the same Service name points it at its own pods. The record
 of each experiment lives in the recorded state (`RolloutState.experiments`), so it survives
 between runs and crashes like the rest (record before apply).
+
+The spec and the objects it makes are in experiment_spec.py, the view in experiment_summary.py.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from reconciler import POD_TEMPLATE_HASH_LABEL, PREFIX
+from reconciler import POD_TEMPLATE_HASH_LABEL
 from reconciler.engine.context import (
     iso,
     parse_iso,
@@ -42,19 +44,11 @@ from reconciler.engine.context import (
     rs_spec_replicas,
     seconds,
 )
-from reconciler.engine.hashing import pod_template_hash
+from reconciler.engine.experiment_spec import (
+    replicaset_for,
+    service_for,
+)
 from reconciler.engine.state import plain_copy
-
-# On the experiment's ReplicaSets, pods and Services: which experiment and template they belong
-# to, and (for a step) which rollout. The template label is also on the pod template, so an
-# experiment pod's hash differs from the stable / canary revision's and their Services never
-# select it (the experiment's own Services do).
-EXPERIMENT_LABEL = f"{PREFIX}/experiment"
-TEMPLATE_LABEL = f"{PREFIX}/experiment-template"
-OWNER_LABEL = f"{PREFIX}/experiment-of"
-# Argo's annotations on an experiment ReplicaSet (experiments/replicaset.go).
-ARGO_EXPERIMENT_ANNOTATION = "experiment.argoproj.io/experiment-name"
-ARGO_TEMPLATE_ANNOTATION = "experiment.argoproj.io/template-name"
 
 PENDING, RUNNING, SUCCESSFUL, FAILED, ERROR, INCONCLUSIVE = "Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"
 COMPLETED = (SUCCESSFUL, FAILED, ERROR, INCONCLUSIVE)
@@ -66,147 +60,6 @@ REQUIRED_DONE = "Required AnalysisRuns completed"
 
 def worse(current: str, new: str) -> bool:
     return _ORDER.index(new if new in _ORDER else PENDING) > _ORDER.index(current if current in _ORDER else PENDING)
-
-
-# -- the spec both callers hand in ----------------------------------------------------------------
-
-
-def step_name(rollout: str, pod_hash: str, revision: int, step_index: int, attempt: int = 0) -> str:
-    """Argo's name for a step's experiment; a retry of the same revision adds `-1`, `-2` (seed 002)."""
-    base = f"{rollout}-{pod_hash}-{revision}-{step_index}"
-    return f"{base}-{attempt}" if attempt else base
-
-
-def spec_from_step(step: dict, *, name: str, stable_template: dict, canary_template: dict, selector: dict,
-                   progress_deadline: int | None, min_ready_seconds: int | None = None) -> dict:
-    """A canary `experiment` step as an experiment spec (rollout/experiment.go
-    GetExperimentFromTemplate): specRef picks the stable or canary pod template; `metadata`
-    labels/annotations are added to it (labels to the selector too); `weight` or `service`
-    asks for a Service (named `service.name`, else after the ReplicaSet)."""
-    body = step.get("experiment") or {}
-    templates = []
-    for entry in body.get("templates") or []:
-        source = stable_template if entry.get("specRef") == "stable" else canary_template
-        template = plain_copy(source or {})
-        chosen = plain_copy(entry.get("selector") or selector or {})
-        match = dict(chosen.get("matchLabels") or {})
-        meta = entry.get("metadata") or {}
-        tmeta = template.setdefault("metadata", {})
-        if meta.get("labels"):
-            tmeta["labels"] = {**(tmeta.get("labels") or {}), **meta["labels"]}
-            match.update(meta["labels"])
-        if meta.get("annotations"):
-            tmeta["annotations"] = {**(tmeta.get("annotations") or {}), **meta["annotations"]}
-        match.pop(POD_TEMPLATE_HASH_LABEL, None)
-        (tmeta.get("labels") or {}).pop(POD_TEMPLATE_HASH_LABEL, None)
-        chosen["matchLabels"] = match
-        wants_service = entry.get("weight") is not None or entry.get("service") is not None
-        templates.append({
-            "name": str(entry.get("name") or ""),
-            "replicas": 1 if entry.get("replicas") is None else int(entry["replicas"]),
-            "minReadySeconds": min_ready_seconds,
-            "template": template,
-            "selector": chosen,
-            "service": ((entry.get("service") or {}).get("name") or "") if wants_service else None,
-            "weight": entry.get("weight"),
-            "specRef": entry.get("specRef"),
-        })
-    return {
-        "name": name,
-        "duration": body.get("duration"),
-        "progressDeadlineSeconds": progress_deadline,
-        "templates": templates,
-        "analyses": [dict(a) for a in body.get("analyses") or []],
-    }
-
-
-def spec_from_manifest(obj: dict) -> dict:
-    """A standalone Experiment (kind: Experiment) as an experiment spec."""
-    spec = obj.get("spec") or {}
-    templates = []
-    for entry in spec.get("templates") or []:
-        template = plain_copy(entry.get("template") or {})
-        (((template.get("metadata") or {}).get("labels")) or {}).pop(POD_TEMPLATE_HASH_LABEL, None)
-        selector = plain_copy(entry.get("selector") or {})
-        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
-            selector = {"matchLabels": dict(((template.get("metadata") or {}).get("labels")) or {})}
-        service = entry.get("service")
-        templates.append({
-            "name": str(entry.get("name") or ""),
-            "replicas": 1 if entry.get("replicas") is None else int(entry["replicas"]),
-            "minReadySeconds": entry.get("minReadySeconds"),
-            "template": template,
-            "selector": selector,
-            "service": ((service or {}).get("name") or "") if service is not None else None,
-            "weight": None,
-        })
-    return {
-        "name": (obj.get("metadata") or {}).get("name", ""),
-        "duration": spec.get("duration"),
-        "progressDeadlineSeconds": spec.get("progressDeadlineSeconds"),
-        "templates": templates,
-        "analyses": [dict(a) for a in spec.get("analyses") or []],
-        "terminate": bool(spec.get("terminate")),
-    }
-
-
-# -- objects ----------------------------------------------------------------------------------------
-
-
-def replicaset_for(spec: dict, template: dict, namespace: str, owner: str, replicas: int) -> dict:
-    """The template's ReplicaSet `<experiment>-<template>` (experiments/replicaset.go
-    newReplicaSetFromTemplate), its hash over the pod template with the experiment labels."""
-    pod = plain_copy(template["template"])
-    meta = pod.setdefault("metadata", {})
-    labels = dict(meta.get("labels") or {})
-    labels.pop(POD_TEMPLATE_HASH_LABEL, None)
-    labels[EXPERIMENT_LABEL] = spec["name"]
-    labels[TEMPLATE_LABEL] = template["name"]
-    meta["labels"] = labels
-    pod_hash = pod_template_hash(pod)
-    labels[POD_TEMPLATE_HASH_LABEL] = pod_hash
-    selector = plain_copy(template.get("selector") or {})
-    selector["matchLabels"] = {**(selector.get("matchLabels") or {}), POD_TEMPLATE_HASH_LABEL: pod_hash}
-    own = {POD_TEMPLATE_HASH_LABEL: pod_hash, EXPERIMENT_LABEL: spec["name"], TEMPLATE_LABEL: template["name"]}
-    if owner:
-        own[OWNER_LABEL] = owner
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {
-            "name": f"{spec['name']}-{template['name']}",
-            "namespace": namespace,
-            "labels": own,
-            "annotations": {ARGO_EXPERIMENT_ANNOTATION: spec["name"], ARGO_TEMPLATE_ANNOTATION: template["name"]},
-        },
-        "spec": {"replicas": int(replicas), "selector": selector, "template": pod,
-                 **({"minReadySeconds": int(template["minReadySeconds"])} if template.get("minReadySeconds") else {})},
-    }
-
-
-def service_for(spec: dict, template: dict, rs: dict, namespace: str, owner: str) -> dict | None:
-    """The template's Service (experiments/service.go): named `service.name` or after the
-    ReplicaSet, selecting exactly its pods, one port per container port. None without ports."""
-    ports = []
-    for container in (((rs.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
-        for port in container.get("ports") or []:
-            if port.get("containerPort") is None:
-                continue
-            entry = {"port": int(port["containerPort"]), "targetPort": int(port["containerPort"]), "protocol": port.get("protocol") or "TCP"}
-            if port.get("name"):
-                entry["name"] = port["name"]
-            ports.append(entry)
-    if not ports:
-        return None
-    labels = {EXPERIMENT_LABEL: spec["name"], TEMPLATE_LABEL: template["name"]}
-    if owner:
-        labels[OWNER_LABEL] = owner
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": template.get("service") or rs["metadata"]["name"], "namespace": namespace, "labels": labels},
-        "spec": {"selector": dict(((rs.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}), "ports": ports},
-    }
 
 
 # -- the state machine ----------------------------------------------------------------------------------
@@ -456,97 +309,4 @@ def weight_destinations(record: dict | None) -> list[dict]:
     for status in record.get("templates") or []:
         if status.get("weight") is not None and status.get("serviceName"):
             out.append({"service": status["serviceName"], "weight": int(status["weight"]), "template": status["name"]})
-    return out
-
-
-# -- view -----------------------------------------------------------------------------------------------
-
-
-def _rs_entry(rs: dict, revision, pods: dict | None) -> dict:
-    spec = rs_spec_replicas(rs)
-    meta = rs.get("metadata") or {}
-    status = rs.get("status") or {}
-    entry = {
-        "name": meta.get("name", ""),
-        "revision": revision,
-        "podTemplateHash": (meta.get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL, ""),
-        "replicas": spec,
-        "ready": int(status.get("readyReplicas") or 0),
-        "available": int(status.get("availableReplicas") or 0),
-        "status": "ScaledDown" if spec == 0 else ("Healthy" if rs_available(rs) >= spec else "Progressing"),
-        "tags": [],
-        "createdAt": meta.get("creationTimestamp"),
-    }
-    if pods is not None:
-        from reconciler.engine.pods import pod_entry
-
-        entry["pods"] = [pod_entry(p) for p in pods.get(entry["name"], [])]
-    return entry
-
-
-def experiment_view(record: dict, replicasets: dict[str, dict], runs: dict[str, dict], pods: dict | None = None) -> dict:
-    """One experiment as `get experiment -o json` shows it and as it sits under a rollout's revision
-    in `get rollout` (the ReplicaSets as read back from the cluster, the runs as recorded)."""
-    from reconciler.analysis.run import run_view
-
-    revision = record.get("revision") or None
-    templates, rs_entries = [], []
-    for status in record.get("templates") or []:
-        rs = replicasets.get(status.get("replicaSet") or "")
-        containers = ((((rs or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-        templates.append({
-            "name": status.get("name"),
-            "status": status.get("status"),
-            "message": status.get("message") or "",
-            "replicaSet": status.get("replicaSet"),
-            "found": rs is not None,
-            "podTemplateHash": status.get("podTemplateHash") or "",
-            "replicas": rs_spec_replicas(rs),
-            "available": rs_available(rs),
-            "images": [str(c.get("image", "")) for c in containers],
-            "service": status.get("serviceName") or "",
-            "weight": status.get("weight"),
-        })
-        if rs is not None:
-            rs_entries.append(_rs_entry(rs, revision, pods))
-    analyses, run_views = [], []
-    for entry in record.get("analyses") or []:
-        run = runs.get(entry.get("run") or "")
-        analyses.append({"name": entry.get("name"), "templateName": entry.get("templateName"), "required": bool(entry.get("required")),
-                         "phase": entry.get("phase"), "message": entry.get("message") or "", "analysisRun": entry.get("run")})
-        if run is not None:
-            run_views.append({**run_view(run), "revision": revision})
-    return {
-        "name": record.get("name"),
-        "rollout": record.get("owner") or None,
-        "revision": revision,
-        "stepIndex": record.get("stepIndex"),
-        "status": record.get("phase"),
-        "message": record.get("message") or "",
-        "duration": record.get("duration"),
-        "createdAt": record.get("createdAt"),
-        "availableAt": record.get("availableAt"),
-        "finishedAt": record.get("finishedAt"),
-        "terminated": bool(record.get("terminated")),
-        "templates": templates,
-        "analyses": analyses,
-        "replicaSets": sorted(rs_entries, key=lambda e: e["name"]),
-        "analysisRuns": run_views,
-    }
-
-
-def image_tags(record: dict, replicasets: dict[str, dict]) -> dict[str, list[str]]:
-    """image -> ["Σ:<template>"] for a running experiment's pods (the plugin's Images line)."""
-    out: dict[str, list[str]] = {}
-    if is_completed(record):
-        return out
-    for status in record.get("templates") or []:
-        rs = replicasets.get(status.get("replicaSet") or "")
-        if rs is None or rs_spec_replicas(rs) == 0:
-            continue
-        for container in (((rs.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
-            tag = f"Σ:{status.get('name')}"
-            found = out.setdefault(str(container.get("image", "")), [])
-            if tag not in found:
-                found.append(tag)
     return out

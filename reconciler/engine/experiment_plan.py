@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reconciler.engine import analysis
+from reconciler.engine import analysis, experiment_spec, experiment_summary
 from reconciler.engine import experiment as ex
 from reconciler.engine.context import Context
 from reconciler.engine.experiment_step import RolloutHost
@@ -39,7 +39,7 @@ def plan_experiment(desired: Desired | None, live: Live, state: RolloutState, no
         gone = False
     ctx = Context(desired=desired, live=live, state=state.copy(), now=now)
     ctx.state.extra[KIND_KEY] = KIND
-    spec = ex.spec_from_manifest(desired.rollout)
+    spec = experiment_spec.spec_from_manifest(desired.rollout)
     ctx.state.desired_summary = {"name": desired.name, "namespace": desired.namespace, "strategy": KIND,
                                  "spec": plain_copy(desired.spec)}
     analysis.advance(ctx)
@@ -91,7 +91,7 @@ def experiment_view(state: RolloutState, replicasets: list[dict], *, namespace: 
         summary = state.desired_summary or {}
         return {"name": summary.get("name", ""), "namespace": namespace, "kind": KIND, "strategy": KIND, "status": ex.PENDING, "message": "",
                 "templates": [], "analyses": [], "replicaSets": [], "analysisRuns": [], "images": []}
-    view = ex.experiment_view(records[0], by_name, state.analysis, pods)
+    view = experiment_summary.experiment_view(records[0], by_name, state.analysis, pods)
     view["namespace"] = namespace
     view["kind"] = view["strategy"] = KIND
     view["images"] = sorted({image for t in view["templates"] for image in t["images"]})

@@ -15,6 +15,7 @@ The experiment records live in `RolloutState.experiments`, keyed by name.
 from __future__ import annotations
 
 from reconciler.engine import experiment as ex
+from reconciler.engine import experiment_spec
 from reconciler.engine.context import Context, iso
 from reconciler.engine.state import plain_copy
 
@@ -129,7 +130,7 @@ def _step_spec(ctx: Context, step: dict, name: str) -> dict:
     stable_template = ((stable_rs or {}).get("spec") or {}).get("template") or ctx.template
     canary_template = ((canary_rs or {}).get("spec") or {}).get("template") or ctx.template
     deadline = ctx.spec.get("progressDeadlineSeconds")
-    return ex.spec_from_step(step, name=name, stable_template=stable_template, canary_template=canary_template,
+    return experiment_spec.spec_from_step(step, name=name, stable_template=stable_template, canary_template=canary_template,
                              selector=ctx.spec.get("selector") or {}, progress_deadline=None if deadline is None else int(deadline),
                              min_ready_seconds=ctx.spec.get("minReadySeconds"))
 
@@ -148,7 +149,7 @@ def enter(ctx: Context, step: dict, index: int) -> dict:
     if latest is not None and not ex.is_completed(latest) and not latest.get("terminated"):
         return latest if latest["name"] in ctx.experiments_reconciled else _reconcile(ctx, step, latest)
     attempt = 0 if latest is None else int(latest.get("attempt") or 0) + 1
-    name = ex.step_name(ctx.name, ctx.state.current_hash, ctx.state.revision, index, attempt)
+    name = experiment_spec.step_name(ctx.name, ctx.state.current_hash, ctx.state.revision, index, attempt)
     if ctx.rs(ctx.state.stable_hash) is None:
         ctx.note(f"experiment {name}: waits for the stable ReplicaSet (as Argo)")
     spec = _step_spec(ctx, step, name)
@@ -226,7 +227,7 @@ def _scale_down_orphans(ctx: Context) -> None:
     host = RolloutHost(ctx)
     for name, rs in sorted(host.objects["ReplicaSet"].items()):
         labels = (rs.get("metadata") or {}).get("labels") or {}
-        if labels.get(ex.OWNER_LABEL) == ctx.name and name not in known and int((rs.get("spec") or {}).get("replicas") or 0) > 0:
+        if labels.get(experiment_spec.OWNER_LABEL) == ctx.name and name not in known and int((rs.get("spec") or {}).get("replicas") or 0) > 0:
             after = plain_copy(rs)
             after["spec"]["replicas"] = 0
             host.write("replace", rs, after, f"experiment ReplicaSet {name} belongs to no recorded experiment: scale down")

@@ -8,7 +8,7 @@ Pure."""
 
 from __future__ import annotations
 
-from reconciler.engine.experiment import ARGO_EXPERIMENT_ANNOTATION
+from reconciler.engine.experiment_spec import ARGO_EXPERIMENT_ANNOTATION
 from reconciler.timestamps import parse_iso
 
 

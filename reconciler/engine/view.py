@@ -235,10 +235,10 @@ def rollout_view(
 
 
 def _experiments(view: dict, state: RolloutState, replicasets: list[dict] | None, pods, traffic: Mapping | None) -> None:
-    """The rollout's experiments under their revision (engine/experiment.py), their ReplicaSets as
+    """The rollout's experiments under their revision (engine/experiment_summary.py), their ReplicaSets as
     given (read back, or predicted by a plan), each template's `actualWeight` as the router's
     objects say (None without a router), and the images of the running ones (`Σ:` tags)."""
-    from reconciler.engine.experiment import experiment_view, image_tags
+    from reconciler.engine.experiment_summary import experiment_view, image_tags
 
     by_name = {(rs.get("metadata") or {}).get("name", ""): rs for rs in replicasets or []}
     records = sorted((state.experiments or {}).values(), key=lambda r: str(r.get("createdAt") or ""))

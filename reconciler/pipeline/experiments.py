@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from reconciler.engine.experiment import EXPERIMENT_LABEL, OWNER_LABEL, is_completed
+from reconciler.engine.experiment import is_completed
 from reconciler.engine.experiment_plan import is_experiment_state, plan_experiment
+from reconciler.engine.experiment_spec import EXPERIMENT_LABEL, OWNER_LABEL
 from reconciler.engine.model import Desired, Live
 from reconciler.engine.state import RolloutState
 from reconciler.errors import ClusterError, Conflict

@@ -104,7 +104,7 @@ class World:
 
     def _experiment_objects(self, namespace: str, rollout: str) -> dict:
         """The ReplicaSets and Services of the rollout's experiment steps (engine/experiment_step.py)."""
-        from reconciler.engine.experiment import OWNER_LABEL
+        from reconciler.engine.experiment_spec import OWNER_LABEL
 
         if self._experiments is None:
             self._experiments = {}

@@ -1,6 +1,6 @@
 """`get experiment NAME` and `list experiments`, as `kubectl argo rollouts get experiment` / `list
 experiments` print them: a header, then the experiment's tree (its ReplicaSets with their pods,
-its AnalysisRuns). Input is the experiment view (engine/experiment.py experiment_view). Pure."""
+its AnalysisRuns). Input is the experiment view (engine/experiment_summary.py experiment_view). Pure."""
 
 from __future__ import annotations
 
