@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reconciler.durations import parse_duration
+from reconciler.engine.replicas import max_traffic_weight
 from reconciler.findings import Finding
 from reconciler.manifests.model import Manifest
 
@@ -99,7 +100,7 @@ def _canary(manifest: Manifest, canary, path) -> list[Finding]:
     steps = canary.get("steps")
     if isinstance(steps, list):
         for index, step in enumerate(steps):
-            out.extend(_step(manifest, step, (*path, "steps", index)))
+            out.extend(_step(manifest, step, (*path, "steps", index), _top_weight(canary)))
     return out
 
 
@@ -130,7 +131,15 @@ def _needs_services(routing: dict) -> bool:
     return any(routing.get(name) is not None for name in _TRAFFIC_ROUTERS_NEEDING_SERVICES)
 
 
-def _step(manifest: Manifest, step, path) -> list[Finding]:
+def _top_weight(canary: dict) -> int:
+    routing = canary.get("trafficRouting")
+    value = routing.get("maxTrafficWeight") if isinstance(routing, dict) else None
+    return max_traffic_weight(canary) if isinstance(value, int) and not isinstance(value, bool) else 100  # else the schema says what is wrong
+
+
+def _step(manifest: Manifest, step, path, top: int = 100) -> list[Finding]:
+    """One step. `top`: the routes' total weight (trafficRouting.maxTrafficWeight, default 100), the
+    most a setWeight may be (Argo's ValidateRolloutStrategyCanary)."""
     if not isinstance(step, dict):
         return []  # the schema reports the type
     actions = [a for a in STEP_ACTIONS if step.get(a) is not None]
@@ -156,9 +165,11 @@ def _step(manifest: Manifest, step, path) -> list[Finding]:
             )
         )
     weight = step.get("setWeight")
-    if isinstance(weight, int) and not isinstance(weight, bool) and not 0 <= weight <= 100:
+    if isinstance(weight, int) and not isinstance(weight, bool) and not 0 <= weight <= top:
         out.append(
-            manifest.finding((*path, "setWeight"), f"setWeight {weight} is outside 0..100", hint="a weight is a percentage", rule="set-weight")
+            manifest.finding((*path, "setWeight"), f"setWeight {weight} is outside 0..{top}",
+                             hint="a weight is a percentage" if top == 100 else f"a weight is a share of trafficRouting.maxTrafficWeight ({top})",
+                             rule="set-weight")
         )
     pause = step.get("pause")
     if isinstance(pause, dict) and "duration" in pause:
