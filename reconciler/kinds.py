@@ -96,6 +96,18 @@ def namespaced(kind: str) -> bool:
 _KIND_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,62}")  # what the API server takes as a kind (CamelCase, alphanumeric)
 
 
+# The API groups of the kinds above and of the built-in kinds: a known kind name under any other group
+# is another kind that happens to share the name (App Mesh's VirtualService, appmesh.k8s.aws).
+_OWN_GROUPS = frozenset({k.group for k in _KINDS} | {v.rpartition("/")[0] for v in BUILT_IN_KINDS})
+
+
+def foreign_group(kind: str, api_version: str = "") -> bool:
+    """Is this a kind the reconciler knows by name, but of another API group (a custom resource of
+    its own)? `VirtualService` of appmesh.k8s.aws/v1beta2 is; of networking.istio.io/v1alpha3 is not."""
+    group, slash, _ = str(api_version or "").rpartition("/")
+    return kind in KINDS and bool(slash) and group not in _OWN_GROUPS
+
+
 def handling(kind: str, api_version: str = "") -> str:
     """How a run treats an object of `kind` found in the source:
     "planned" (Rollout, Experiment), "managed" (APPLIED_FROM_SOURCE), "plain" (applied as it is, by
@@ -104,6 +116,8 @@ def handling(kind: str, api_version: str = "") -> str:
     "invalid" (not a kind name at all: `[Rollout]`, `../x`)."""
     if not isinstance(kind, str) or not _KIND_NAME.fullmatch(kind):
         return "invalid"
+    if foreign_group(kind, api_version):
+        return "plain" if namespaced(kind) else "cluster-scoped"
     if kind in PLANNED:
         return "planned"
     if kind in APPLIED_FROM_SOURCE:

@@ -145,6 +145,19 @@ def test_the_managed_kinds_are_exactly_those_the_kube_backend_may_create_and_upd
     assert handling("Deploymnet", "apps/v1") == "unknown"
 
 
+def test_a_known_kind_name_of_another_api_group_is_that_group_s_custom_resource():
+    """App Mesh has a VirtualService too (appmesh.k8s.aws): a plain object, not Istio's (no Istio
+    schema check, no api-version error); Istio's own versions and our groups' mistakes stay ours."""
+    from reconciler.kinds import foreign_group
+
+    assert handling("VirtualService", "appmesh.k8s.aws/v1beta2") == "plain" and foreign_group("VirtualService", "appmesh.k8s.aws/v1beta2")
+    assert handling("VirtualService", "networking.istio.io/v1alpha3") == "managed"
+    assert handling("Rollout", "argoproj.io/v1") == "planned"  # a wrong version of our group: the schema says so
+    assert handling("Rollout", "apps/v1") == "planned" and not foreign_group("Rollout", "apps/v1")  # a built-in group: a mistake
+    assert handling("Namespace", "example.com/v1") == "cluster-scoped"  # the known kind's scope: the safe side (not applied unasked)
+    assert not foreign_group("Service", "v1") and not foreign_group("Gateway", "gateway.networking.k8s.io/v1")
+
+
 # -- what RBAC does not allow (the kube backend) -------------------------------------------------------
 
 INGRESS = """\

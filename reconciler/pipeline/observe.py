@@ -183,7 +183,7 @@ def world(cluster, checked: Checked, store) -> World:
         scopes = sorted({m.namespace for m in mine}) if namespaced(kind) else [None]
         # A kind the engine does not manage is listed as a plain object: its apiVersion says where
         # (the kube backend asks discovery for its resource).
-        plain_kind = {"api_version": mine[0].api_version} if handling(kind) != "managed" else {}
+        plain_kind = {"api_version": mine[0].api_version} if handling(kind, mine[0].api_version) != "managed" else {}
         for namespace in scopes:
             try:
                 live = seen.objects(kind, namespace) if (kind, namespace) in seen.by_kind else cluster.list(kind, namespace, **plain_kind)

@@ -19,6 +19,7 @@ from functools import cache
 from importlib import resources
 
 from reconciler.findings import Finding
+from reconciler.kinds import foreign_group
 from reconciler.manifests.model import Manifest
 from reconciler.suggest import did_you_mean
 
@@ -75,6 +76,8 @@ def _surely_valid(kind: str, obj) -> bool:
 
 def schema_findings(manifest: Manifest) -> list[Finding]:
     kind = manifest.kind
+    if foreign_group(kind, manifest.api_version):
+        return []  # another group's kind of the same name (App Mesh's VirtualService): not ours to check
     schema = load_schema(kind)
     if schema is None:
         return []
