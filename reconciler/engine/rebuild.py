@@ -39,7 +39,7 @@ from reconciler.engine.context import (
 )
 from reconciler.engine.hashing import pod_template_hash
 from reconciler.engine.model import Desired, Live
-from reconciler.engine.replicas import canary_split
+from reconciler.engine.replicas import canary_split, max_traffic_weight
 from reconciler.engine.state import RolloutState
 
 # On the stable Service while it selects the canary because the stable ReplicaSet has no pods
@@ -106,7 +106,7 @@ class _Witness:
     def canary_targets(self, index: int) -> tuple[int, int]:
         from reconciler.engine.canary import canary_scale_at, weight_at
 
-        canary, stable = canary_split(self.replicas, weight_at(self.steps, index), self.routed)
+        canary, stable = canary_split(self.replicas, weight_at(self.steps, index), self.routed, max_weight=max_traffic_weight(self.canary))
         scale = canary_scale_at(self.steps, index) if self.routed else None
         if scale:
             if scale.get("replicas") is not None:

@@ -489,10 +489,11 @@ def bluegreen_preview_count(replicas: int, preview_replica_count: int | None, pr
 # -- kept for callers that still use the simple split --------------------------------------------------
 
 
-def canary_split(replicas: int, weight: int, traffic_routed: bool, max_surge: int = 1) -> tuple[int, int]:
+def canary_split(replicas: int, weight: int, traffic_routed: bool, max_surge: int = 1, max_weight: int = 100) -> tuple[int, int]:
     """(canary, stable) targets at `weight`: closest split without routing; with routing the
-    canary gets ceil(replicas * weight) and the stable stays whole."""
+    canary gets ceil(replicas * weight / max_weight) (trafficRouting.maxTrafficWeight) and the
+    stable stays whole."""
     weight = max(0, weight)
     if traffic_routed:
-        return weight_to_replicas(replicas, weight), replicas
+        return weight_to_replicas(replicas, weight, max_weight or 100), replicas
     return closest_split(replicas, min(weight, 100), max_surge)
