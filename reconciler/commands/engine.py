@@ -215,6 +215,8 @@ def _run_text(report, empty: str = "") -> str:
 
 
 def _result_line(result) -> str:
+    from reconciler.engine.view import weight_words
+
     head = f"{result.namespace}/{result.name}"
     if result.plan is None:
         if result.error:
@@ -226,7 +228,7 @@ def _result_line(result) -> str:
     if view.get("message"):
         where += f" ({view['message']})"
     if view.get("strategy") == "Canary" and view.get("totalSteps") is not None:
-        where += f", step {view.get('step')}/{view.get('totalSteps')}, weight {view.get('setWeight')}"
+        where += f", step {view.get('step')}/{view.get('totalSteps')}, {weight_words(view)}"
     changes = len(result.plan.actions)
     if result.error:
         return f"{head}: {where}; error: {result.error} (of {changes} change(s), those before the error were applied; the next run repairs the rest)"

@@ -92,6 +92,18 @@ def _phase(summary: Mapping, state: RolloutState, replicasets: list[dict], servi
     return "Healthy", ""
 
 
+def weight_words(view: Mapping) -> str:
+    """How a one-line summary states a canary's weight: the step's (setWeight) and, when it differs,
+    the weight live now (actualWeight); with no weight read back (a router the reconciler does not
+    implement, a missing route), it says none is set rather than stating the step's as if it were."""
+    wanted, actual = view.get("setWeight"), view.get("actualWeight")
+    if actual is None:
+        return f"setWeight {wanted}, no traffic weight set"
+    if actual != wanted:
+        return f"weight {wanted} (actual {actual})"
+    return f"weight {wanted}"
+
+
 def _routed_weight(traffic: Mapping | None, state: RolloutState) -> int | None:
     """ActualWeight of a routed canary, read from the live routes: the canary's weight; once the
     revision is stable every destination is it, so all the traffic (when the routes read back)."""

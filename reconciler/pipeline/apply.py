@@ -160,11 +160,13 @@ def _state_finding(desired: Desired, found: dict) -> Finding:
 def _log_result(result: RolloutResult, the_plan, dry_run: bool) -> None:
     """One line per rollout whose words agree with its fields: status and step as read back after the
     writes (a dry run: what the plan would leave), and "applied" only for what was written."""
+    from reconciler.engine.view import weight_words
+
     view = result.view or {}
     status = view.get("status") or the_plan.status
     head = f"{status}: {view['message']}" if view.get("message") else status
     if view.get("strategy") == "Canary" and view.get("totalSteps") is not None:
-        head += f"; step {view.get('step')}/{view.get('totalSteps')}, weight {view.get('setWeight')}"
+        head += f"; step {view.get('step')}/{view.get('totalSteps')}, {weight_words(view)}"
     what = the_plan.next or "nothing to do"
     if dry_run:
         done = f"would apply: {what}" if the_plan.actions else "nothing to apply"
