@@ -161,22 +161,29 @@ def _istio(rollout: dict) -> dict | None:
 
 
 def _vs_canary_weight(cluster_dir: Path, namespace: str, rollout: dict, now: str) -> int:
-    """The canary's weight as the VirtualService's primary routes show it, read back from the cluster."""
+    """The canary's weight as the VirtualService shows it, read back from the cluster: the named http
+    routes (all when none is named) and every tls / tcp route that sends to the canary; they agree."""
     from reconciler.cluster.local import LocalCluster
 
     canary = rollout["spec"]["strategy"]["canary"]
     istio = canary["trafficRouting"]["istio"]
     refs = istio.get("virtualServices") or [istio["virtualService"]]
     subset = (istio.get("destinationRule") or {}).get("canarySubsetName")
+
+    def to_canary(entry: dict) -> bool:
+        destination = entry.get("destination") or {}
+        return destination.get("subset") == subset if subset else destination.get("host") == canary["canaryService"]
+
     cluster = LocalCluster(cluster_dir, now=datetime.fromisoformat(now.replace("Z", "+00:00")).astimezone(timezone.utc))
     weights = set()
     for ref in refs:
-        vs = cluster.get("VirtualService", namespace, ref["name"])
-        for route in vs["spec"]["http"]:
-            if ref.get("routes") and route.get("name") not in ref["routes"]:
-                continue
-            weights.add(sum(int(d.get("weight") or 0) for d in route["route"]
-                            if (d["destination"].get("subset") == subset if subset else d["destination"]["host"] == canary["canaryService"])))
+        spec = cluster.get("VirtualService", namespace, ref["name"])["spec"]
+        for kind in ("http", "tls", "tcp"):
+            for route in spec.get(kind) or []:
+                if kind == "http" and ref.get("routes") and route.get("name") not in ref["routes"]:
+                    continue
+                if any(to_canary(entry) for entry in route["route"]):
+                    weights.add(sum(int(entry.get("weight") or 0) for entry in route["route"] if to_canary(entry)))
     [weight] = weights
     return weight
 
