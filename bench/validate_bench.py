@@ -126,7 +126,8 @@ def main() -> None:
 
     from ruamel.yaml import YAML
 
-    from reconciler.manifests.loader import _loader_class, load_directory
+    from reconciler.manifests.loader import load_directory
+    from reconciler.manifests.yaml_nodes import loader_class as _loader_class
     from reconciler.validation import validate
 
     schema_file = ROOT / "schemas" / "rollout.json"

@@ -185,7 +185,8 @@ data:
 def test_built_objects_equal_pyyaml_constructor():
     import yaml
 
-    from reconciler.manifests.loader import Limits, _load_text, _loader_class
+    from reconciler.manifests.loader import Limits, _load_text
+    from reconciler.manifests.yaml_nodes import loader_class as _loader_class
 
     texts = [YAML_11_SCALARS] + [p.read_text() for p in FIXTURES.rglob("*.yaml") if "non-utf8" not in str(p)]
     for text in texts:
@@ -206,7 +207,8 @@ def test_fuzzed_scalars_equal_pyyaml_constructor():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from reconciler.manifests.loader import Limits, _load_text, _loader_class
+    from reconciler.manifests.loader import Limits, _load_text
+    from reconciler.manifests.yaml_nodes import loader_class as _loader_class
 
     plain = st.from_regex(r"[-+.~0-9a-zA-Z_:]{1,8}", fullmatch=True)
 
@@ -237,7 +239,7 @@ def test_merge_keys_and_explicit_tags_fall_back_to_pyyaml(tmp_path):
 
 
 def test_positions_are_composed_lazily_and_exactly(tmp_path):
-    from reconciler.manifests.loader import _FilePositions
+    from reconciler.manifests.yaml_nodes import FilePositions as _FilePositions
 
     _write(tmp_path, "multi.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n# two\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n  labels:\n    app: b\n---\nkind: [broken\n")
     result = load_directory(tmp_path)
@@ -259,7 +261,7 @@ def test_duplicate_keys_found_in_nested_lists_and_with_aliases(tmp_path):
 
 
 def test_positions_stay_exact_after_their_tree_was_dropped(tmp_path):
-    from reconciler.manifests import loader
+    from reconciler.manifests import yaml_nodes as loader
 
     for i in range(loader._COMPOSED_KEPT + 4):
         _write(tmp_path, f"f{i:02}.yaml", "apiVersion: v1\nkind: Service\n" + "# pad\n" * i + f"metadata:\n  name: s{i}\n")
