@@ -27,6 +27,9 @@ class Manifest:
     col: int = 1
     doc_index: int = 0
     locate_fn: Callable[[FieldPath], tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+    # The findings that depend on this object alone, by rule (reconciler.validation.local_checks),
+    # when the source cache had them; None: validation finds them.
+    checked: dict[str, list[Finding]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def kind(self) -> str:

@@ -73,38 +73,86 @@ class Context:
 
 
 def validate(manifests: Iterable[Manifest], live: Live | None = None, period_seconds: float | None = None, policy=None) -> list[Finding]:
-    from reconciler.validation.rules import MANIFEST_RULES, ROLLOUT_RULES, TEMPLATE_RULES, names
     from reconciler.validation.rules.analysis import invalid_template_references
     from reconciler.validation.rules.duplicates import duplicate_objects
-    from reconciler.validation.schema import schema_findings
 
     manifests = list(manifests)
     ctx = Context(manifests, live, period_seconds, policy)
     findings: list[Finding] = []
     for manifest in manifests:
-        # Names and shapes first: where they found a problem, the schema's word on the same field is dropped.
-        problems = names.check(manifest, ctx)
-        owned = {f.path for f in problems}
-        problems += [f for f in schema_findings(manifest) if f.path not in owned]
-        if problems and not isinstance(manifest.obj.get("metadata"), dict):
-            findings.extend(problems)  # the other rules need a metadata mapping
-            continue
-        for rule in MANIFEST_RULES:
-            problems.extend(rule(manifest, ctx))
-        rules = ROLLOUT_RULES if manifest.kind == "Rollout" else TEMPLATE_RULES.get(manifest.kind, ())
-        if rules and not any(f.rule == "api-version" for f in problems):
-            seen = _reported_fields(problems)
-            for rule in rules:
-                for finding in rule(manifest, ctx):
-                    if (finding.path, finding.line) not in seen and finding.path not in seen:
-                        problems.append(finding)
-        findings.extend(problems)
+        # What depends on the manifest alone may come from the source cache (Manifest.checked).
+        local = manifest.checked if manifest.checked is not None else local_checks(manifest)
+        findings.extend(_checked(manifest, ctx, local))
+    # Rules across objects run every time, on the manifests however they were loaded.
     findings.extend(invalid_template_references(manifests, findings))
     findings.extend(duplicate_objects(manifests))
     from reconciler.notifications import validation_findings  # the notification ConfigMap and subscriptions
 
     findings.extend(validation_findings(manifests))
     return findings
+
+
+SHAPE = "shape"  # local_checks' key for the names and schema findings
+
+
+def local_checks(manifest: Manifest) -> dict[str, list[Finding]]:
+    """The findings that depend on this manifest alone, by rule (`rule_id`): names and schema, and
+    every rule that does not read the context (rules.CONTEXTUAL lists those that do). The source
+    cache keeps them beside the parsed file; `validate` assembles them with the context's rules in
+    the same order and with the same gates as if it had run them itself."""
+    from reconciler.validation.rules import CONTEXTUAL, MANIFEST_RULES, names, rule_id
+    from reconciler.validation.schema import schema_findings
+
+    # Names and shapes first: where they found a problem, the schema's word on the same field is dropped.
+    problems = names.check(manifest)
+    owned = {f.path for f in problems}
+    problems += [f for f in schema_findings(manifest) if f.path not in owned]
+    out = {SHAPE: problems}
+    if problems and not isinstance(manifest.obj.get("metadata"), dict):
+        return out  # the other rules need a metadata mapping
+    for rule in MANIFEST_RULES:
+        if rule not in CONTEXTUAL:
+            out[rule_id(rule)] = rule(manifest, None)
+    rules = _rules_for(manifest)
+    if rules and not any(f.rule == "api-version" for found in out.values() for f in found):
+        for rule in rules:
+            if rule not in CONTEXTUAL:
+                out[rule_id(rule)] = rule(manifest, None)
+    return out
+
+
+def _rules_for(manifest: Manifest) -> tuple:
+    from reconciler.validation.rules import ROLLOUT_RULES, TEMPLATE_RULES
+
+    return ROLLOUT_RULES if manifest.kind == "Rollout" else TEMPLATE_RULES.get(manifest.kind, ())
+
+
+def _checked(manifest: Manifest, ctx: Context, local: dict[str, list[Finding]]) -> list[Finding]:
+    from reconciler.validation.rules import MANIFEST_RULES
+
+    problems = list(local.get(SHAPE, ()))
+    if problems and not isinstance(manifest.obj.get("metadata"), dict):
+        return problems  # the other rules need a metadata mapping
+    for rule in MANIFEST_RULES:
+        problems.extend(_findings_of(rule, manifest, ctx, local))
+    rules = _rules_for(manifest)
+    if rules and not any(f.rule == "api-version" for f in problems):
+        seen = _reported_fields(problems)
+        for rule in rules:
+            for finding in _findings_of(rule, manifest, ctx, local):
+                if (finding.path, finding.line) not in seen and finding.path not in seen:
+                    problems.append(finding)
+    return problems
+
+
+def _findings_of(rule, manifest: Manifest, ctx: Context, local: dict[str, list[Finding]]) -> list[Finding]:
+    """A rule's findings: run now when it reads the context, else as local_checks found them."""
+    from reconciler.validation.rules import CONTEXTUAL, rule_id
+
+    if rule in CONTEXTUAL:
+        return rule(manifest, ctx)
+    found = local.get(rule_id(rule))
+    return found if found is not None else rule(manifest, None)
 
 
 _REQUIRED = re.compile(r"`([^`]+)` is required here")
@@ -138,4 +186,4 @@ def errors_by_object(findings: Iterable[Finding]) -> set[str]:
     return {f.object for f in findings if f.severity is Severity.ERROR and f.object}
 
 
-__all__ = ["validate", "errors_by_object", "strict", "Context", "NOT_ACTED_ON_RULES"]
+__all__ = ["validate", "local_checks", "errors_by_object", "strict", "Context", "NOT_ACTED_ON_RULES"]

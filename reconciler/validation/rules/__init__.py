@@ -22,5 +22,15 @@ ROLLOUT_RULES = (strategy.check, selector.check, references.check, traffic.check
 TEMPLATE_RULES = {**{kind: (analysis.check_template, fields.check) for kind in analysis.TEMPLATE_KINDS},
                   "Experiment": (experiments.check_experiment, fields.check)}
 MANIFEST_RULES = (applied_kinds.check, integers.check)
+# The rules that read `ctx`: other objects of the source or the cluster, --period, the source policy.
+# They run on every validation; every other rule depends on its manifest alone, and the source cache
+# (reconciler/manifests/source_cache.py) keeps its findings with the parsed file.
+CONTEXTUAL = frozenset({applied_kinds.check, references.check, analysis.check, experiments.check_experiment})
 
-__all__ = ["ROLLOUT_RULES", "TEMPLATE_RULES", "MANIFEST_RULES"]
+
+def rule_id(rule) -> str:
+    """`module.function`: how local_checks' results name a rule."""
+    return f"{rule.__module__.rsplit('.', 1)[-1]}.{rule.__name__}"
+
+
+__all__ = ["ROLLOUT_RULES", "TEMPLATE_RULES", "MANIFEST_RULES", "CONTEXTUAL", "rule_id"]
