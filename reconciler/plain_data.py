@@ -1,10 +1,16 @@
 """Parsed YAML (ruamel's CommentedMap/CommentedSeq, tuples) as plain data: dicts with string keys,
 lists and scalars, which is what the cluster takes, the hash is computed over and the recorded state
-holds. The one home of this conversion (it was written five times)."""
+holds. The one home of this conversion (it was written five times), and of the checks the parse
+caches make before keeping parsed data as JSON (`json_clean`, `digest`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+try:  # hashlib would load OpenSSL's bindings too (13 ms of a warm `validate`); BLAKE2 is built in
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - an interpreter built without it
+    from hashlib import blake2b
 from typing import Any
 
 
@@ -14,3 +20,37 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
+
+
+def digest(data: bytes) -> str:
+    """The BLAKE2b digest (128 bits, hex) the parse caches key file contents by."""
+    return blake2b(data, digest_size=16).hexdigest()
+
+
+def json_clean(value, *, unshared: bool = False) -> bool:
+    """True when `value` comes back from JSON exactly as it is (dicts with string keys, lists,
+    strings, ints, finite floats, booleans, None). `unshared`: and no dict or list appears twice
+    (a YAML alias makes one object of two places; JSON would make two)."""
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict or kind is list:
+            if unshared:
+                if id(item) in seen:
+                    return False
+                seen.add(id(item))
+            if kind is dict:
+                for key, inner in item.items():
+                    if type(key) is not str:
+                        return False
+                    stack.append(inner)
+            else:
+                stack.extend(item)
+        elif kind is float:
+            if item != item or item in (float("inf"), float("-inf")):
+                return False
+        elif kind not in (str, int, bool, type(None)):
+            return False
+    return True

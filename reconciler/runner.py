@@ -40,6 +40,7 @@ def run_once(
     policy=None,
     prune: bool = False,
     owner: str = "",
+    source_cache=None,
 ) -> RunReport:
     """One pass over every Rollout under `root`. `plan` is dry_run=True: nothing is written.
     A run that writes holds Lease `lease_namespace`/reconciler, renewed as `clock` passes.
@@ -49,11 +50,13 @@ def run_once(
     after which an undeliverable notification is dropped (default 24h). `strict` (`--strict`): a field
     the reconciler does not act on is an error, so its rollout is reported and skipped. `policy`: a
     reconciler.kinds.SourcePolicy (`--allow-secrets`, `--apply-cluster-scoped`). `prune` (`--prune`): delete what
-    SOURCE `owner` (Checkout.owner; default: `root` itself) applied earlier and no longer holds (pipeline/prune.py)."""
+    SOURCE `owner` (Checkout.owner; default: `root` itself) applied earlier and no longer holds (pipeline/prune.py).
+    `source_cache`: reconciler.validation.cache.source_cache(...) (`--cache-dir`), None for no cache."""
     from reconciler import pipeline
     from reconciler.deadline import NEVER
 
     options = pipeline.RunOptions(dry_run=dry_run, source_label=source_label, only=only, lease_namespace=lease_namespace, clock=clock,
                                   period_seconds=period_seconds, shard=shard, deadline=deadline or NEVER, notify=notify,
-                                  notify_max_age=notify_max_age, strict=strict, prune=prune, owner=owner, **({"policy": policy} if policy is not None else {}))
+                                  notify_max_age=notify_max_age, strict=strict, prune=prune, owner=owner, source_cache=source_cache,
+                                  **({"policy": policy} if policy is not None else {}))
     return pipeline.run(Path(root), cluster, store, now, options)

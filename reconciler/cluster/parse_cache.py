@@ -19,7 +19,6 @@ processes may race on a cache file: the last rename wins and a lost entry is onl
 from __future__ import annotations
 
 import atexit
-import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from reconciler.atomic_write import write_text_atomically
+from reconciler.plain_data import digest, json_clean
 
 CACHE_DIR = ".parse-cache"
 FORMAT = 1
@@ -39,32 +39,6 @@ _pending: dict[Path, dict[str, tuple[str, str]]] = {}  # cache file -> file name
 # tens of thousands of objects does not hold them all until exit.
 PENDING_LIMIT = 500
 _pending_lock = threading.Lock()
-
-
-def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def json_clean(value) -> bool:
-    """True when `value` comes back from JSON exactly as it is (dicts with string keys, lists,
-    strings, ints, finite floats, booleans, None)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            for key, inner in item.items():
-                if type(key) is not str:
-                    return False
-                stack.append(inner)
-        elif kind is list:
-            stack.extend(item)
-        elif kind is float:
-            if item != item or item in (float("inf"), float("-inf")):
-                return False
-        elif kind not in (str, int, bool, type(None)):
-            return False
-    return True
 
 
 def cache_file(cluster_dir: Path, kind_dir: Path) -> Path:

@@ -183,6 +183,25 @@ PruneOpt = Annotated[
 ]
 
 
+CacheDirOpt = Annotated[
+    str | None,
+    typer.Option("--cache-dir", envvar="RECONCILER_CACHE_DIR",
+                 help="Where what each SOURCE file parses to and its objects' own findings are kept, by content, so an unchanged "
+                      "file is not parsed or checked again (default: $XDG_CACHE_HOME/reconciler, i.e. ~/.cache/reconciler; "
+                      "'' turns it off)."),
+]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", envvar="RECONCILER_NO_CACHE", help="Parse and check every SOURCE file, with no cache (as --cache-dir '').")
+]
+
+
+def cache_dir(option: str | None, no_cache: bool = False):
+    """--cache-dir / --no-cache as the folder of the source cache, or None for no cache."""
+    from reconciler.manifests.source_cache import resolve_dir
+
+    return resolve_dir(option, no_cache)
+
+
 def source_policy(allow_secrets: bool = False, apply_cluster_scoped: bool = False):
     from reconciler.kinds import SourcePolicy
 

@@ -10,11 +10,13 @@ from reconciler.commands.common import (
     DEFAULT_CLUSTER,
     AllowSecretsOpt,
     ApplyClusterScopedOpt,
+    CacheDirOpt,
     ClusterOpt,
     ContextOpt,
     LeaseNamespaceOpt,
     LogFormatOpt,
     NamespaceOpt,
+    NoCacheOpt,
     NowOpt,
     OutputOpt,
     PathOpt,
@@ -29,6 +31,7 @@ from reconciler.commands.common import (
     StrictOpt,
     TimeoutOpt,
     ViewFormat,
+    cache_dir,
     dump,
     parse_now,
     parse_period,
@@ -78,7 +81,8 @@ def _run(*args, **kwargs) -> int:
 
 def _run_handling_signals(source, ref, path, cluster, context, now, status, output, log_format, dry_run: bool, lease_ns: str | None = None,
                           shard=None, period=None, require_rollouts: bool = False, push_attempts=None, timeout=None, notify: bool = True,
-                          notify_max_age=None, strict: bool = False, policy=None, prune: bool = False) -> int:
+                          notify_max_age=None, strict: bool = False, policy=None, prune: bool = False,
+                          cache_dir=None) -> int:
     from reconciler.cluster import open_cluster
     from reconciler.cluster.lease import lease_namespace
     from reconciler.commands.validate import _prefix
@@ -86,6 +90,7 @@ def _run_handling_signals(source, ref, path, cluster, context, now, status, outp
     from reconciler.runner import run_once
     from reconciler.shard import parse_shard
     from reconciler.source import open_source
+    from reconciler.validation.cache import source_cache
 
     deadline = parse_timeout(timeout)  # started first: the clone counts too
     configure_logging(log_format)
@@ -110,7 +115,8 @@ def _run_handling_signals(source, ref, path, cluster, context, now, status, outp
         report = run_once(checkout.root, live, store, moment, dry_run=dry_run, source_label=shown_source, lease_namespace=lease_ns,
                           period_seconds=period_seconds, shard=shard_range, deadline=deadline,
                           notify=notify, notify_max_age=max_age_seconds, strict=strict, policy=policy, prune=prune,
-                          owner=checkout.owner)
+                          owner=checkout.owner,
+                          source_cache=source_cache(cache_dir, checkout))
         prefix = _prefix(checkout)
     empty = _empty_source_line(report, shown_source, shard)
     if output in ("json", "yaml"):
@@ -310,11 +316,14 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         allow_secrets: AllowSecretsOpt = False,
         apply_cluster_scoped: ApplyClusterScopedOpt = False,
         prune: PruneOpt = False,
+        cache: CacheDirOpt = None,
+        no_cache: NoCacheOpt = False,
     ) -> None:
         """Dry run: per rollout where it is and what the next run would do, with the object diffs."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=True, period=period,
                               shard=shard, require_rollouts=require_rollouts, strict=strict,
-                              policy=source_policy(allow_secrets, apply_cluster_scoped), prune=prune))
+                              policy=source_policy(allow_secrets, apply_cluster_scoped), prune=prune,
+                              cache_dir=cache_dir(cache, no_cache)))
 
     @app.command("run")
     def run_command(
@@ -341,12 +350,15 @@ def register(app: typer.Typer, get_app: typer.Typer, list_app: typer.Typer) -> N
         allow_secrets: AllowSecretsOpt = False,
         apply_cluster_scoped: ApplyClusterScopedOpt = False,
         prune: PruneOpt = False,
+        cache: CacheDirOpt = None,
+        no_cache: NoCacheOpt = False,
     ) -> None:
         """One pass: apply the other objects of SOURCE, then move every Rollout at most one step, and record it."""
         raise typer.Exit(_run(source, ref, path, cluster, context, now, status, output, log_format, dry_run=False, lease_ns=lease_ns,
                               period=period, shard=shard, require_rollouts=require_rollouts, push_attempts=push_attempts,
                               timeout=timeout, notify=not no_notify, notify_max_age=notify_max_age, strict=strict,
-                              policy=source_policy(allow_secrets, apply_cluster_scoped), prune=prune))
+                              policy=source_policy(allow_secrets, apply_cluster_scoped), prune=prune,
+                              cache_dir=cache_dir(cache, no_cache)))
 
     @app.command("promote")
     def promote_command(

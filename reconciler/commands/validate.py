@@ -9,12 +9,15 @@ import typer
 from reconciler.commands.common import (
     AllowSecretsOpt,
     ApplyClusterScopedOpt,
+    CacheDirOpt,
     ContextOpt,
+    NoCacheOpt,
     PathOpt,
     PeriodOpt,
     RefOpt,
     SourceArg,
     StrictOpt,
+    cache_dir,
     choices,
     parse_period,
     source_policy,
@@ -48,20 +51,25 @@ def register(app, get_app, list_app) -> None:
         strict: StrictOpt = False,
         allow_secrets: AllowSecretsOpt = False,
         apply_cluster_scoped: ApplyClusterScopedOpt = False,
+        cache: CacheDirOpt = None,
+        no_cache: NoCacheOpt = False,
     ) -> None:
         """Check manifests: strict CRD schemas, Argo Rollouts' rules, references. Exit 0 valid, 1 findings, 2 error."""
         code = run_validate(source, ref=ref, path=path, output_format=output_format.value, cluster=cluster, context=context, echo=typer.echo,
-                            period_seconds=parse_period(period), strict=strict, policy=source_policy(allow_secrets, apply_cluster_scoped))
+                            period_seconds=parse_period(period), strict=strict, policy=source_policy(allow_secrets, apply_cluster_scoped),
+                            cache_dir=cache_dir(cache, no_cache))
         raise typer.Exit(code)
 
 
 def run_validate(source, *, ref=None, path=None, output_format="text", cluster=None, context=None, echo=print, period_seconds=None,
-                 strict: bool = False, policy=None) -> int:
+                 strict: bool = False, policy=None, cache_dir=None) -> int:
+    """`cache_dir`: the source cache's folder (reconciler/manifests/source_cache.py), None for none."""
     from reconciler.errors import EXIT_FINDINGS, EXIT_OK
     from reconciler.findings import has_errors
     from reconciler.manifests.loader import load_directory
     from reconciler.source import open_source
     from reconciler.validation import validate
+    from reconciler.validation.cache import source_cache
     from reconciler.validation.report import render
 
     live = None
@@ -71,7 +79,7 @@ def run_validate(source, *, ref=None, path=None, output_format="text", cluster=N
 
         live = LiveLookup(open_cluster(cluster, context=context))
     with open_source(source, ref=ref, path=path) as checkout:
-        loaded = load_directory(checkout.root)
+        loaded = load_directory(checkout.root, cache=source_cache(cache_dir, checkout))
         findings = list(loaded.findings) + validate(loaded.manifests, live=live, period_seconds=period_seconds, policy=policy)
         if strict:
             from reconciler.validation import strict as make_strict

@@ -5,6 +5,7 @@ chart (one warning says to render it first). The file-level findings are made he
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from reconciler.findings import Finding, Severity
@@ -13,7 +14,7 @@ SUFFIXES = (".yaml", ".yml")
 
 
 def manifest_files(root: Path, findings: list[Finding]):
-    """(path, relative name) of every manifest file under root; refuses symlinks leaving root."""
+    """(path as a string, relative name) of every manifest file under root; refuses symlinks leaving root."""
     real_root = root.resolve()
 
     def unreadable(err: OSError) -> None:  # os.walk would skip a folder it cannot list, silently
@@ -22,43 +23,56 @@ def manifest_files(root: Path, findings: list[Finding]):
         findings.append(file_finding(rel, f"cannot list the folder: {err.strerror}; its files were not read",
                                       "check its permissions (the reconciler must be able to read every manifest)", "read-error"))
 
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
-        here = Path(dirpath)
-        rendered_elsewhere = render_first(here, root, filenames)
-        if rendered_elsewhere is not None:
-            findings.append(rendered_elsewhere)
-            dirnames[:] = []
-            continue
+    base = os.fspath(root)
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False, onerror=unreadable):
+        # Paths stay strings here: pathlib's objects cost more than the rest of a warm run's walk.
+        rel_dir = dirpath[len(base):].lstrip(os.sep).replace(os.sep, "/")
+        prefix = rel_dir + "/" if rel_dir else ""
+        if _RENDERED_ELSEWHERE.intersection(filenames):
+            rendered_elsewhere = render_first(Path(dirpath), root, filenames)
+            if rendered_elsewhere is not None:
+                findings.append(rendered_elsewhere)
+                dirnames[:] = []
+                continue
         for name in sorted(dirnames):
             if name.startswith("."):
                 dirnames.remove(name)
                 continue
-            sub = here / name
-            if sub.is_symlink():
+            sub = os.path.join(dirpath, name)
+            if os.path.islink(sub):
                 dirnames.remove(name)  # os.walk would not descend anyway; say why when it escapes
-                if not _inside(sub, real_root):
-                    findings.append(_escape_finding(sub, root))
+                if not _inside(Path(sub), real_root):
+                    findings.append(_escape_finding(Path(sub), root))
             elif name.endswith(SUFFIXES):
-                findings.append(file_finding(sub.relative_to(root).as_posix(), "is a folder, not a manifest file; the files in it are read as any folder's",
+                findings.append(file_finding(prefix + name, "is a folder, not a manifest file; the files in it are read as any folder's",
                                               "rename the folder if it is not meant to look like a YAML file", "not-a-file", severity=Severity.WARNING))
         dirnames.sort()
         for name in sorted(filenames):
-            path = here / name
             if not name.endswith(SUFFIXES):
                 continue
-            if path.is_symlink() and not _inside(path, real_root):
-                findings.append(_escape_finding(path, root))
+            path = os.path.join(dirpath, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                mode = 0
+            if stat.S_ISREG(mode):
+                yield path, prefix + name
                 continue
-            if not path.is_file():  # never opened: reading a FIFO would wait forever
-                what = "a broken symbolic link" if path.is_symlink() and not path.exists() else "not a regular file (a FIFO, socket or device)"
-                findings.append(file_finding(path.relative_to(root).as_posix(), f"is {what}; not read",
+            if stat.S_ISLNK(mode) and not _inside(Path(path), real_root):
+                findings.append(_escape_finding(Path(path), root))
+                continue
+            if not os.path.isfile(path):  # never opened: reading a FIFO would wait forever
+                broken = stat.S_ISLNK(mode) and not os.path.exists(path)
+                what = "a broken symbolic link" if broken else "not a regular file (a FIFO, socket or device)"
+                findings.append(file_finding(prefix + name, f"is {what}; not read",
                                               "replace it with a plain YAML file, or remove it", "not-a-file"))
                 continue
-            yield path, path.relative_to(root).as_posix()
+            yield path, prefix + name  # a symbolic link to a file inside the root
 
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 HELM_CHART_FILE = "Chart.yaml"
+_RENDERED_ELSEWHERE = frozenset((*KUSTOMIZATION_FILES, HELM_CHART_FILE))
 
 
 def render_first(folder: Path, root: Path, filenames) -> Finding | None:

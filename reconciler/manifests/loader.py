@@ -29,6 +29,7 @@ patches are partial objects, its templates are not YAML). So is a Helm values fi
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +49,11 @@ class Limits:
     max_alias_expansion: int = MAX_ALIAS_EXPANSION
 
 
-def load_file(path: Path, rel: str, limits: Limits = Limits()) -> tuple[list[Manifest], list[Finding]]:
-    """Manifests and findings of one file (`rel` is how findings name it)."""
+def load_file(path: str | Path, rel: str, limits: Limits = Limits(), cache=None) -> tuple[list[Manifest], list[Finding]]:
+    """Manifests and findings of one file (`rel` is how findings name it). `cache`: a
+    reconciler.manifests.source_cache.SourceCache, or None."""
     try:
-        size = path.stat().st_size
+        size = os.stat(path).st_size
     except OSError as err:
         return [], [file_finding(rel, f"cannot read the file: {err.strerror}", "check its permissions", "read-error")]
     if size > limits.max_file_bytes:
@@ -64,7 +66,8 @@ def load_file(path: Path, rel: str, limits: Limits = Limits()) -> tuple[list[Man
             )
         ]
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as err:  # permissions, a file removed meanwhile, an I/O error
         return [], [file_finding(rel, f"cannot read the file: {err.strerror or err}", "check its permissions (the reconciler must be able to read every manifest)", "read-error")]
     try:
@@ -84,7 +87,27 @@ def load_file(path: Path, rel: str, limits: Limits = Limits()) -> tuple[list[Man
         ]
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _load_text(text, rel, limits)
+    if cache is None:
+        return _load_text(text, rel, limits)
+    key = cache.key(rel, data, limits)
+    entry = cache.get(key)
+    if entry is not None:
+        return _from_entry(entry, text, rel)
+    manifests, findings = _load_text(text, rel, limits)
+    if cache.check is not None:
+        for manifest in manifests:
+            manifest.checked = cache.check(manifest)
+    cache.put(key, manifests, findings)
+    return manifests, findings
+
+
+def _from_entry(entry, text: str, rel: str) -> tuple[list[Manifest], list[Finding]]:
+    """What a source cache entry holds, as the loader would have made it from `text`."""
+    objects, findings = entry
+    positions = FilePositions(text)
+    manifests = [Manifest(obj=obj, file=rel, line=line, col=col, doc_index=index, locate_fn=positions.locator(index), checked=checked)
+                 for obj, line, col, index, checked in objects]
+    return manifests, findings
 
 
 
@@ -197,21 +220,27 @@ def _with_object(finding: Finding, ref: str) -> Finding:
     return replace(finding, object=ref)
 
 
-def load_directory(root: str | Path, limits: Limits = Limits()) -> LoadResult:
-    """Every Kubernetes object under `root` (recursively), with the findings met on the way."""
+def load_directory(root: str | Path, limits: Limits = Limits(), cache=None) -> LoadResult:
+    """Every Kubernetes object under `root` (recursively), with the findings met on the way.
+    `cache`: a reconciler.manifests.source_cache.SourceCache (files unchanged since they were last
+    read are not parsed, nor their objects' own findings looked for again), or None."""
     root = Path(root)
     skipped = render_first(root.parent, root.parent, [root.name]) if root.is_file() else None
     if skipped is not None:  # SOURCE is a kustomization file or a chart's Chart.yaml
         return LoadResult(manifests=[], findings=[skipped], files_read=0)
     if root.is_file():
-        one_file, its_findings = load_file(root, root.name, limits)
+        one_file, its_findings = load_file(root, root.name, limits, cache)
+        if cache is not None:
+            cache.save()
         return LoadResult(manifests=one_file, findings=its_findings, files_read=1)
     manifests: list[Manifest] = []
     findings: list[Finding] = []
     files_read = 0
     for path, rel in manifest_files(root, findings):
-        found, problems = load_file(path, rel, limits)
+        found, problems = load_file(path, rel, limits, cache)
         files_read += 1
         manifests.extend(found)
         findings.extend(problems)
+    if cache is not None:
+        cache.save()
     return LoadResult(manifests=manifests, findings=findings, files_read=files_read)

@@ -20,8 +20,6 @@ import base64
 import difflib
 from typing import Any
 
-import yaml
-
 from reconciler.findings import Finding, Severity
 from reconciler.notifications.model import Condition, NotificationConfig, Service, TemplateSpec, string_leaves
 from reconciler.notifications.template_values import TemplateError
@@ -69,6 +67,8 @@ class _Place:
 
 def _yaml_value(text: str):
     """A data value's YAML and its node tree (for the lines of template strings)."""
+    import yaml  # here: validating a source with no notification ConfigMap (a warm, cached run) needs no YAML parser
+
     node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     value = yaml.safe_load(text)
     return value, node
@@ -81,6 +81,8 @@ def parse_config(data: dict, *, manifest=None, origin: str = "") -> tuple[Notifi
     findings: list[Finding] = []
     if not isinstance(data, dict):
         return config, findings
+    import yaml
+
     for key, text in data.items():
         key = str(key)
         if not isinstance(text, str):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import yaml
-
 
 @dataclass
 class Service:
@@ -47,6 +45,8 @@ class NotificationConfig:
 
 def string_leaves(value, node, path=()):
     """(path, text, line-in-value (1-based) of the text's first line) for every string leaf."""
+    import yaml  # here: a source with no notification ConfigMap (a warm, cached run) needs no YAML parser
+
     if isinstance(value, str):
         line = 1
         if node is not None:

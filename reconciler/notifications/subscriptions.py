@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
-
 ANNOTATION_PREFIX = "notifications.argoproj.io/"
 SUBSCRIBE_PREFIX = ANNOTATION_PREFIX + "subscribe."
 SUBSCRIPTIONS_ANNOTATION = ANNOTATION_PREFIX + "subscriptions"
@@ -63,6 +61,8 @@ def parse_subscriptions(annotations: dict) -> tuple[list[Subscription], list[Sub
             for recipient in _recipients(value):
                 subs.append(Subscription(trigger, service, recipient, key))
         elif key == SUBSCRIPTIONS_ANNOTATION:
+            import yaml  # here: a source with no subscriptions (a warm, cached run) needs no YAML parser
+
             try:
                 items = yaml.safe_load(value) if isinstance(value, str) else value
             except yaml.YAMLError as err:

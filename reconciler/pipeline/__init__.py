@@ -46,7 +46,7 @@ def run(root: Path, cluster, store, now: datetime, options: RunOptions) -> RunRe
         keeper = LeaseKeeper(cluster, held, options.clock or run_clock(now))
         report = RunReport(dry_run=options.dry_run)
         reads_before = getattr(cluster, "reads", 0)
-        loaded = manifests.load(root)
+        loaded = manifests.load(root, options.source_cache)
         checked = validation.check(loaded, cluster, options)
         world = observe.world(cluster, checked, store)
         report.objects = len(loaded.manifests)

@@ -28,3 +28,4 @@ class RunOptions:
     policy: SourcePolicy = SourcePolicy()  # --allow-secrets, --apply-cluster-scoped
     prune: bool = False  # --prune: delete what this SOURCE applied earlier and no longer holds (pipeline/prune.py)
     owner: str = ""  # the SOURCE's identity written on what it applies (Checkout.owner; "" = the root directory)
+    source_cache: object = None  # --cache-dir: reconciler.validation.cache.source_cache(...) (None: no cache)

@@ -79,10 +79,12 @@ def validate(manifests: Iterable[Manifest], live: Live | None = None, period_sec
     manifests = list(manifests)
     ctx = Context(manifests, live, period_seconds, policy)
     findings: list[Finding] = []
+    from reconciler.validation import rules
+
     for manifest in manifests:
         # What depends on the manifest alone may come from the source cache (Manifest.checked).
         local = manifest.checked if manifest.checked is not None else local_checks(manifest)
-        findings.extend(_checked(manifest, ctx, local))
+        findings.extend(_checked(manifest, ctx, local, rules))
     # Rules across objects run every time, on the manifests however they were loaded.
     findings.extend(invalid_template_references(manifests, findings))
     findings.extend(duplicate_objects(manifests))
@@ -127,31 +129,28 @@ def _rules_for(manifest: Manifest) -> tuple:
     return ROLLOUT_RULES if manifest.kind == "Rollout" else TEMPLATE_RULES.get(manifest.kind, ())
 
 
-def _checked(manifest: Manifest, ctx: Context, local: dict[str, list[Finding]]) -> list[Finding]:
-    from reconciler.validation.rules import MANIFEST_RULES
-
+def _checked(manifest: Manifest, ctx: Context, local: dict[str, list[Finding]], rules) -> list[Finding]:
+    """`local` assembled with the findings of the rules that read the context (module `rules`)."""
     problems = list(local.get(SHAPE, ()))
     if problems and not isinstance(manifest.obj.get("metadata"), dict):
         return problems  # the other rules need a metadata mapping
-    for rule in MANIFEST_RULES:
-        problems.extend(_findings_of(rule, manifest, ctx, local))
-    rules = _rules_for(manifest)
-    if rules and not any(f.rule == "api-version" for f in problems):
+    for rule in rules.MANIFEST_RULES:
+        problems.extend(_findings_of(rule, manifest, ctx, local, rules))
+    own_rules = rules.ROLLOUT_RULES if manifest.kind == "Rollout" else rules.TEMPLATE_RULES.get(manifest.kind, ())
+    if own_rules and not any(f.rule == "api-version" for f in problems):
         seen = _reported_fields(problems)
-        for rule in rules:
-            for finding in _findings_of(rule, manifest, ctx, local):
+        for rule in own_rules:
+            for finding in _findings_of(rule, manifest, ctx, local, rules):
                 if (finding.path, finding.line) not in seen and finding.path not in seen:
                     problems.append(finding)
     return problems
 
 
-def _findings_of(rule, manifest: Manifest, ctx: Context, local: dict[str, list[Finding]]) -> list[Finding]:
+def _findings_of(rule, manifest: Manifest, ctx: Context, local: dict[str, list[Finding]], rules) -> list[Finding]:
     """A rule's findings: run now when it reads the context, else as local_checks found them."""
-    from reconciler.validation.rules import CONTEXTUAL, rule_id
-
-    if rule in CONTEXTUAL:
+    if rule in rules.CONTEXTUAL:
         return rule(manifest, ctx)
-    found = local.get(rule_id(rule))
+    found = local.get(rules.RULE_IDS[rule])
     return found if found is not None else rule(manifest, None)
 
 

@@ -6,6 +6,9 @@ TEMPLATE_RULES at analysis templates (by kind), MANIFEST_RULES at every object i
 one is given, and carries `period_seconds` (how often the reconciler runs, when known).
 """
 
+from collections.abc import Callable
+
+from reconciler.findings import Finding
 from reconciler.validation.rules import (
     analysis,
     applied_kinds,
@@ -28,9 +31,11 @@ MANIFEST_RULES = (applied_kinds.check, integers.check)
 CONTEXTUAL = frozenset({applied_kinds.check, references.check, analysis.check, experiments.check_experiment})
 
 
-def rule_id(rule) -> str:
+def rule_id(rule: Callable[..., list[Finding]]) -> str:
     """`module.function`: how local_checks' results name a rule."""
     return f"{rule.__module__.rsplit('.', 1)[-1]}.{rule.__name__}"
 
 
-__all__ = ["ROLLOUT_RULES", "TEMPLATE_RULES", "MANIFEST_RULES", "CONTEXTUAL", "rule_id"]
+RULE_IDS = {rule: rule_id(rule) for rule in {*ROLLOUT_RULES, *MANIFEST_RULES, *(r for rules in TEMPLATE_RULES.values() for r in rules)}}
+
+__all__ = ["ROLLOUT_RULES", "TEMPLATE_RULES", "MANIFEST_RULES", "CONTEXTUAL", "RULE_IDS", "rule_id"]
