@@ -72,18 +72,23 @@ def fingerprint() -> str:
     if _fingerprint is None:
         import reconciler
 
-        package = Path(reconciler.__file__).resolve().parent
-        h = blake2b(digest_size=16)
-        h.update(f"{FORMAT}\0{reconciler.__version__}\0{_library_versions()}\0".encode())
-        for schema in sorted((package / "schemas").glob("*.json")):
-            h.update(schema.name.encode() + b"\0" + schema.read_bytes())
-        for folder, dirs, files in os.walk(package):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
-            for name in sorted(f for f in files if f.endswith(".py")):
-                stat = os.stat(os.path.join(folder, name))
-                h.update(f"{os.path.relpath(folder, package)}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
-        _fingerprint = h.hexdigest()
+        _fingerprint = build_fingerprint(Path(reconciler.__file__).resolve().parent, reconciler.__version__, _library_versions())
     return _fingerprint
+
+
+def build_fingerprint(package: Path, version: str, libraries: str) -> str:
+    """The digest of `version`, `libraries`, the bytes of the package's schemas, and the size and
+    time of each of its modules (reading them all would cost a warm run more than the rest)."""
+    h = blake2b(digest_size=16)
+    h.update(f"{FORMAT}\0{version}\0{libraries}\0".encode())
+    for schema in sorted((package / "schemas").glob("*.json")):
+        h.update(schema.name.encode() + b"\0" + schema.read_bytes())
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+        for name in sorted(f for f in files if f.endswith(".py")):
+            stat = os.stat(os.path.join(folder, name))
+            h.update(f"{os.path.relpath(folder, package)}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return h.hexdigest()
 
 
 def _library_versions() -> str:
@@ -123,6 +128,7 @@ class SourceCache:
         self.usable: bool | None = None  # None: not tried yet
         self._stored: dict | None = None  # key -> entry as JSON data, from the pack on disk
         self._kept: dict = {}  # key -> entry as JSON data, for the pack written at `save`
+        self._added = False  # an entry was made this run (a file new or changed, or its entry bad)
         self.hits = self.misses = 0
 
     def key(self, rel: str, data: bytes, limits) -> str:
@@ -163,7 +169,7 @@ class SourceCache:
         if not self._ready():
             return None
         raw = self._entries().get(key)
-        found = decode_entry(raw) if raw is not None else None
+        found = decode_entry(raw, key) if raw is not None else None
         if found is None:
             self.misses += 1
         else:
@@ -173,11 +179,12 @@ class SourceCache:
 
     def put(self, key: str, manifests, findings: list[Finding]) -> None:
         if self.usable and all(json_clean(m.obj, unshared=True) for m in manifests):
-            self._kept[key] = encode_entry([(m.obj, m.line, m.col, m.doc_index, m.checked) for m in manifests], findings)
+            self._kept[key] = encode_entry(key, [(m.obj, m.line, m.col, m.doc_index, m.checked) for m in manifests], findings)
+            self._added = True
 
     def save(self) -> None:
         """Write the pack when it is not what this run read: a file was new, changed or gone."""
-        if not self.usable or self._kept.keys() == self._entries().keys():
+        if not self.usable or (not self._added and self._kept.keys() == self._entries().keys()):
             return
         from reconciler.atomic_write import write_text_atomically
 
@@ -185,8 +192,7 @@ class SourceCache:
             write_text_atomically(Path(self.path), encode_pack(self._kept))
         except OSError as err:
             self.usable = self._disable(f"cannot write to it: {err.strerror or err}")
-        self._stored = self._kept
-        self._kept = {}
+        self._stored, self._kept, self._added = self._kept, {}, False
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,8 +203,9 @@ def _finding_out(f: Finding) -> list:
     return [f.file, f.line, f.col, f.path, f.message, f.hint, f.severity.value, f.rule, f.object]
 
 
-def encode_entry(objects: list, findings: list[Finding]) -> dict:
+def encode_entry(key: str, objects: list, findings: list[Finding]) -> dict:
     return {
+        "key": key,
         "objects": [[obj, line, col, index, None if checked is None else {rule: [_finding_out(f) for f in found]
                                                                             for rule, found in checked.items()}]
                     for obj, line, col, index, checked in objects],
@@ -232,11 +239,11 @@ class _Bad(Exception):
     pass
 
 
-def decode_entry(raw):
-    """The entry in `raw`, ([(obj, line, col, doc_index, checked)], [Finding]), if every field has
-    its type, else None."""
+def decode_entry(raw, key: str):
+    """The entry in `raw`, ([(obj, line, col, doc_index, checked)], [Finding]), if it names `key`
+    (an entry copied under another file's key does not) and every field has its type, else None."""
     try:
-        if type(raw) is not dict:
+        if type(raw) is not dict or raw.get("key") != key:
             return None
         return [_object_in(item) for item in _list(raw.get("objects"))], [_finding_in(item) for item in _list(raw.get("findings"))]
     except (_Bad, ValueError, TypeError):
