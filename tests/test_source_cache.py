@@ -24,8 +24,8 @@ from tests.gitserver import bare_repo_factory  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-SOURCES = sorted([p for p in FIXTURES.iterdir() if p.is_dir() and p.name != "invalid"]
-                 + [p for p in (FIXTURES / "invalid").iterdir() if p.is_dir()] + [FIXTURES / "invalid"])
+SOURCES = sorted([p for p in FIXTURES.iterdir() if p.is_dir()]
+                 + [p for group in ("invalid", "corpus") if (FIXTURES / group).is_dir() for p in (FIXTURES / group).iterdir() if p.is_dir()])
 
 
 def _cache(cache_dir: Path, root: Path):
