@@ -2,6 +2,7 @@
 
 import pytest
 
+from reconciler.engine import replica_targets
 from reconciler.engine import replicas as rm
 from reconciler.engine.replicas import Pods
 from tests.argo_cases.rollout_canary import CASES
@@ -10,7 +11,7 @@ from tests.argo_cases.rollout_canary import CASES
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.go) for c in CASES])
 def test_one_reconcile(case):
     surge, unavailable = rm.surge_and_unavailable(case.replicas, case.surge, case.unavailable)
-    weight, _ = rm.replica_intent({}, case.replicas, case.steps, case.index, aborted=case.aborted, canary_is_stable=case.stable is None)
+    weight, _ = replica_targets.replica_intent({}, case.replicas, case.steps, case.index, aborted=case.aborted, canary_is_stable=case.stable is None)
     new = Pods(*case.canary)
     stable = Pods(*case.stable) if case.stable is not None else None
     older = [Pods(*rs) for rs in case.older]

@@ -19,15 +19,8 @@ from reconciler.engine.context import (
     rs_hash,
     rs_spec_replicas,
 )
-from reconciler.engine.replicas import (
-    Pods,
-    canary_counts,
-    closest_split,
-    max_traffic_weight,
-    replica_intent,
-    settle_basic_canary,
-    surge_and_unavailable,
-)
+from reconciler.engine.replica_targets import canary_counts, max_traffic_weight, replica_intent
+from reconciler.engine.replicas import Pods, closest_split, settle_basic_canary, surge_and_unavailable
 from reconciler.engine.traffic import routing
 
 # -- replica targets --------------------------------------------------------------------------------

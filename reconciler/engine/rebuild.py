@@ -39,7 +39,8 @@ from reconciler.engine.context import (
 )
 from reconciler.engine.hashing import pod_template_hash
 from reconciler.engine.model import Desired, Live
-from reconciler.engine.replicas import canary_split, max_traffic_weight
+from reconciler.engine.replica_targets import max_traffic_weight
+from reconciler.engine.replicas import canary_split
 from reconciler.engine.state import RolloutState
 
 # On the stable Service while it selects the canary because the stable ReplicaSet has no pods

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.durations import parse_duration
-from reconciler.engine.replicas import max_traffic_weight
+from reconciler.engine.replica_targets import max_traffic_weight
 from reconciler.findings import Finding
 from reconciler.manifests.model import Manifest
 
