@@ -206,3 +206,28 @@ def test_a_source_with_errors_or_no_object_prunes_nothing(tmp_path):
     assert empty.returncode == 0, empty.stdout + empty.stderr
     assert "nothing pruned: SOURCE holds no object" in empty.stdout
     assert stored(cluster, "ConfigMap", "shop-settings") and stored(cluster, "Service", "shop") is not None
+
+
+def test_the_last_object_of_a_kind_or_of_a_namespace_is_found_through_the_inventory(tmp_path):
+    """SOURCE no longer holds any Gateway or HTTPRoute, nor anything in namespace `other`: the places
+    recorded when they were applied (ConfigMap reconciler-applied-*, Lease namespace) lead --prune there."""
+    other = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: elsewhere\n  namespace: other\ndata: {k: v}\n"
+    repo = make_bare_repo(tmp_path / "git", name="app", fixture="app-repo", files={"other.yaml": other})
+    cluster = tmp_path / "cluster"
+    where = ["--cluster", f"local:{cluster}"]
+    assert reconciler("run", repo.url, *where, "--now", T[0]).returncode == 0
+    [inventory] = (cluster / "default" / "ConfigMap").glob("reconciler-applied-*.yaml")
+    scopes = yaml.safe_load(inventory.read_text())["data"]["scopes"].splitlines()
+    assert {"gateway.networking.k8s.io/v1 Gateway default", "- ConfigMap other", "- Service default"} <= set(scopes)
+    hand_made(cluster, "Gateway", "made-by-hand", "gateway.networking.k8s.io/v1", spec={})
+    repo.commit(remove=["gateway.yaml", "other.yaml"], message="no Gateway API any more; nothing in `other`")
+
+    pruned = reconciler("run", repo.url, *where, "--now", T[1], "--prune")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    for kind, namespace, name in (("Gateway", "default", "shop"), ("HTTPRoute", "default", "shop"), ("ConfigMap", "other", "elsewhere")):
+        assert f"pruned {kind} {namespace}/{name}: no longer in SOURCE" in pruned.stdout
+        assert stored(cluster, kind, name, namespace) is None
+    assert stored(cluster, "Gateway", "made-by-hand")
+    scopes = yaml.safe_load(inventory.read_text())["data"]["scopes"].splitlines()
+    assert not [s for s in scopes if "Gateway" in s or "HTTPRoute" in s or s.endswith(" other")]  # nothing of ours left there
+    assert "- Service default" in scopes

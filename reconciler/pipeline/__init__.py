@@ -78,6 +78,7 @@ def run(root: Path, cluster, store, now: datetime, options: RunOptions) -> RunRe
             saved += recorded_experiments
         report.prune = prune.decide(checked, world, scanned, options, timed_out=report.timed_out)
         prune.delete(cluster, report.prune, keeper, options)
+        prune.record(cluster, checked, world, scanned, report.prune, options, applied=len(report.manifest_actions) - applied.refused)
         if notifier is not None and not report.timed_out:  # past --timeout they stay pending for the next run
             report.notifications = notify.send(notifier, plans, rollouts, store, cluster, now, options, keeper.keep)
     report.results = [rollouts.results[key] for key in sorted(rollouts.results)]

@@ -1,9 +1,14 @@
 """Stage 8, prune (opt-in, `plan --prune` / `run --prune`): delete what this SOURCE applied earlier
 and no longer holds. Runs last, after every apply, and only when the whole SOURCE loaded cleanly.
 
-    scan(cluster, checked, world, options) -> {object_key: live object}   with --prune: the kinds SOURCE may have held
-    decide(checked, world, scanned, options, *, findings, timed_out) -> Pruning   pure: what goes, what stays and why
-    delete(cluster, pruning, keeper, options) -> None                    the deletes (never in a dry run)
+    scan(cluster, checked, world, options) -> Scanned      with --prune: every place SOURCE applied objects to
+    decide(checked, world, scanned, options, *, timed_out) -> Pruning   pure: what goes, what stays and why
+    delete(cluster, pruning, keeper, options) -> None      the deletes (never in a dry run)
+    record(cluster, checked, scanned, pruning, options, applied=N) -> None   the places, for a later --prune
+
+Where to look: the namespaces SOURCE names and the places this SOURCE applied objects to before
+(reconciler/cluster/inventory.py: a ConfigMap in the Lease namespace), so an object is found after
+SOURCE stopped holding any object of its kind, or of its namespace.
 
 An object is pruned only when all of these hold (docs/kubernetes.md, "Pruning"):
 - it carries the reconciler's `applied-hash` annotation and `applied-from` names this run's SOURCE
@@ -24,7 +29,9 @@ Nothing is pruned when SOURCE has an error finding, holds no object at all, or t
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
+from reconciler.cluster import inventory
 from reconciler.engine import workload
 from reconciler.engine.model import Action
 from reconciler.errors import ClusterError, Conflict
@@ -52,33 +59,59 @@ def owner_of(root) -> str:
     return str(Path(root).resolve())
 
 
-def _namespaces(checked: Checked, seen: World) -> list[str]:
+@dataclass
+class Scanned:
+    """What --prune read beyond observe's lists."""
+
+    objects: dict = field(default_factory=dict)  # object_key -> live object
+    namespaces: set[str] = field(default_factory=set)  # namespaces listed beyond SOURCE's (from the inventory)
+    unlisted: set = field(default_factory=set)  # recorded places the cluster would not list this run (kept recorded)
+    inventory: inventory.Inventory | None = None
+
+
+def _namespaces(seen: World) -> set[str]:
     """The namespaces SOURCE names that this run could read (observe listed Services in each)."""
-    return sorted({ns for (kind, ns) in seen.by_kind if kind == "Service"} - set(seen.denied))
+    return {ns for (kind, ns) in seen.by_kind if kind == "Service"} - set(seen.denied)
 
 
-def scan(cluster, checked: Checked, seen: World, options: RunOptions) -> dict:
-    """With --prune, the lists observe did not already read: every prunable kind the engine manages,
-    and every plain kind SOURCE holds, in every namespace SOURCE names. A kind the cluster does not
-    serve (Istio not installed) or will not list is skipped: nothing of it can be pruned this run."""
+def _scope(kind: str, api_version: str, namespace: str) -> inventory.Scope:
+    return ("" if handling(kind, api_version) == "managed" else api_version, kind, namespace)
+
+
+def source_scopes(checked: Checked) -> set[inventory.Scope]:
+    """The places of what SOURCE applies: (apiVersion for a plain kind, "" for one the engine manages, kind, namespace)."""
+    return {_scope(m.kind, m.api_version, m.namespace) for m in checked.applied if namespaced(m.kind) and m.kind not in NEVER_PRUNED}
+
+
+def scan(cluster, checked: Checked, seen: World, options: RunOptions) -> Scanned:
+    """With --prune, the lists observe did not already read: every prunable kind the engine manages and
+    every plain kind SOURCE holds, in every namespace SOURCE names, and every place the inventory
+    recorded. A kind the cluster does not serve (Istio not installed) or a namespace it will not list
+    is skipped: nothing there is pruned this run."""
+    scanned = Scanned()
     if not options.prune:
-        return {}
-    plain_kinds = {m.kind: m.api_version for m in checked.applied if handling(m.kind, m.api_version) != "managed" and namespaced(m.kind)}
-    wanted = [(kind, "") for kind in sorted(PRUNABLE_MANAGED)] + sorted(plain_kinds.items())
-    found: dict = {}
-    for namespace in _namespaces(checked, seen):
-        for kind, api_version in wanted:
-            if (kind, namespace) in seen.by_kind:
-                continue
-            try:
-                objects = cluster.list(kind, namespace, **({"api_version": api_version} if api_version else {}))
-            except ClusterError as err:
-                log.info("prune: %s in %s not listed (%s); none of them is pruned this run", kind, namespace, err.message,
-                         extra={"namespace": namespace, "action": "skip", "reason": "not listed"})
-                continue
-            for obj in objects:
-                found[object_key(obj)] = obj
-    return found
+        return scanned
+    scanned.inventory = inventory.read(cluster, options.lease_namespace, options.owner)
+    recorded = {scope for scope in scanned.inventory.scopes if scope[1] not in NEVER_PRUNED and namespaced(scope[1])}
+    source_ns = _namespaces(seen)
+    every_ns = source_ns | {ns for _, _, ns in recorded}
+    plain = {(api, kind) for api, kind, _ in source_scopes(checked) | recorded if api}
+    wanted = {("", kind, ns) for kind in PRUNABLE_MANAGED for ns in every_ns} | {(api, kind, ns) for api, kind in plain for ns in every_ns}
+    for api_version, kind, namespace in sorted(wanted, key=lambda s: (s[2], s[1], s[0])):
+        if (kind, namespace) in seen.by_kind or (namespace in seen.denied):
+            continue
+        try:
+            objects = cluster.list(kind, namespace, **({"api_version": api_version} if api_version else {}))
+        except ClusterError as err:
+            log.info("prune: %s in %s not listed (%s); none of them is pruned this run", kind, namespace, err.message,
+                     extra={"namespace": namespace, "action": "skip", "reason": "not listed"})
+            scanned.unlisted |= {scope for scope in recorded if scope[1:] == (kind, namespace)}
+            continue
+        if namespace not in source_ns:
+            scanned.namespaces.add(namespace)
+        for obj in objects:
+            scanned.objects[object_key(obj)] = obj
+    return scanned
 
 
 def _protected(checked: Checked) -> dict[tuple, str]:
@@ -120,15 +153,15 @@ def _held_reason(checked: Checked, seen: World, options: RunOptions, timed_out: 
     return ""
 
 
-def decide(checked: Checked, seen: World, scanned: dict, options: RunOptions, *, timed_out: str = "") -> Pruning:
+def decide(checked: Checked, seen: World, scanned: Scanned, options: RunOptions, *, timed_out: str = "") -> Pruning:
     """What --prune deletes (or, without it, could delete: counted only). Pure: no I/O."""
     owner = options.owner
     pruning = Pruning(enabled=options.prune)
     in_source = {object_key(m.obj) for m in checked.manifests if isinstance(m.obj, dict)}
     protected = _protected(checked)
     pool = dict(seen.live_by_key)
-    pool.update(scanned)
-    namespaces = set(_namespaces(checked, seen))
+    pool.update(scanned.objects)
+    namespaces = _namespaces(seen) | scanned.namespaces
     for key in sorted(pool, key=lambda k: (k[1] or "", k[0], str(k[2]))):
         kind, namespace, name = key
         obj = pool[key]
@@ -181,3 +214,27 @@ def delete(cluster, pruning: Pruning, keeper, options: RunOptions) -> None:
         pruning.pruned.append(action)
         log.info(f"pruned {action.kind} {action.namespace}/{action.name}: no longer in SOURCE",
                  extra={"namespace": action.namespace, "action": "prune", "reason": "not in source"})
+
+
+def record(cluster, checked: Checked, seen: World, scanned: Scanned, pruning: Pruning, options: RunOptions, *, applied: int) -> None:
+    """Keep the inventory of places: a run that applied objects adds SOURCE's places; a --prune run
+    that was not held keeps SOURCE's places, those where an object of this SOURCE is left, and those
+    it could not list. A dry run writes nothing; a run that applied and pruned nothing reads nothing."""
+    if options.dry_run:
+        return
+    places = source_scopes(checked)
+    found = scanned.inventory
+    if pruning.enabled and not pruning.held and found is not None and not found.problem:
+        pruned = {(a.kind, a.namespace, a.name) for a in pruning.pruned}
+        pool = dict(seen.live_by_key)
+        pool.update(scanned.objects)
+        for key, obj in pool.items():
+            notes = (obj.get("metadata") or {}).get("annotations") or {}
+            if key[1] and key not in pruned and notes.get(APPLIED_FROM_ANNOTATION) == options.owner and notes.get(APPLIED_HASH_ANNOTATION):
+                places.add(_scope(key[0], str(obj.get("apiVersion") or ""), key[1]))
+        inventory.write(cluster, found, places | scanned.unlisted, replace=True)
+        return
+    if applied:
+        found = found if found is not None else inventory.read(cluster, options.lease_namespace, options.owner)
+        if not found.problem:
+            inventory.write(cluster, found, places)
