@@ -231,3 +231,36 @@ def test_the_last_object_of_a_kind_or_of_a_namespace_is_found_through_the_invent
     scopes = yaml.safe_load(inventory.read_text())["data"]["scopes"].splitlines()
     assert not [s for s in scopes if "Gateway" in s or "HTTPRoute" in s or s.endswith(" other")]  # nothing of ours left there
     assert "- Service default" in scopes
+
+
+def _one_file_per_object(fixture: str) -> dict:
+    from tests.conftest import FIXTURES
+
+    files = {}
+    for path in sorted((FIXTURES / fixture).glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                files[f"{doc['kind']}-{doc['metadata']['name']}.yaml"] = yaml.safe_dump(doc)
+    return files
+
+
+def test_what_a_remaining_rollout_routes_through_is_kept(tmp_path):
+    """Only the Rollout stays in Git: its Services, its VirtualService and DestinationRule, its
+    AnalysisTemplate, and the Service the kept VirtualService routes to (named by host only) all stay."""
+    for fixture, kept in (
+        ("prometheus-analysis", ["Service default/mock-server-canary", "Service default/mock-server-stable",
+                                 "VirtualService default/mock-server", "AnalysisTemplate default/success-rate"]),
+        ("istio-destinationrule", ["VirtualService default/mock-server", "DestinationRule default/mock-server", "Service default/mock-server"]),
+    ):
+        files = _one_file_per_object(fixture)
+        repo = make_bare_repo(tmp_path / fixture, name="routes", files=files)
+        where = ["--cluster", f"local:{tmp_path / fixture / 'cluster'}"]
+        assert reconciler("run", repo.url, *where, "--now", T[0]).returncode == 0
+        repo.commit(remove=[name for name in files if not name.startswith("Rollout-")], message="only the Rollout stays")
+        pruned = reconciler("run", repo.url, *where, "--now", T[1], "--prune")
+        assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+        assert "pruned " not in pruned.stdout, pruned.stdout
+        for what in kept:
+            assert f"kept {what}: no longer in SOURCE, but " in pruned.stdout, pruned.stdout
+        assert "kept Service default/mock-server: no longer in SOURCE, but VirtualService default/mock-server (kept too) routes to it" in pruned.stdout \
+            or fixture != "istio-destinationrule"

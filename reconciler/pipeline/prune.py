@@ -20,7 +20,8 @@ An object is pruned only when all of these hold (docs/kubernetes.md, "Pruning"):
   a ReplicaSet, an AnalysisRun, an Experiment, a Pod or anything else the engine creates itself, nor a
   cluster-scoped object;
 - no Rollout or Experiment of SOURCE names it (its Services, its traffic router's objects, its
-  workloadRef Deployment, its analysis templates): those are kept, and the plan says why.
+  workloadRef Deployment, its analysis templates), and no VirtualService or DestinationRule that
+  stays (in SOURCE, or kept so) routes to it as a Service: those are kept, and the plan says why.
 A Rollout removed from SOURCE is not deleted and neither are its ReplicaSets: its pods keep running
 and the plan lists it as left behind (deleting them is a person's decision).
 Nothing is pruned when SOURCE has an error finding, holds no object at all, or the run hit --timeout.
@@ -115,7 +116,7 @@ def scan(cluster, checked: Checked, seen: World, options: RunOptions) -> Scanned
 
 
 def _protected(checked: Checked) -> dict[tuple, str]:
-    """(kind, namespace, name) -> which Rollout or Experiment of SOURCE still names it."""
+    """(kind, namespace, name) -> why it stays: which Rollout or Experiment of SOURCE still names it."""
     named: dict[tuple, str] = {}
     for manifest in checked.manifests:
         if manifest.kind not in ("Rollout", "Experiment") or not isinstance(manifest.obj, dict):
@@ -129,8 +130,36 @@ def _protected(checked: Checked) -> dict[tuple, str]:
         if ref is not None and ref.get("name"):
             keys.append(("Deployment", ns, str(ref["name"])))
         for key in keys:
-            named.setdefault(key, who)
+            named.setdefault(key, f"{who} still names it")
     return named
+
+
+def _routed_services(router: dict, namespace: str) -> set[tuple]:
+    """The Services an Istio VirtualService routes to or a DestinationRule is for (`host`: `svc`,
+    `svc.ns`, `svc.ns.svc.cluster.local`); other hosts (an external name) are no Service of ours."""
+    raw = router.get("spec")
+    spec: dict = raw if isinstance(raw, dict) else {}
+    hosts = [spec.get("host")] if router.get("kind") == "DestinationRule" else [
+        (route.get("destination") or {}).get("host")
+        for section in ("http", "tls", "tcp") for rule in spec.get(section) or [] if isinstance(rule, dict)
+        for route in rule.get("route") or [] if isinstance(route, dict)]
+    found = set()
+    for host in hosts:
+        parts = str(host or "").split(".")
+        if parts[0] and (len(parts) <= 2 or parts[2:] in (["svc"], ["svc", "cluster", "local"])):
+            found.add(("Service", parts[1] if len(parts) > 1 else namespace, parts[0]))
+    return found
+
+
+def _protect_routed(checked: Checked, pool: dict, protected: dict[tuple, str]) -> None:
+    """A Service a remaining router sends traffic to stays too: the routers of SOURCE, and those kept above."""
+    routers = [(m.obj, m.namespace, f"{m.kind} {m.namespace}/{m.name}") for m in checked.manifests
+               if m.kind in ("VirtualService", "DestinationRule") and isinstance(m.obj, dict)]
+    routers += [(pool[key], key[1], f"{key[0]} {key[1]}/{key[2]} (kept too)")
+                for key in list(protected) if key[0] in ("VirtualService", "DestinationRule") and key in pool]
+    for obj, namespace, who in routers:
+        for key in _routed_services(obj, namespace or "default"):
+            protected.setdefault(key, f"{who} routes to it")
 
 
 def _experiment_analyses(manifest) -> list[dict]:
@@ -161,6 +190,7 @@ def decide(checked: Checked, seen: World, scanned: Scanned, options: RunOptions,
     protected = _protected(checked)
     pool = dict(seen.live_by_key)
     pool.update(scanned.objects)
+    _protect_routed(checked, pool, protected)
     namespaces = _namespaces(seen) | scanned.namespaces
     for key in sorted(pool, key=lambda k: (k[1] or "", k[0], str(k[2]))):
         kind, namespace, name = key
@@ -170,7 +200,7 @@ def decide(checked: Checked, seen: World, scanned: Scanned, options: RunOptions,
                 or not notes.get(APPLIED_HASH_ANNOTATION) or notes.get(APPLIED_FROM_ANNOTATION) != owner):
             continue
         if key in protected:
-            pruning.kept.append((f"{kind} {namespace}/{name}", f"no longer in SOURCE, but {protected[key]} still names it"))
+            pruning.kept.append((f"{kind} {namespace}/{name}", f"no longer in SOURCE, but {protected[key]}"))
             continue
         pruning.deletes.append(Action("delete", kind, namespace, name, obj, None, "no longer in SOURCE (this SOURCE applied it earlier)"))
     if not options.prune:
