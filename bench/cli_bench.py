@@ -7,10 +7,13 @@ For each size N it generates a realistic repository (bench/gen_repo.py: N canary
 9 steps including an analysis step, 2N Services, 4 namespaces) and times, as separate processes
 (`python -m reconciler ...`, nothing in-process, nothing warm but the OS page cache):
 
-  validate            cold (no cache directory yet) and warm (the same command again)
+  validate            with --no-cache; cold (an empty --cache-dir, which it fills) and warm (the
+                      same command again: every file's parse and own findings come from the cache)
   run (create)        `run` against an empty embedded cluster: creates every ReplicaSet / Service
-  run (idle)          `run` again: nothing to do
-  plan (image bump)   every image tag bumped, then `plan` (text output, with every diff rendered)
+                      (its source cache empty at first)
+  run (idle)          `run` again: nothing to do (source cache warm); and once more with --no-cache
+  plan (image bump)   every image tag bumped, then `plan` (text output, with every diff rendered;
+                      the Services come from the source cache, the changed Rollout files do not)
 
 and the baselines, also as separate processes on the same files:
 
@@ -128,24 +131,34 @@ def bench_size(n: int, repeat: int, namespaces: int, base: Path, check_jsonschem
     for _ in range(repeat):
         measure_once([sys.executable, "-c", "pass"], fig("python -c pass"), env=env)
         measure_once(cli("--help"), fig("--help"), env=env)
-        measure_once(cli("validate", str(one_file)), fig("validate (one file)"), env=env)
+        one_cache = base / "cache-one-file"
+        shutil.rmtree(one_cache, ignore_errors=True)  # a first run: its source cache is empty
+        measure_once(cli("validate", str(one_file)), fig("validate (one file)"), env={**env, "RECONCILER_CACHE_DIR": str(one_cache)})
         measure_once([sys.executable, "-c", PARSE_FLOOR, *all_files], fig("libyaml parse (floor)"))
         if check_jsonschema:
             measure_once([check_jsonschema, "--disable-formats", "*", "--schemafile", str(ROOT / "schemas" / "rollout.json"),
                           *map(str, rollout_files)], fig("check-jsonschema (C parser)"))
+        # The source cache (--cache-dir): "cold" starts from an empty cache folder and fills it,
+        # "warm" is the same command again, finding every file there.
         cache = base / f"cache-{n}"
         shutil.rmtree(cache, ignore_errors=True)
-        venv = {**env, "RECONCILER_CACHE_DIR": str(cache), "XDG_CACHE_HOME": str(cache)}
+        venv = {**env, "RECONCILER_CACHE_DIR": str(cache)}
+        measure_once(cli("validate", str(repo), "--no-cache"), fig("validate (no cache)"), env=venv)
         measure_once(cli("validate", str(repo)), fig("validate (cold)"), env=venv)
         measure_once(cli("validate", str(repo)), fig("validate (warm)"), env=venv)
 
         cluster = base / f"cluster-{n}"
         shutil.rmtree(cluster, ignore_errors=True)
+        run_cache = base / f"run-cache-{n}"
+        shutil.rmtree(run_cache, ignore_errors=True)
+        renv = {**env, "RECONCILER_CACHE_DIR": str(run_cache)}
         generate(repo, n, namespaces, tag="1.0.0")
-        measure_once(cli("run", str(repo), "--cluster", f"local:{cluster}", "--now", NOW_CREATE), fig("run (create)"), env=env)
-        measure_once(cli("run", str(repo), "--cluster", f"local:{cluster}", "--now", NOW_IDLE), fig("run (idle)"), env=env)
+        measure_once(cli("run", str(repo), "--cluster", f"local:{cluster}", "--now", NOW_CREATE), fig("run (create)"), env=renv)
+        measure_once(cli("run", str(repo), "--cluster", f"local:{cluster}", "--now", NOW_IDLE), fig("run (idle)"), env=renv)
+        measure_once(cli("run", str(repo), "--cluster", f"local:{cluster}", "--now", NOW_IDLE, "--no-cache"), fig("run (idle, no cache)"),
+                     env=renv)
         generate(repo, n, namespaces, tag="1.1.0")
-        measure_once(cli("plan", str(repo), "--cluster", f"local:{cluster}", "--now", NOW_PLAN), fig("plan (image bump)"), env=env)
+        measure_once(cli("plan", str(repo), "--cluster", f"local:{cluster}", "--now", NOW_PLAN), fig("plan (image bump)"), env=renv)
     return figures
 
 
@@ -155,10 +168,12 @@ ORDER = [
     "validate (one file)",
     "libyaml parse (floor)",
     "check-jsonschema (C parser)",
+    "validate (no cache)",
     "validate (cold)",
     "validate (warm)",
     "run (create)",
     "run (idle)",
+    "run (idle, no cache)",
     "plan (image bump)",
 ]
 
@@ -179,7 +194,9 @@ def render(results: dict[int, dict[str, Figure]], markdown: bool) -> str:
         floor, cold = f["libyaml parse (floor)"].median, f["validate (cold)"].median
         line = f"N={n:,}: validate cold / parse floor = {cold / floor:.2f}x; warm / floor = {f['validate (warm)'].median / floor:.2f}x"
         line += f"; plan / validate cold = {f['plan (image bump)'].median / cold:.2f}x"
+        line += f"; validate (no cache) / floor = {f['validate (no cache)'].median / floor:.2f}x"
         line += f"; idle run / floor = {f['run (idle)'].median / floor:.2f}x"
+        line += f"; idle run warm / idle run without the cache = {f['run (idle)'].median / f['run (idle, no cache)'].median:.2f}x"
         if "check-jsonschema (C parser)" in f:
             line += f"; check-jsonschema / validate cold = {f['check-jsonschema (C parser)'].median / cold:.2f}x"
         start = f["python -c pass"].median
