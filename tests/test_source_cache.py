@@ -103,8 +103,10 @@ DAMAGE = {
     "entries swapped": lambda pack: _rewrite(pack, _swap_entries),
     "entries not a mapping": lambda pack: _rewrite(pack, lambda data: data.update(entries=[1, 2])),
     "finding with a bad severity": lambda pack: _rewrite(pack, lambda data: [
-        entry["objects"][0][4].update(shape=[["f", 1, 1, "", "m", "", "fatal", "r", ""]]) for entry in data["entries"].values()
+        entry["objects"][0].__setitem__(4, {"shape": [["f", 1, 1, "", "m", "", "fatal", "r", ""]]}) for entry in data["entries"].values()
         if entry["objects"]]),
+    "rules not a string or mapping": lambda pack: _rewrite(pack, lambda data: [
+        entry["objects"][0].__setitem__(4, ["shape"]) for entry in data["entries"].values() if entry["objects"]]),
 }
 
 
@@ -303,6 +305,8 @@ def test_findings_survive_the_round_trip():
 
     finding = Finding(file="a/b.yaml", line=3, col=5, path="spec.x[0]", message="m ☃", hint="h", severity=Severity.WARNING, rule="r",
                       object="Rollout/ns/n")
-    entry = json.loads(json.dumps(sc.encode_entry("k", [({"kind": "Rollout"}, 1, 1, 0, {"shape": [finding]})], [replace(finding, line=9)])))
-    assert sc.decode_entry(entry, "k") == ([({"kind": "Rollout"}, 1, 1, 0, {"shape": [finding]})], [replace(finding, line=9)])
+    objects = [({"kind": "Rollout"}, 1, 1, 0, {"shape": [finding], "strategy.check": []}), ({"kind": "Service"}, 9, 1, 1, {"shape": [], "x": []}),
+               ({"kind": "Service"}, 12, 1, 2, {}), ({"kind": "Service"}, 14, 1, 3, None)]
+    entry = json.loads(json.dumps(sc.encode_entry("k", objects, [replace(finding, line=9)])))
+    assert sc.decode_entry(entry, "k") == (objects, [replace(finding, line=9)])
     assert sc.decode_entry(entry, "other") is None

@@ -31,13 +31,17 @@ class Manifest:
     # when the source cache had them; None: validation finds them.
     checked: dict[str, list[Finding]] | None = field(default=None, repr=False, compare=False)
 
+    # kind, apiVersion, name and namespace are read tens of thousands of times in a large source:
+    # a string is returned as it is, without the call to _text.
     @property
     def kind(self) -> str:
-        return _text(self.obj.get("kind", ""))
+        value = self.obj.get("kind", "")
+        return value if value.__class__ is str else _text(value)
 
     @property
     def api_version(self) -> str:
-        return _text(self.obj.get("apiVersion", ""))
+        value = self.obj.get("apiVersion", "")
+        return value if value.__class__ is str else _text(value)
 
     @property
     def _metadata(self) -> dict:
@@ -46,11 +50,13 @@ class Manifest:
 
     @property
     def name(self) -> str:
-        return _text(self._metadata.get("name", ""))
+        value = self._metadata.get("name", "")
+        return value if value.__class__ is str else _text(value)
 
     @property
     def namespace(self) -> str:
-        return _text(self._metadata.get("namespace")) or "default"
+        value = self._metadata.get("namespace")
+        return (value if value.__class__ is str else _text(value)) or "default"
 
     @property
     def ref(self) -> str:

@@ -129,11 +129,16 @@ class SourceCache:
         self._stored: dict | None = None  # key -> entry as JSON data, from the pack on disk
         self._kept: dict = {}  # key -> entry as JSON data, for the pack written at `save`
         self._added = False  # an entry was made this run (a file new or changed, or its entry bad)
+        self._prefixes: dict = {}  # loader limits -> the start of every key made with them
         self.hits = self.misses = 0
 
     def key(self, rel: str, data: bytes, limits) -> str:
-        h = blake2b(digest_size=20)
-        h.update(f"{fingerprint()}\0{rel}\0{limits!r}\0{digest(data)}".encode())
+        prefix = self._prefixes.get(limits)
+        if prefix is None:
+            prefix = self._prefixes[limits] = f"{fingerprint()}\0{limits!r}\0".encode()
+        h = blake2b(prefix, digest_size=20)
+        h.update(rel.encode() + b"\0")
+        h.update(data)
         return h.hexdigest()
 
     def _ready(self) -> bool:
@@ -206,11 +211,19 @@ def _finding_out(f: Finding) -> list:
 def encode_entry(key: str, objects: list, findings: list[Finding]) -> dict:
     return {
         "key": key,
-        "objects": [[obj, line, col, index, None if checked is None else {rule: [_finding_out(f) for f in found]
-                                                                            for rule, found in checked.items()}]
-                    for obj, line, col, index, checked in objects],
+        "objects": [[obj, line, col, index, _checked_out(checked)] for obj, line, col, index, checked in objects],
         "findings": [_finding_out(f) for f in findings],
     }
+
+
+def _checked_out(checked: dict | None):
+    """Most objects have no finding at all: their rules are then one string, "rule,rule,...", not a
+    mapping of empty lists (a tenth of a pack, and of the time to read it)."""
+    if checked is None:
+        return None
+    if not any(checked.values()):
+        return ",".join(checked)
+    return {rule: [_finding_out(f) for f in found] for rule, found in checked.items()}
 
 
 def encode_pack(entries: dict) -> str:
@@ -266,11 +279,19 @@ def _object_in(item):
     obj, line, col, index, checked = _list(item)
     if type(obj) is not dict:
         raise _Bad
-    if checked is not None:
+    if type(checked) is str:
+        rules = _no_findings.get(checked)
+        if rules is None:
+            rules = _no_findings[checked] = tuple(checked.split(",")) if checked else ()
+        checked = {rule: [] for rule in rules}
+    elif checked is not None:
         if type(checked) is not dict:
             raise _Bad
         checked = {_str(rule): [_finding_in(f) for f in _list(found)] for rule, found in checked.items()}
     return obj, _int(line), _int(col), _int(index), checked
+
+
+_no_findings: dict[str, tuple[str, ...]] = {}  # "rule,rule" -> its rules
 
 
 def _str(value) -> str:

@@ -22,8 +22,10 @@ def check(manifest: Manifest, ctx=None) -> list[Finding]:
     kind = manifest.kind
     if not isinstance(kind, str) or not kind:
         return []  # the loader already reported a document without a kind
-    policy = getattr(ctx, "policy", None) or SourcePolicy()
     how = handling(kind, manifest.api_version)
+    if how not in ("refused", "invalid", "unknown", "secret", "cluster-scoped"):
+        return []
+    policy = getattr(ctx, "policy", None) or SourcePolicy()
     where = f"{kind} {_where(manifest)}"
     if how == "refused":
         return [manifest.finding(("kind",), f"{where}: {kind} objects are created and deleted by the reconciler itself, not applied from the source",
