@@ -45,6 +45,14 @@ def _structural(*paths: str) -> list[Field]:
     return [_i(p, "structure: its fields are listed one by one") for p in paths]
 
 
+def _object(kind: str, metadata: str, status: str | None = None) -> list[Field]:
+    """The fields every argoproj.io object has: the object, apiVersion, kind, metadata, status."""
+    fields = [_i("", "the object"), _i("apiVersion", "must be argoproj.io/v1alpha1"), _i("kind", kind), _i("metadata", metadata, subtree=True)]
+    if status is not None:
+        fields.append(_i("status", status, subtree=True))
+    return fields
+
+
 def _analysis_ref(base: str, text: str) -> list[Field]:
     """An analysis reference (step, background, pre/post-promotion): templates, args, dryRun,
     measurementRetention, analysisRunMetadata (reconciler/analysis/templates.py, lifecycle.py)."""
@@ -97,11 +105,8 @@ _UNSUPPORTED_PROVIDERS = ("cloudWatch", "datadog", "graphite", "influxdb", "kaye
 _METRIC_BASE = "spec.metrics[]"
 
 ROLLOUT: list[Field] = [
-    _i("", "the object"),
-    _i("apiVersion", "must be argoproj.io/v1alpha1"),
-    _i("kind", "Rollout"),
-    _i("metadata", "name, namespace, labels, annotations (ObjectMeta, applied as Kubernetes does)", subtree=True),
-    _i("status", "written by the reconciler (the state ConfigMap and `get rollout`); a status in Git is not read", subtree=True),
+    *_object("Rollout", "name, namespace, labels, annotations (ObjectMeta, applied as Kubernetes does)",
+             "written by the reconciler (the state ConfigMap and `get rollout`); a status in Git is not read"),
     _i("spec"),
     _i("spec.replicas", "desired pods (default 1)"),
     _i("spec.selector", "the pod selector; must select the template labels", subtree=True),
@@ -196,10 +201,7 @@ ROLLOUT: list[Field] = [
 ]
 
 ANALYSIS_TEMPLATE: list[Field] = [
-    _i("", "the object"),
-    _i("apiVersion", "must be argoproj.io/v1alpha1"),
-    _i("kind", "AnalysisTemplate or ClusterAnalysisTemplate"),
-    _i("metadata", "name, namespace (ObjectMeta)", subtree=True),
+    *_object("AnalysisTemplate or ClusterAnalysisTemplate", "name, namespace (ObjectMeta)"),
     _i("spec"),
     _i("spec.args", "arguments with defaults, value or valueFrom.secretKeyRef (reconciler/analysis/templates.py)", subtree=True),
     _i("spec.dryRun", "metrics whose failure does not fail the run", subtree=True),
@@ -238,11 +240,7 @@ ANALYSIS_TEMPLATE: list[Field] = [
 ]
 
 EXPERIMENT: list[Field] = [
-    _i("", "the object"),
-    _i("apiVersion", "must be argoproj.io/v1alpha1"),
-    _i("kind", "Experiment"),
-    _i("metadata", "name, namespace (ObjectMeta)", subtree=True),
-    _i("status", "written by the reconciler (its state); a status in Git is not read", subtree=True),
+    *_object("Experiment", "name, namespace (ObjectMeta)", "written by the reconciler (its state); a status in Git is not read"),
     _i("spec", "a standalone Experiment (reconciler/engine/experiment_plan.py)"),
     _i("spec.duration", "how long it runs; without one, until its required analyses end"),
     _i("spec.progressDeadlineSeconds", "a template not available in time fails it"),

@@ -1,7 +1,8 @@
 """Parsed YAML (ruamel's CommentedMap/CommentedSeq, tuples) as plain data: dicts with string keys,
 lists and scalars, which is what the cluster takes, the hash is computed over and the recorded state
 holds. The one home of this conversion (it was written five times), and of the checks the parse
-caches make before keeping parsed data as JSON (`json_clean`, `digest`)."""
+caches make before keeping parsed data as JSON (`json_clean`, `digest`), and of naming a value's
+kind in messages (`data_kind`; each caller words it its own way)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,20 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
+
+
+_DATA_KINDS: tuple[tuple[type, str], ...] = ((bool, "boolean"), (int, "integer"), (float, "float"), (str, "string"), (list, "list"), (dict, "mapping"))
+
+
+def data_kind(value: Any) -> str:
+    """What a plain-data value is: "null", "boolean", "integer", "float", "string", "list", "mapping",
+    or the name of its Python type (e.g. "tuple")."""
+    if value is None:
+        return "null"
+    for kind, name in _DATA_KINDS:  # bool before int: True is an int to Python
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 def digest(data: bytes) -> str:

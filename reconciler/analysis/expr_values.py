@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from reconciler.plain_data import data_kind
+
 
 class ExprError(Exception):
     """A syntax error (with the column) or a runtime error in an expression."""
@@ -18,22 +20,13 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# expr-lang's names for a value's kind, as its error messages give them.
+_KIND_WORDS = {"null": "nil", "boolean": "bool", "integer": "int", "list": "array", "tuple": "array", "mapping": "map"}
+
+
 def type_name(value) -> str:
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, dict):
-        return "map"
-    return type(value).__name__
+    kind = data_kind(value)
+    return _KIND_WORDS.get(kind, kind)
 
 
 def equal(a, b) -> bool:

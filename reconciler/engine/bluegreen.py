@@ -19,10 +19,7 @@ from reconciler.engine.context import (
     rs_spec_replicas,
 )
 from reconciler.engine.replicas import bluegreen_preview_count
-from reconciler.engine.scale_down_limit import over_limit, revision_limit
-
-DEFAULT_SCALE_DOWN_DELAY = 30
-DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
+from reconciler.engine.scale_down_limit import abort_scale_down_delay, over_limit, revision_limit, scale_down_delay
 
 
 def bluegreen_spec(ctx: Context) -> dict:
@@ -171,8 +168,7 @@ def _aborted(ctx: Context, active: str | None, preview: str | None) -> str:
     if aborted_rs is not None and rs_spec_replicas(aborted_rs) > 0:
         # abortScaleDownDelaySeconds (default 30; 0 keeps it): the aborted revision stays up a while,
         # as in seed 001 where the failed revision still runs its pods right after the switch back.
-        delay = bluegreen_spec(ctx).get("abortScaleDownDelaySeconds")
-        delay = DEFAULT_ABORT_SCALE_DOWN_DELAY if delay is None else int(delay)
+        delay = abort_scale_down_delay(bluegreen_spec(ctx))
         aborted_at = parse_iso(state.aborted_at)
         if delay == 0:
             keep.add(state.current_hash)
@@ -185,17 +181,12 @@ def _aborted(ctx: Context, active: str | None, preview: str | None) -> str:
     return f"aborted: active stays on revision {state.revisions.get(state.stable_hash, 0)}"
 
 
-def _delay(spec: dict) -> int:
-    delay = spec.get("scaleDownDelaySeconds")
-    return DEFAULT_SCALE_DOWN_DELAY if delay is None else int(delay)
-
-
 def _switch(ctx: Context, spec: dict, active: str | None) -> str:
     """Point the active Service at the new revision. Without post-promotion analysis the update is
     complete; with it, the previous revision stays stable until the analysis passes."""
     state = ctx.state
     old = state.stable_hash
-    delay = _delay(spec)
+    delay = scale_down_delay(spec)
     ctx.point_service(active, state.current_hash)
     state.promoted_at = iso(ctx.now)
     state.pause_started_at = None

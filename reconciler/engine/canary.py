@@ -10,7 +10,7 @@ canary becomes stable (weight 100, then promotion once it is fully available).
 from __future__ import annotations
 
 from reconciler.engine import analysis, experiment_step, manual_pause, progress
-from reconciler.engine.canary_steps import canary_spec, handler_for, step_kind, step_parts, steps_of, weight_at
+from reconciler.engine.canary_steps import canary_spec, handler_for, step_kind, step_parts, steps_of
 from reconciler.engine.context import (
     SCALE_DOWN_DEADLINE_ANNOTATION,
     Context,
@@ -19,7 +19,7 @@ from reconciler.engine.context import (
     rs_hash,
     rs_spec_replicas,
 )
-from reconciler.engine.replica_targets import canary_counts, max_traffic_weight, replica_intent
+from reconciler.engine.replica_targets import canary_counts, max_traffic_weight, replica_intent, set_weight_at
 from reconciler.engine.replicas import Pods, closest_split, settle_basic_canary, surge_and_unavailable
 from reconciler.engine.traffic import routing
 
@@ -276,11 +276,11 @@ def plan_canary(ctx: Context) -> str:
         _services(ctx, state.current_hash)
         return f"revision {state.revision} is stable"
 
-    weight = weight_at(steps, index)
+    weight = set_weight_at(steps, index)
     canary_target, stable_target = _targets(ctx)
     reached = _move(ctx)
     _services(ctx, state.current_hash)
-    routing.step_weight(ctx, weight, reached, weight_at(steps, index - 1) if index > 0 else 0, index >= total)
+    routing.step_weight(ctx, weight, reached, set_weight_at(steps, index - 1) if index > 0 else 0, index >= total)
     paused = bool(state.pause_reason) or held or experiment_step.running(ctx)  # an experiment's duration is not a stall
     progress.check(ctx, paused, position=str(ctx.state.step_index))
     if not reached and not paused:

@@ -1,4 +1,4 @@
-"""The canary's steps: what a step holds (its parts), the weight and canary scale in force at a
+"""The canary's steps: what a step holds (its parts), the setCanaryScale in force at a
 step, and one handler per step kind (`STEP_HANDLERS`): `enter` runs when the step becomes
 current, `complete` says whether it is observed done. The step machine is canary.py."""
 
@@ -34,17 +34,6 @@ def step_parts(step: dict) -> list[str]:
 def step_kind(step: dict) -> str:
     """The step's name in notes and events: `pause`, or `setCanaryScale+setHeaderRoute+pause`."""
     return "+".join(step_parts(step)) or "unknown"
-
-
-def weight_at(steps: list[dict], index: int) -> int:
-    """The setWeight in force at step `index` (100 once past the last step)."""
-    if index >= len(steps):
-        return 100
-    weight = 0
-    for step in steps[: index + 1]:
-        if "setWeight" in step:
-            weight = int(step["setWeight"])
-    return weight
 
 
 def canary_scale_at(steps: list[dict], index: int) -> dict | None:

@@ -105,9 +105,10 @@ class _Witness:
         return sorted(found, key=self.revision, reverse=True)
 
     def canary_targets(self, index: int) -> tuple[int, int]:
-        from reconciler.engine.canary_steps import canary_scale_at, weight_at
+        from reconciler.engine.canary_steps import canary_scale_at
+        from reconciler.engine.replica_targets import set_weight_at
 
-        canary, stable = canary_split(self.replicas, weight_at(self.steps, index), self.routed, max_weight=max_traffic_weight(self.canary))
+        canary, stable = canary_split(self.replicas, set_weight_at(self.steps, index), self.routed, max_weight=max_traffic_weight(self.canary))
         scale = canary_scale_at(self.steps, index) if self.routed else None
         if scale:
             if scale.get("replicas") is not None:

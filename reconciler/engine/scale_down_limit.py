@@ -1,5 +1,6 @@
-"""scaleDownDelayRevisionLimit (canary with traffic routing, and blue-green): how many old
-ReplicaSets may keep their pods while their scale-down deadline runs.
+"""scaleDownDelaySeconds, abortScaleDownDelaySeconds and scaleDownDelayRevisionLimit (canary with
+traffic routing, and blue-green): how long an old or aborted ReplicaSet keeps its pods, and how
+many old ReplicaSets may keep them while their scale-down deadline runs.
 
 Argo's rule, in plain words: walk the old ReplicaSets (neither the current nor the stable one)
 newest revision first; every one that still has pods and carries a scale-down deadline counts;
@@ -12,6 +13,22 @@ the e2e TestCanaryScaleDownDelay (tests/test_scale_down_limit.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+
+# Argo's defaults for scaleDownDelaySeconds and abortScaleDownDelaySeconds.
+DEFAULT_SCALE_DOWN_DELAY = 30
+DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
+
+
+def scale_down_delay(strategy: dict) -> int:
+    """The strategy's scaleDownDelaySeconds (default 30): how long the old stable keeps its pods."""
+    delay = strategy.get("scaleDownDelaySeconds")
+    return DEFAULT_SCALE_DOWN_DELAY if delay is None else int(delay)
+
+
+def abort_scale_down_delay(strategy: dict) -> int:
+    """The strategy's abortScaleDownDelaySeconds (default 30): how long an aborted revision keeps its pods."""
+    delay = strategy.get("abortScaleDownDelaySeconds")
+    return DEFAULT_ABORT_SCALE_DOWN_DELAY if delay is None else int(delay)
 
 
 def revision_limit(strategy: dict) -> int | None:

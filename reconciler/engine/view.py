@@ -19,17 +19,8 @@ from reconciler.engine.context import (
     rs_spec_replicas,
 )
 from reconciler.engine.pods import pod_entry
+from reconciler.engine.replica_targets import set_weight_at
 from reconciler.engine.state import RolloutState
-
-
-def _weight_at(steps: list[dict], index: int) -> int:
-    if index >= len(steps):
-        return 100
-    weight = 0
-    for step in steps[: index + 1]:
-        if "setWeight" in step:
-            weight = int(step["setWeight"])
-    return weight
 
 
 def _counts(summary: Mapping, state: RolloutState, replicasets: list[dict], services: Mapping | None = None) -> dict:
@@ -188,7 +179,7 @@ def rollout_view(
             step, set_weight, actual = total, 100, 100
         else:
             step = min(state.step_index, total)
-            set_weight = _weight_at(steps, step)
+            set_weight = set_weight_at(steps, step)
             available_total = sum(rs_available(rs) for rs in replicasets)
             canary_available = rs_available(new_rs)
             if summary.get("trafficRouted"):

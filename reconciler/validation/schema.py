@@ -21,6 +21,7 @@ from importlib import resources
 from reconciler.findings import Finding
 from reconciler.kinds import foreign_group
 from reconciler.manifests.model import Manifest
+from reconciler.plain_data import data_kind
 from reconciler.suggest import did_you_mean
 
 SCHEMA_FILES = {
@@ -106,20 +107,13 @@ _REQUIRED_HINTS = {
 }
 
 
+# The JSON-schema words for a value's kind, in "is a <kind>, expected <type>".
+_KIND_WORDS = {"float": "number"}
+
+
 def _type_name(value) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
-    return "null" if value is None else type(value).__name__
+    kind = data_kind(value)
+    return _KIND_WORDS.get(kind, kind)
 
 
 def _short(value) -> str:

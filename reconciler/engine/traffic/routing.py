@@ -25,12 +25,9 @@ from reconciler.engine.context import (
     rs_hash,
     rs_spec_replicas,
 )
-from reconciler.engine.scale_down_limit import over_limit, revision_limit
+from reconciler.engine.scale_down_limit import abort_scale_down_delay, over_limit, revision_limit, scale_down_delay
 from reconciler.engine.traffic.base import Readback
 from reconciler.engine.traffic.routers import canary_router, unsupported_routers
-
-DEFAULT_SCALE_DOWN_DELAY = 30
-DEFAULT_ABORT_SCALE_DOWN_DELAY = 30
 
 
 def _canary(ctx: Context) -> dict:
@@ -169,8 +166,7 @@ def promoted(ctx: Context, old_stable: str) -> None:
     to_stable(ctx)
     old = ctx.rs(old_stable)
     if old is not None and rs_spec_replicas(old) > 0 and old_stable != ctx.state.stable_hash:
-        delay = _canary(ctx).get("scaleDownDelaySeconds")
-        delay = DEFAULT_SCALE_DOWN_DELAY if delay is None else int(delay)
+        delay = scale_down_delay(_canary(ctx))
         if delay > 0:
             ctx.set_annotation(old, SCALE_DOWN_DEADLINE_ANNOTATION, iso(ctx.now + timedelta(seconds=delay)))
 
@@ -198,8 +194,7 @@ def aborted_canary_replicas(ctx: Context) -> int:
     new_rs = ctx.rs(ctx.state.current_hash)
     if traffic_routing(ctx) is None or new_rs is None or ctx.state.current_hash == ctx.state.stable_hash:
         return 0
-    delay = _canary(ctx).get("abortScaleDownDelaySeconds")
-    delay = DEFAULT_ABORT_SCALE_DOWN_DELAY if delay is None else int(delay)
+    delay = abort_scale_down_delay(_canary(ctx))
     aborted_at = parse_iso(ctx.state.aborted_at) or ctx.now
     deadline = aborted_at + timedelta(seconds=delay)
     if delay <= 0 or ctx.now >= deadline:

@@ -17,6 +17,7 @@ import re
 
 from reconciler.findings import Finding
 from reconciler.manifests.model import Manifest
+from reconciler.plain_data import data_kind
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN_PART = _LABEL
@@ -33,20 +34,13 @@ def is_subdomain(value: str) -> bool:
     return 0 < len(value) <= SUBDOMAIN_MAX and all(_SUBDOMAIN_PART.match(part) for part in value.split("."))
 
 
+# How a finding names a value's kind ("metadata is a list, expected a mapping").
+_KIND_WORDS = {"null": "empty (null)", "integer": "a number", "float": "a number", "string": "a str"}
+
+
 def _type_name(value) -> str:
-    if value is None:
-        return "empty (null)"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "a number"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"a {type(value).__name__}"
+    kind = data_kind(value)
+    return _KIND_WORDS.get(kind, f"a {kind}")
 
 
 def _shown(value: str) -> str:

@@ -40,27 +40,19 @@ def check(manifest: Manifest, ctx) -> list[Finding]:
     expressions = selector.get("matchExpressions") or []
     if not isinstance(match_labels, dict) or not isinstance(expressions, list):
         return out  # the schema reports the type
+    # (path under spec.selector, message, hint) for each part that does not select the template's pods
+    mismatches: list[tuple[tuple, str, str]] = []
     for key, value in match_labels.items():
         if labels.get(key) != value:
             have = f"the template has {key}: {labels[key]}" if key in labels else f"the template has no label {key}"
-            out.append(
-                manifest.finding(
-                    ("spec", "selector", "matchLabels", key),
-                    f"selector {key}: {value} does not match the template labels ({have})",
-                    hint="the selector must select the pods spec.template creates; make the two labels equal",
-                    rule="selector",
-                )
-            )
+            mismatches.append((("matchLabels", key), f"selector {key}: {value} does not match the template labels ({have})",
+                               "the selector must select the pods spec.template creates; make the two labels equal"))
     for index, expr in enumerate(expressions):
         if isinstance(expr, dict) and not _expression_holds(expr, labels):
-            out.append(
-                manifest.finding(
-                    ("spec", "selector", "matchExpressions", index),
-                    f"selector expression {expr.get('key')} {expr.get('operator')} {expr.get('values', [])} does not match the template labels",
-                    hint="the selector must select the pods spec.template creates",
-                    rule="selector",
-                )
-            )
+            mismatches.append((("matchExpressions", index),
+                               f"selector expression {expr.get('key')} {expr.get('operator')} {expr.get('values', [])} does not match the template labels",
+                               "the selector must select the pods spec.template creates"))
+    out.extend(manifest.finding(("spec", "selector", *where), message, hint=hint, rule="selector") for where, message, hint in mismatches)
     return out
 
 

@@ -175,22 +175,12 @@ def _step(manifest: Manifest, step, path, top: int = 100) -> list[Finding]:
     if isinstance(pause, dict) and "duration" in pause:
         duration = pause["duration"]
         seconds = parse_duration(duration)
+        problem = None
         if seconds is None:
-            out.append(
-                manifest.finding(
-                    (*path, "pause", "duration"),
-                    f"pause duration {duration!r} does not parse",
-                    hint="write bare seconds (60) or a duration such as 30s, 1m, 1h; `pause: {}` waits for a promote",
-                    rule="pause-duration",
-                )
-            )
+            problem = ("does not parse", "write bare seconds (60) or a duration such as 30s, 1m, 1h; `pause: {}` waits for a promote")
         elif seconds <= 0:
-            out.append(
-                manifest.finding(
-                    (*path, "pause", "duration"),
-                    f"pause duration {duration!r} must be greater than 0",
-                    hint="remove the step, or use `pause: {}` to wait for a promote",
-                    rule="pause-duration",
-                )
-            )
+            problem = ("must be greater than 0", "remove the step, or use `pause: {}` to wait for a promote")
+        if problem is not None:
+            what, hint = problem
+            out.append(manifest.finding((*path, "pause", "duration"), f"pause duration {duration!r} {what}", hint=hint, rule="pause-duration"))
     return out
