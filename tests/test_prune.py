@@ -130,6 +130,8 @@ def test_an_object_removed_from_git_is_pruned_with_prune_and_kept_without(tmp_pa
     as_json = json.loads(reconciler("plan", repo.url, *where, "--now", T[2], "--prune", "-o", "json").stdout)
     assert sorted((a["kind"], a["name"]) for a in as_json["prune"]["delete"]) == [
         ("ConfigMap", "shop-settings"), ("PodDisruptionBudget", "shop-strict"), ("Service", "shop-debug")]
+    markdown = reconciler("plan", repo.url, *where, "--now", T[2], "--prune", "-o", "markdown").stdout  # the Action's job summary
+    assert "### Pruning (--prune)" in markdown and "- delete ConfigMap default/shop-settings: no longer in SOURCE" in markdown
     assert stored(cluster, "ConfigMap", "shop-settings") is not None  # plan deleted nothing
 
     pruned = reconciler("run", repo.url, *where, "--now", T[3], "--prune")
@@ -264,3 +266,24 @@ def test_what_a_remaining_rollout_routes_through_is_kept(tmp_path):
             assert f"kept {what}: no longer in SOURCE, but " in pruned.stdout, pruned.stdout
         assert "kept Service default/mock-server: no longer in SOURCE, but VirtualService default/mock-server (kept too) routes to it" in pruned.stdout \
             or fixture != "istio-destinationrule"
+
+
+def test_an_object_applied_before_applied_from_existed_is_adopted_then_prunable(tmp_path):
+    """Upgrading: objects applied by an earlier version carry applied-hash only. The next run writes
+    each once more to record its SOURCE (nothing else changes), so a later --prune can find it."""
+    repo, cluster = app_repo(tmp_path), tmp_path / "cluster"
+    where = ["--cluster", f"local:{cluster}"]
+    assert reconciler("run", repo.url, *where, "--now", T[0]).returncode == 0
+    path = cluster / "default" / "ConfigMap" / "shop-settings.yaml"
+    old = yaml.safe_load(path.read_text())
+    del old["metadata"]["annotations"]["reconciler.rollouts.io/applied-from"]
+    path.write_text(yaml.safe_dump(old))
+    plan = reconciler("plan", repo.url, *where, "--now", T[1])
+    assert "replace ConfigMap default/shop-settings: record which SOURCE applied it" in plan.stdout
+    adopted = reconciler("run", repo.url, *where, "--now", T[1])
+    assert "applied ConfigMap default/shop-settings (replaced)" in adopted.stdout
+    assert [line for line in adopted.stdout.splitlines() if line.startswith("applied ")] == ["applied ConfigMap default/shop-settings (replaced)"]
+    assert stored(cluster, "ConfigMap", "shop-settings")["data"] == old["data"]
+    repo.commit(remove=["extra.yaml"])
+    pruned = reconciler("run", repo.url, *where, "--now", T[2], "--prune")
+    assert "pruned ConfigMap default/shop-settings: no longer in SOURCE" in pruned.stdout
