@@ -269,3 +269,54 @@ def test_positions_stay_exact_after_their_tree_was_dropped(tmp_path):
     assert [m.locate(("metadata", "name")) for m in manifests] == [(i + 4, 3) for i in range(len(manifests))]
     assert len(loader._composed) <= loader._COMPOSED_KEPT
     assert manifests[0].locate(("metadata", "name")) == (4, 3)  # composed again
+
+
+LIST = """\
+apiVersion: v1
+kind: List
+metadata:
+  resourceVersion: ""
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: settings
+  data:
+    mode: production
+- just a string
+- apiVersion: v1
+  kind: List
+  items:
+  - apiVersion: v1
+    kind: Service
+    metadata:
+      name: web
+    spec:
+      ports:
+      - port: 80
+"""
+
+
+def test_a_v1_list_stands_for_its_items_located_in_it(tmp_path):
+    """kubectl applies a `kind: List` as its items (`kubectl get -o yaml` writes one): each item is a
+    manifest located inside the list, a nested List too; an item that is no object is a warning."""
+    (tmp_path / "all.yaml").write_text(LIST)
+    loaded = load_directory(tmp_path)
+    assert [(m.ref, m.line, m.col, m.list_item) for m in loaded.manifests] == [
+        ("ConfigMap/default/settings", 6, 3, (0,)), ("Service/default/web", 16, 5, (2, 0))]
+    settings, web = loaded.manifests
+    assert settings.locate(("data", "mode")) == (11, 5) and web.locate(("spec", "ports", 0, "port")) == (22, 9)
+    assert [(f.rule, f.severity.value, f.line, f.path) for f in loaded.findings] == [("not-kubernetes", "warning", 12, "items[1]")]
+
+
+def test_undo_and_set_image_refuse_a_rollout_inside_a_list(tmp_path):
+    import pytest
+
+    from reconciler.commands.undo import find_rollout_manifest
+    from reconciler.errors import ReconcilerError
+
+    rollout = ("- apiVersion: argoproj.io/v1alpha1\n  kind: Rollout\n  metadata:\n    name: web\n"
+               "  spec:\n    template:\n      spec:\n        containers: [{name: web, image: web:1}]\n")
+    (tmp_path / "all.yaml").write_text("apiVersion: v1\nkind: List\nitems:\n" + rollout)
+    with pytest.raises(ReconcilerError, match="item of a `kind: List` in all.yaml"):
+        find_rollout_manifest(tmp_path, "web", "default")

@@ -257,6 +257,9 @@ def find_rollout_manifest(root, name: str, namespace: str):
             f"Rollout {namespace}/{name} takes its template from a workloadRef",
             hint="roll back the referenced Deployment's pod template in Git instead",
         )
+    if manifest.list_item:
+        raise ReconcilerError(f"Rollout {namespace}/{name} is an item of a `kind: List` in {manifest.file}; the reconciler edits only "
+                              "a Rollout that is a YAML document of its own", hint="move it to its own document (after `---`), or edit it by hand")
     from pathlib import Path
 
     return Path(root) / manifest.file, manifest.doc_index

@@ -36,6 +36,7 @@ from pathlib import Path
 from reconciler.findings import Finding, Severity
 from reconciler.manifests.build import HugeInteger, Unusual, build_plain, huge_integer_finding, scalar_builders
 from reconciler.manifests.files import file_finding, is_values_file, manifest_files, render_first
+from reconciler.manifests.lists import expand as expand_list
 from reconciler.manifests.model import LoadResult, Manifest
 from reconciler.manifests.yaml_nodes import FilePositions, duplicate_keys, expanded_size, loader_class, pyyaml
 
@@ -88,17 +89,28 @@ def load_file(path: str | Path, rel: str, limits: Limits = Limits(), cache=None)
     if text.startswith("\ufeff"):
         text = text[1:]
     if cache is None:
-        return _load_text(text, rel, limits)
+        return _with_list_items(*_load_text(text, rel, limits))
     key = cache.key(rel, data, limits)
     entry = cache.get(key)
     if entry is not None:
-        return _from_entry(entry, text, rel)
+        return _with_list_items(*_from_entry(entry, text, rel))
     manifests, findings = _load_text(text, rel, limits)
     if cache.check is not None:
         for manifest in manifests:
             manifest.checked = cache.check(manifest)
     cache.put(key, manifests, findings)
-    return manifests, findings
+    return _with_list_items(manifests, findings)
+
+
+def _with_list_items(manifests: list[Manifest], findings: list[Finding]) -> tuple[list[Manifest], list[Finding]]:
+    """A `kind: List` document stands for its items (reconciler/manifests/lists.py); done after the
+    source cache, which keeps documents as they are."""
+    out: list[Manifest] = []
+    for manifest in manifests:
+        items, item_findings = expand_list(manifest)
+        out.extend(items)
+        findings = [*findings, *item_findings] if item_findings else findings
+    return out, findings
 
 
 def _from_entry(entry, text: str, rel: str) -> tuple[list[Manifest], list[Finding]]:

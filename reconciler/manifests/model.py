@@ -19,6 +19,8 @@ class Manifest:
     `obj` is the object as a mapping (it may be a ruamel CommentedMap, which is a dict).
     `file` is relative to the source root, `line`/`col` are 1-based and point at the document.
     `locate(path)` gives the 1-based (line, col) of a field, falling back to its nearest parent.
+    `list_item`: where it sits in a `kind: List` document's items (reconciler/manifests/lists.py);
+    () for a document of its own.
     """
 
     obj: dict
@@ -30,6 +32,7 @@ class Manifest:
     # The findings that depend on this object alone, by rule (reconciler.validation.local_checks),
     # when the source cache had them; None: validation finds them.
     checked: dict[str, list[Finding]] | None = field(default=None, repr=False, compare=False)
+    list_item: tuple[int, ...] = ()
 
     # kind, apiVersion, name and namespace are read tens of thousands of times in a large source:
     # a string is returned as it is, without the call to _text.
