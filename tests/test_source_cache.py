@@ -36,7 +36,7 @@ def _findings(root: Path, cache=None, **kw):
     loaded = load_directory(root, cache=cache)
     found = loaded.findings + validate(loaded.manifests, **kw)
     # Positions asked after validation too (a finding made later, by a later stage, locates fields).
-    places = [(m.file, m.line, m.col, m.doc_index, m.locate(("spec", "template", "spec")), m.obj) for m in loaded.manifests]
+    places = [(m.file, m.line, m.col, m.doc_index, m.list_item, m.locate(("spec", "template", "spec")), m.obj) for m in loaded.manifests]
     return found, places, loaded.files_read
 
 
