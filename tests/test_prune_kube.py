@@ -17,6 +17,17 @@ from tests.test_prune import EXTRA
 PRUNE_GRANTS = GRANTS + [("policy", "poddisruptionbudgets", "delete", "namespace")]
 
 
+def test_the_rbac_grants_delete_on_every_kind_prune_lists_and_no_cluster_scoped_one():
+    from reconciler.cluster.kube import API_CALLS
+    from reconciler.kinds import KINDS
+    from reconciler.pipeline.prune import PRUNABLE_MANAGED
+
+    deletable = {kind for kind, verbs in API_CALLS.items() if isinstance(kind, str) and "delete" in verbs}
+    assert deletable >= PRUNABLE_MANAGED
+    assert all(KINDS[kind].namespaced for kind in PRUNABLE_MANAGED)
+    assert "delete" not in API_CALLS["ClusterAnalysisTemplate"]
+
+
 def test_run_prune_deletes_what_this_source_applied_and_only_that(tmp_path):
     from tests.kube_emulator import KubeEmulator
     from tests.kube_emulator.backend import rbac_from_manifests

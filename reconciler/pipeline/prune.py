@@ -4,7 +4,7 @@ and no longer holds. Runs last, after every apply, and only when the whole SOURC
     scan(cluster, checked, world, options) -> Scanned      with --prune: every place SOURCE applied objects to
     decide(checked, world, scanned, options, *, timed_out) -> Pruning   pure: what goes, what stays and why
     delete(cluster, pruning, keeper, options) -> None      the deletes (never in a dry run)
-    record(cluster, checked, scanned, pruning, options, applied=N) -> None   the places, for a later --prune
+    record(cluster, checked, world, scanned, pruning, options, applied=N) -> None   the places, for a later --prune
 
 Where to look: the namespaces SOURCE names and the places this SOURCE applied objects to before
 (reconciler/cluster/inventory.py: a ConfigMap in the Lease namespace), so an object is found after
@@ -16,7 +16,7 @@ An object is pruned only when all of these hold (docs/kubernetes.md, "Pruning"):
   another SOURCE applied, is never a candidate;
 - its (kind, namespace, name) is in no document of SOURCE, applied this run or not (a Secret left in
   SOURCE without --allow-secrets stays);
-- it is namespaced, in a namespace SOURCE still names, and of a kind applied from Git: never a Rollout,
+- it is namespaced, in a namespace SOURCE still names or applied to before, of a kind applied from Git: never a Rollout,
   a ReplicaSet, an AnalysisRun, an Experiment, a Pod or anything else the engine creates itself, nor a
   cluster-scoped object;
 - no Rollout or Experiment of SOURCE names it (its Services, its traffic router's objects, its
