@@ -4,6 +4,7 @@ import pytest
 
 from reconciler.engine import replica_targets
 from reconciler.engine import replicas as rm
+from reconciler.engine.replica_targets import CanaryPosition
 from reconciler.engine.replicas import Pods
 from tests.argo_cases import replicaset_canary as argo
 
@@ -30,8 +31,8 @@ def test_calculate_replica_counts_for_canary(case):
         new, stable = Pods(*case.canary), Pods(*case.stable)
     older = case.older[0] if case.older else 0
     got = replica_targets.canary_counts(
-        _canary_spec(case), case.replicas, [step], 0,
-        aborted=case.aborted, promote_full=case.promote_full, new=new, stable=stable, older_spec=older,
+        _canary_spec(case), case.replicas,
+        CanaryPosition([step], 0, aborted=case.aborted, promote_full=case.promote_full, new=new, stable=stable), older_spec=older,
     )
     assert got == case.expect
 
@@ -50,7 +51,7 @@ def test_dynamic_stable_scale(case):
     steps = [{"setWeight": case.set_weight}, *case.extra_steps]
     new = Pods(case.canary_spec, case.canary_spec) if case.canary_spec else None
     stable = Pods(*case.stable) if case.stable else None
-    got = replica_targets.canary_counts(spec, case.replicas, steps, 0, aborted=case.aborted, new=new, stable=stable, actual=case.weights)
+    got = replica_targets.canary_counts(spec, case.replicas, CanaryPosition(steps, 0, aborted=case.aborted, new=new, stable=stable), actual=case.weights)
     assert got == case.expect
 
 
@@ -60,7 +61,7 @@ def test_single_cases(go, name, inputs, expect):
     if inputs.get("routed"):
         spec["trafficRouting"] = {"istio": {}}
     new = Pods(*inputs["new"]) if "new" in inputs else None
-    got = replica_targets.canary_counts(spec, inputs["replicas"], [{"setWeight": inputs["weight"]}], 0, new=new, stable=inputs.get("stable"))
+    got = replica_targets.canary_counts(spec, inputs["replicas"], CanaryPosition([{"setWeight": inputs["weight"]}], 0, new=new, stable=inputs.get("stable")))
     assert got == expect
 
 
@@ -74,4 +75,4 @@ def test_weight_to_replicas(replicas, weight, max_weight, pods):
 
 @pytest.mark.parametrize("name,index,aborted,weight", [pytest.param(*row, id=f"{argo.CURRENT_SET_WEIGHT_GO}/{row[0]}") for row in argo.CURRENT_SET_WEIGHT])
 def test_current_set_weight(name, index, aborted, weight):
-    assert replica_targets.replica_intent({}, 10, [{"setWeight": 10}], index, aborted=aborted)[0] == weight
+    assert replica_targets.replica_intent({}, 10, CanaryPosition([{"setWeight": 10}], index, aborted=aborted))[0] == weight

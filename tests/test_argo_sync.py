@@ -3,6 +3,7 @@
 import pytest
 
 from reconciler.engine import history, replica_targets
+from reconciler.engine.replica_targets import CanaryPosition
 from reconciler.engine.replicas import Pods
 from tests.argo_cases import sync as argo
 
@@ -27,7 +28,7 @@ def test_revision_history_limit(name, limit, old, deleted):
 def test_promote_full_scales_past_the_steps(go):
     spec = {"maxSurge": 10, "maxUnavailable": 0}
     steps = [{"setWeight": 10}, {"pause": {"duration": 60}}]
-    got = replica_targets.canary_counts(spec, 10, steps, 0, promote_full=True, new=Pods(0, 0), stable=Pods(10, 10))
+    got = replica_targets.canary_counts(spec, 10, CanaryPosition(steps, 0, promote_full=True, new=Pods(0, 0), stable=Pods(10, 10)))
     assert got == (10, 10)  # the canary at 10 within the surge; the stable goes once they are available
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from reconciler.engine import replica_targets
+from reconciler.engine.replica_targets import CanaryPosition
 from reconciler.engine.replicas import Pods
 from tests.argo_cases import trafficrouting as argo
 from tests.argo_world import World, rollout
@@ -14,7 +15,7 @@ ROUTED = {"istio": {"virtualService": {"name": "vs", "routes": ["primary"]}}}
 def test_routed_counts(row):
     _, replicas, steps, index, extras, full, stable, canary, weights, expect = row
     spec = {"trafficRouting": ROUTED, "maxSurge": 1, "maxUnavailable": 0, **extras}
-    got = replica_targets.canary_counts(spec, replicas, steps, index, promote_full=full, new=Pods(*canary), stable=Pods(*stable), actual=weights)
+    got = replica_targets.canary_counts(spec, replicas, CanaryPosition(steps, index, promote_full=full, new=Pods(*canary), stable=Pods(*stable)), actual=weights)
     assert got == expect
 
 

@@ -9,7 +9,7 @@ from reconciler.cluster import kubelet
 from reconciler.engine.hashing import pod_template_hash
 from reconciler.engine.model import Desired, Live
 from reconciler.engine.plan import plan
-from reconciler.engine.replicas import Pods, settle_basic_canary, surge_and_unavailable
+from reconciler.engine.replicas import BasicCanaryTarget, Pods, settle_basic_canary, surge_and_unavailable
 from reconciler.engine.state import RolloutState
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -61,9 +61,9 @@ def test_surge_and_unavailable(replicas, surge, unavailable, expected):
 
 def test_seed_replica_table_settle():
     # seed 000 step 2 (weight 80 of 5): 4 canary pods while 3 stable remain, then the stable shrinks
-    assert settle_basic_canary(5, 80, 2, 1, Pods(1, 1), Pods(4, 4), []) == (4, 3, [])
-    assert settle_basic_canary(5, 80, 2, 1, Pods(4, 1), Pods(3, 3), []) == (4, 3, [])
-    assert settle_basic_canary(5, 80, 2, 1, Pods(4, 4), Pods(3, 3), []) == (4, 1, [])
+    assert settle_basic_canary(BasicCanaryTarget(5, 80, 2, 1), Pods(1, 1), Pods(4, 4), []) == (4, 3, [])
+    assert settle_basic_canary(BasicCanaryTarget(5, 80, 2, 1), Pods(4, 1), Pods(3, 3), []) == (4, 3, [])
+    assert settle_basic_canary(BasicCanaryTarget(5, 80, 2, 1), Pods(4, 4), Pods(3, 3), []) == (4, 1, [])
 
 
 def test_first_revision_is_stable_at_once_and_second_run_changes_nothing():

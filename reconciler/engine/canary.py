@@ -19,8 +19,20 @@ from reconciler.engine.context import (
     rs_hash,
     rs_spec_replicas,
 )
-from reconciler.engine.replica_targets import canary_counts, max_traffic_weight, replica_intent, set_weight_at
-from reconciler.engine.replicas import Pods, closest_split, settle_basic_canary, surge_and_unavailable
+from reconciler.engine.replica_targets import (
+    CanaryPosition,
+    canary_counts,
+    max_traffic_weight,
+    replica_intent,
+    set_weight_at,
+)
+from reconciler.engine.replicas import (
+    BasicCanaryTarget,
+    Pods,
+    closest_split,
+    settle_basic_canary,
+    surge_and_unavailable,
+)
 from reconciler.engine.traffic import routing
 
 # -- replica targets --------------------------------------------------------------------------------
@@ -67,19 +79,16 @@ def _counts(ctx: Context, new_rs, stable_rs, others) -> tuple[int, int]:
         # stays whole and an aborted canary keeps its pods (never less safe than Argo).
         top = max_traffic_weight(spec)
         actual = (top, top)
+    return canary_counts(spec, ctx.replicas, _position(ctx, new_rs, stable_rs), older_spec=sum(rs_spec_replicas(rs) for rs in others), actual=actual)
+
+
+def _position(ctx: Context, new_rs: dict | None, stable_rs: dict | None) -> CanaryPosition:
+    """Where the rollout stands, for the replica math (a missing canary ReplicaSet has no pods)."""
     state = ctx.state
-    return canary_counts(
-        spec,
-        ctx.replicas,
-        steps_of(ctx),
-        min(state.step_index, len(steps_of(ctx))),
-        aborted=state.aborted,
-        canary_is_stable=state.current_hash == state.stable_hash,
-        new=_rs_pods(new_rs) or Pods(0, 0),
-        stable=_rs_pods(stable_rs),
-        older_spec=sum(rs_spec_replicas(rs) for rs in others),
-        actual=actual,
-    )
+    steps = steps_of(ctx)
+    return CanaryPosition(steps, min(state.step_index, len(steps)), aborted=state.aborted,
+                          canary_is_stable=state.current_hash == state.stable_hash,
+                          new=_rs_pods(new_rs) or Pods(0, 0), stable=_rs_pods(stable_rs))
 
 
 def _targets_reached(ctx: Context) -> bool:
@@ -99,14 +108,9 @@ def _targets(ctx: Context) -> tuple[int, int]:
     """(canary, stable) pods the current step aims at, for the run's notes."""
     new_rs, stable_rs, others = _replica_sets(ctx)
     spec = canary_spec(ctx)
-    state = ctx.state
-    weight, explicit = replica_intent(
-        spec, ctx.replicas, steps_of(ctx), min(state.step_index, len(steps_of(ctx))),
-        aborted=state.aborted, canary_is_stable=state.current_hash == state.stable_hash,
-        new=_rs_pods(new_rs), stable=_rs_pods(stable_rs),
-    )
     if spec.get("trafficRouting"):
         return _counts(ctx, new_rs, stable_rs, others)
+    weight, _ = replica_intent(spec, ctx.replicas, _position(ctx, new_rs, stable_rs))
     surge, _ = surge_and_unavailable(ctx.replicas, spec.get("maxSurge"), spec.get("maxUnavailable"))
     if stable_rs is None:
         return ctx.replicas, 0
@@ -130,14 +134,10 @@ def _move(ctx: Context, keep_canary: int = 0) -> bool:
         o = [0 for _ in others]
     else:
         surge, unavailable = surge_and_unavailable(ctx.replicas, spec.get("maxSurge"), spec.get("maxUnavailable"))
-        weight, _ = replica_intent(
-            spec, ctx.replicas, steps_of(ctx), min(state.step_index, len(steps_of(ctx))),
-            aborted=state.aborted, canary_is_stable=state.current_hash == state.stable_hash,
-        )
+        weight, _ = replica_intent(spec, ctx.replicas, _position(ctx, new_rs, stable_rs))  # unrouted: the pods do not matter
         c, s, o = settle_basic_canary(
-            ctx.replicas, weight, surge, unavailable,
+            BasicCanaryTarget(ctx.replicas, weight, surge, unavailable, max_traffic_weight(spec)),
             _rs_pods(new_rs) or Pods(0, 0), _rs_pods(stable_rs), [_rs_pods(rs) for rs in others],
-            max_traffic_weight(spec),
         )
     # The counts were found in Argo's order; the writes go up before down (the new pods are asked
     # for before any old pod is let go), all in this run.

@@ -4,6 +4,8 @@ rules (`canary_counts`). Pure; the rules are stated in words in replicas.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from reconciler.engine.replicas import (
     Pods,
     basic_canary_counts,
@@ -73,22 +75,27 @@ def max_traffic_weight(canary: dict) -> int:
     return int(value) if value else 100
 
 
-def replica_intent(
-    canary: dict,
-    replicas: int,
-    steps: list[dict],
-    index: int,
-    *,
-    aborted: bool = False,
-    promote_full: bool = False,
-    canary_is_stable: bool = False,
-    new: Pods | None = None,
-    stable: Pods | None = None,
-) -> tuple[int, int | None]:
+@dataclass(frozen=True)
+class CanaryPosition:
+    """Where a canary rollout stands, as the replica math reads it: its steps and the current step
+    index, whether it is aborted, fully promoted or its canary is the stable one (nothing to split),
+    and the pods of its canary (new) and stable ReplicaSets when known."""
+
+    steps: list[dict]
+    index: int
+    aborted: bool = False
+    promote_full: bool = False
+    canary_is_stable: bool = False
+    new: Pods | None = None
+    stable: Pods | None = None
+
+
+def replica_intent(canary: dict, replicas: int, at: CanaryPosition) -> tuple[int, int | None]:
     """(weight, explicit canary pods or None) the replica math aims at for this rollout state."""
+    steps, index, aborted, new, stable = at.steps, at.index, at.aborted, at.new, at.stable
     routed = bool(canary.get("trafficRouting"))
     top = max_traffic_weight(canary)
-    if promote_full or canary_is_stable:
+    if at.promote_full or at.canary_is_stable:
         return top, None
     delay = canary.get("abortScaleDownDelaySeconds")
     scale = set_canary_scale_at(steps, index, routed, aborted, abort_delay_zero=delay is not None and int(delay) == 0)
@@ -105,24 +112,12 @@ def replica_intent(
 
 
 def canary_counts(
-    canary: dict,
-    replicas: int,
-    steps: list[dict],
-    index: int,
-    *,
-    aborted: bool = False,
-    promote_full: bool = False,
-    canary_is_stable: bool = False,
-    new: Pods | None = None,
-    stable: Pods | None = None,
-    older_spec: int = 0,
-    actual: tuple[int, int] | None = None,
+    canary: dict, replicas: int, at: CanaryPosition, *, older_spec: int = 0, actual: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
-    """(canary, stable) spec counts after one Argo reconcile, read from the canary strategy spec."""
-    weight, explicit = replica_intent(
-        canary, replicas, steps, index, aborted=aborted, promote_full=promote_full,
-        canary_is_stable=canary_is_stable, new=new, stable=stable,
-    )
+    """(canary, stable) spec counts after one Argo reconcile, read from the canary strategy spec.
+    `older_spec`: the pods older ReplicaSets ask for; `actual`: the router's live (canary, stable) weights."""
+    weight, explicit = replica_intent(canary, replicas, at)
+    aborted, promote_full, new, stable = at.aborted, at.promote_full, at.new, at.stable
     top = max_traffic_weight(canary)
     if canary.get("trafficRouting"):
         return routed_canary_counts(

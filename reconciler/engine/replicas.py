@@ -250,18 +250,21 @@ def scale_down_older(replicas: int, unavailable: int, older: list[Pods], others_
     return result
 
 
-def reconcile_once(
-    replicas: int,
-    weight: int,
-    surge: int,
-    unavailable: int,
-    new: Pods | None,
-    stable: Pods | None,
-    older: list[Pods],
-    max_weight: int = 100,
-) -> tuple[str, object] | None:
+class BasicCanaryTarget(NamedTuple):
+    """What a canary without traffic routing aims at: `weight` (of `max_weight`) of `replicas`,
+    within `surge` extra and `unavailable` missing pods (maxSurge / maxUnavailable in pods)."""
+
+    replicas: int
+    weight: int
+    surge: int
+    unavailable: int
+    max_weight: int = 100
+
+
+def reconcile_once(target: BasicCanaryTarget, new: Pods | None, stable: Pods | None, older: list[Pods]) -> tuple[str, object] | None:
     """The one change an Argo reconcile makes to a canary without traffic routing, or None:
     ("stable", count), else ("canary", count), else ("older", [counts, newest revision first])."""
+    replicas, weight, surge, unavailable, max_weight = target
     new_to, stable_to = basic_canary_counts(
         replicas, weight, surge, unavailable, new, stable, sum(rs.spec for rs in older), max_weight
     )
@@ -277,22 +280,13 @@ def reconcile_once(
     return None
 
 
-def settle_basic_canary(
-    replicas: int,
-    weight: int,
-    surge: int,
-    unavailable: int,
-    new: Pods | None,
-    stable: Pods | None,
-    older: list[Pods],
-    max_weight: int = 100,
-) -> tuple[int, int, list[int]]:
+def settle_basic_canary(target: BasicCanaryTarget, new: Pods | None, stable: Pods | None, older: list[Pods]) -> tuple[int, int, list[int]]:
     """Replay Argo's reconciles (`reconcile_once`) with availability fixed at what was observed
     (a pod started now is not available yet; a removed one is gone), until nothing changes.
     Returns the spec counts (canary, stable, older in the given order: newest revision first)."""
     older = list(older)
     for _ in range(4 * (len(older) + 3)):
-        change = reconcile_once(replicas, weight, surge, unavailable, new, stable, older, max_weight)
+        change = reconcile_once(target, new, stable, older)
         if change is None:
             break
         which, value = change
