@@ -276,16 +276,18 @@ def plan_canary(ctx: Context) -> str:
         _services(ctx, state.current_hash)
         return f"revision {state.revision} is stable"
 
-    weight = set_weight_at(steps, index)
+    top = max_traffic_weight(canary_spec(ctx))
+    weight = set_weight_at(steps, index, top)
     canary_target, stable_target = _targets(ctx)
     reached = _move(ctx)
     _services(ctx, state.current_hash)
     routing.step_weight(ctx, weight, reached, set_weight_at(steps, index - 1) if index > 0 else 0, index >= total)
     paused = bool(state.pause_reason) or held or experiment_step.running(ctx)  # an experiment's duration is not a stall
     progress.check(ctx, paused, position=str(ctx.state.step_index))
+    share = f"{weight}%" if top == 100 else f"{weight} of {top}"
     if not reached and not paused:
-        ctx.note(f"scale toward {canary_target} canary / {stable_target} stable pods (weight {weight}%)")
-    return f"step {index}/{total}, weight {weight}%"
+        ctx.note(f"scale toward {canary_target} canary / {stable_target} stable pods (weight {share})")
+    return f"step {index}/{total}, weight {share}"
 
 
 def _stable_revision(ctx: Context) -> int:

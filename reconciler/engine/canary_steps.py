@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from reconciler.engine import analysis, experiment_step
 from reconciler.engine.context import Context, iso, seconds
+from reconciler.engine.replica_targets import max_traffic_weight
 from reconciler.engine.traffic import routing
 
 
@@ -48,7 +49,8 @@ def canary_scale_at(steps: list[dict], index: int) -> dict | None:
 
 class SetWeightStep:
     def enter(self, ctx: Context, step: dict) -> None:
-        ctx.note(f"set canary weight to {step.get('setWeight')}%")
+        top = max_traffic_weight((ctx.spec.get("strategy") or {}).get("canary") or {})
+        ctx.note(f"set canary weight to {step.get('setWeight')}" + ("%" if top == 100 else f" of {top} (maxTrafficWeight)"))
 
     def complete(self, ctx: Context, step: dict, targets_reached: bool) -> bool:
         return targets_reached

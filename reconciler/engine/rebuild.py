@@ -108,7 +108,8 @@ class _Witness:
         from reconciler.engine.canary_steps import canary_scale_at
         from reconciler.engine.replica_targets import set_weight_at
 
-        canary, stable = canary_split(self.replicas, set_weight_at(self.steps, index), self.routed, max_weight=max_traffic_weight(self.canary))
+        top = max_traffic_weight(self.canary)
+        canary, stable = canary_split(self.replicas, set_weight_at(self.steps, index, top), self.routed, max_weight=top)
         scale = canary_scale_at(self.steps, index) if self.routed else None
         if scale:
             if scale.get("replicas") is not None:

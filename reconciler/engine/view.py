@@ -101,8 +101,15 @@ def _routed_weight(traffic: Mapping | None, state: RolloutState) -> int | None:
     if traffic is None or traffic.get("weight") is None:
         return None
     if state.current_hash == state.stable_hash and not state.aborted:
-        return 100
+        return int(traffic.get("total") or 100)
     return int(traffic["weight"])
+
+
+def _max_weight(summary: Mapping) -> int:
+    """All the traffic, in the routes' units: trafficRouting.maxTrafficWeight (default 100)."""
+    routing = summary.get("trafficRouting")
+    value = routing.get("maxTrafficWeight") if isinstance(routing, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 100
 
 
 def _tags(summary: Mapping, state: RolloutState, pod_hash: str, services: Mapping | None) -> list[str]:
@@ -176,10 +183,10 @@ def rollout_view(
         if state.aborted:
             step, set_weight, actual = 0, 0, 0
         elif state.current_hash == state.stable_hash:
-            step, set_weight, actual = total, 100, 100
+            step, set_weight, actual = total, _max_weight(summary), _max_weight(summary)
         else:
             step = min(state.step_index, total)
-            set_weight = set_weight_at(steps, step)
+            set_weight = set_weight_at(steps, step, _max_weight(summary))
             available_total = sum(rs_available(rs) for rs in replicasets)
             canary_available = rs_available(new_rs)
             if summary.get("trafficRouted"):
