@@ -140,3 +140,25 @@ def test_a_plain_object_is_server_side_applied_on_a_real_apiserver(realkube_back
     assert ("reconciler", "Apply") in {(m["manager"], m["operation"]) for m in hpa["metadata"]["managedFields"]}
     again = cli(realkube_backend, "run", str(repo), now="2026-01-01T00:01:05Z")
     assert again.returncode == 0 and [line for line in again.stdout.splitlines() if line.startswith("applied ")] == [], again.stdout
+
+
+APPMESH = (KindInfo("VirtualNode", "appmesh.k8s.aws", "v1beta2", "virtualnodes"),
+           KindInfo("VirtualRouter", "appmesh.k8s.aws", "v1beta2", "virtualrouters"),
+           KindInfo("VirtualService", "appmesh.k8s.aws", "v1beta2", "virtualservices"))
+
+
+def test_an_app_mesh_virtualservice_is_applied_at_app_mesh_s_resource_not_istio_s(tmp_path):
+    """fixtures/corpus/router-appmesh: App Mesh's VirtualService shares its kind name with Istio's; it is
+    the appmesh.k8s.aws group's custom resource, applied (once) where discovery says, never at Istio's."""
+    from tests.kube_emulator import KubeEmulator
+    from tests.kube_emulator.backend import rbac_from_manifests
+
+    grants = [("appmesh.k8s.aws", k.plural, verb, "namespace") for k in APPMESH for verb in ("get", "list", "create", "patch")]
+    with KubeEmulator(rbac=rbac_from_manifests() + grants, extra_kinds=APPMESH) as api:
+        for now in ("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"):
+            proc = run(api, tmp_path, "run", str(FIXTURES / "corpus" / "router-appmesh"), now=now)
+            assert proc.returncode == 0 and "TrafficRoutingNotSupported" in proc.stdout, proc.stdout + proc.stderr
+        assert [(r.method, r.path) for r in api.calls(path="virtualservices") if r.method != "GET"] == [
+            ("PATCH", "/apis/appmesh.k8s.aws/v1beta2/namespaces/default/virtualservices/payments")]
+        [stored] = api.objects("VirtualService", "default")
+        assert stored["apiVersion"] == "appmesh.k8s.aws/v1beta2" and stored["spec"]["provider"]["virtualRouter"]
