@@ -96,7 +96,10 @@ def _targets_reached(ctx: Context) -> bool:
     pod is available, and (without routing) no older ReplicaSet has available pods."""
     new_rs, stable_rs, others = _replica_sets(ctx)
     canary, stable = _counts(ctx, new_rs, stable_rs, others)
-    if new_rs is None or rs_spec_replicas(new_rs) != canary or rs_available(new_rs) < canary:
+    if new_rs is None:
+        if canary > 0:  # (a canary of 0 pods has no ReplicaSet yet: `setWeight: 0`, or `replicas: 0`)
+            return False
+    elif rs_spec_replicas(new_rs) != canary or rs_available(new_rs) < canary:
         return False
     routed = bool(canary_spec(ctx).get("trafficRouting"))
     if not (routed and canary_spec(ctx).get("dynamicStableScale")) and rs_spec_replicas(stable_rs) != (stable if stable_rs is not None else 0):
