@@ -36,6 +36,32 @@ OTHER_WARNINGS = {
     "helm": [("render-first", "chart/Chart.yaml"), ("render-first", "values-production.yaml")],
 }
 
+# Where each rollout is after the last run (T3): a step it cannot reach, or one it should not pass,
+# is a change of behaviour to look at (an unimplemented router: held at step 0; spec.paused: step 0).
+AT_T3 = {
+    "app-objects": {"default/storefront": ("Paused", 1)},
+    "bluegreen-metadata": {"default/billing": ("Progressing", None)},
+    "canary-lifecycle": {"default/notifier": ("Paused", 1)},
+    "canary-zero": {"default/mail-worker": ("Healthy", 2), "default/mailer": ("Progressing", 2)},
+    "edge-yaml": {"default/formats": ("Healthy", 0), "shop/web": ("Healthy", None)},
+    "experiments": {"default/ranker": ("Progressing", 0)},
+    "flagged-fields": {"default/archive": ("Healthy", None), "default/feed": ("Progressing", 1)},
+    "helm": {"default/prod-ledger": ("Healthy", None)},
+    "istio-header-route": {"default/reviews": ("Paused", 2)},
+    "istio-max-weight": {"default/quotes": ("Paused", 1)},
+    "istio-mirror": {"default/ratings": ("Paused", 2)},
+    "istio-pingpong": {"default/ledger": ("Paused", 0)},
+    "istio-subset-metadata": {"default/inventory": ("Progressing", 2)},
+    "istio-tls-split": {"default/vault-proxy": ("Paused", 1)},
+    "kustomize": {"default/accounts": ("Paused", 1)},
+    "paused": {"default/batch-api": ("Paused", 0)},
+    **{name: {f"default/{rollout}": ("Paused", 0)} for name, rollout in (
+        ("router-alb", "checkout"), ("router-ambassador", "echo"), ("router-apisix", "cart"), ("router-appmesh", "payments"),
+        ("router-nginx", "catalog"), ("router-pingpong", "stream"), ("router-plugin-gatewayapi", "profile"), ("router-smi", "orders"),
+        ("router-traefik", "search"))},
+    "workload-ref": {"default/profile-api": ("Paused", 1)},
+}
+
 # What the corpus must cover (issue 19): each of these field paths is set by some repository.
 MUST_COVER = [
     *(f"spec.strategy.canary.trafficRouting.{name}" for name in ROUTER_FIELDS),
@@ -127,9 +153,16 @@ def test_validate_warns_for_every_field_and_router_not_acted_on_and_errs_on_noth
     others = sorted((f["rule"], _relative(f, repo)) for f in findings if f["rule"] not in NOT_ACTED_ON)
     assert others == sorted(OTHER_WARNINGS.get(name, [])) and all(f["severity"] == "warning" for f in findings)
 
+    cron_code, cron = _findings(repo, "--period", "5m")  # as a CronJob every 5 minutes: warnings only still
+    assert cron_code == 0 and not [f for f in cron if f["severity"] == "error"], cron
+
     strict_code, strict = _findings(repo, "--strict")
     strict_errors = Counter((f["rule"], _relative(f, repo), f["path"]) for f in strict if f["severity"] == "error")
     assert strict_errors == flagged and strict_code == (1 if flagged else 0)
+
+
+def test_every_repository_has_its_expectations():
+    assert sorted(AT_T3) == REPOS
 
 
 def test_the_corpus_covers_every_router_field_and_kind_issue_19_names():
@@ -213,6 +246,7 @@ def test_runs_apply_without_error_go_no_step_back_and_claim_no_weight_no_router_
     shutil.copytree(CORPUS / name, repo)
     rollouts = _rollouts(repo)
     steps: dict[str, list] = {}
+    at_t3: dict[str, tuple] = {}
     for now in (T0, T1, T2, T3):
         if now == T1:
             for path in repo.rglob("*.y*ml"):  # the next revision, as a commit would bring it
@@ -230,6 +264,7 @@ def test_runs_apply_without_error_go_no_step_back_and_claim_no_weight_no_router_
             view = json.loads(got.stdout)
             if now != T0:  # (the first revision is at its last step at once)
                 steps.setdefault(title, []).append(view["step"])
+            at_t3[title.removesuffix(": ")] = (view["status"], view["step"])
             if _held(rollout):
                 assert view["status"] == "Paused" and "NotSupported" in view["message"], view
                 assert view["actualWeight"] in (None, 0) and _claimed(line) in (None, 0), line
@@ -242,6 +277,7 @@ def test_runs_apply_without_error_go_no_step_back_and_claim_no_weight_no_router_
                 else:
                     assert view["actualWeight"] == live, (view, live)
                 assert _claimed(line) == view["actualWeight"], (line, view)
+    assert at_t3 == AT_T3[name]
     for title, seen in steps.items():  # a rollout never goes back a step on its own
         assert all(a is None or b is None or a <= b for a, b in zip(seen, seen[1:])), (title, seen)
 
