@@ -54,6 +54,7 @@ AT_T3 = {
     "istio-subset-metadata": {"default/inventory": ("Progressing", 2)},
     "istio-tls-split": {"default/vault-proxy": ("Paused", 1)},
     "kustomize": {"default/accounts": ("Paused", 1)},
+    "notifications": {"default/colors": ("Paused", 1)},
     "paused": {"default/batch-api": ("Paused", 0)},
     **{name: {f"default/{rollout}": ("Paused", 0)} for name, rollout in (
         ("router-alb", "checkout"), ("router-ambassador", "echo"), ("router-apisix", "cart"), ("router-appmesh", "payments"),
@@ -258,7 +259,7 @@ def test_runs_apply_without_error_go_no_step_back_and_claim_no_weight_no_router_
             assert "set canary weight" not in result.output.lower() and "desiredWeight" not in result.output
         for namespace, rollout in rollouts:
             title = f"{namespace}/{rollout['metadata']['name']}: "
-            [line] = [text for text in result.stdout.splitlines() if text.startswith(title)]
+            [line] = [text for text in result.stdout.splitlines() if text.startswith(title) and not text.startswith(f"{title}notification ")]
             got = cli("get", "rollout", rollout["metadata"]["name"], "-n", namespace, "--cluster", f"local:{cluster}", "--now", now, "-o", "json")
             assert got.exit_code == 0, got.output
             view = json.loads(got.stdout)
