@@ -119,8 +119,8 @@ def _protected(checked: Checked) -> dict[tuple, str]:
     """(kind, namespace, name) -> why it stays: which Rollout or Experiment of SOURCE still names it."""
     named: dict[tuple, str] = {}
     for manifest in checked.manifests:
-        if manifest.kind not in ("Rollout", "Experiment") or not isinstance(manifest.obj, dict):
-            continue
+        if manifest.kind not in ("Rollout", "Experiment") or not isinstance(manifest.obj, dict) or manifest.ref in checked.bad:
+            continue  # an invalid one (a SOURCE with errors prunes nothing anyway) is not read as references
         ns, who = manifest.namespace, f"{manifest.kind} {manifest.namespace}/{manifest.name}"
         keys = [("Service", ns, name) for name in service_names(manifest.obj)]
         keys += [(kind, namespace or ns, name) for kind, namespace, name in routing_keys(manifest.obj)]
@@ -140,9 +140,9 @@ def _routed_services(router: dict, namespace: str) -> set[tuple]:
     raw = router.get("spec")
     spec: dict = raw if isinstance(raw, dict) else {}
     hosts = [spec.get("host")] if router.get("kind") == "DestinationRule" else [
-        (route.get("destination") or {}).get("host")
-        for section in ("http", "tls", "tcp") for rule in spec.get(section) or [] if isinstance(rule, dict)
-        for route in rule.get("route") or [] if isinstance(route, dict)]
+        route["destination"].get("host")
+        for section in ("http", "tls", "tcp") for rule in _items(spec.get(section)) if isinstance(rule, dict)
+        for route in _items(rule.get("route")) if isinstance(route, dict) and isinstance(route.get("destination"), dict)]
     found = set()
     for host in hosts:
         parts = str(host or "").split(".")
@@ -151,10 +151,14 @@ def _routed_services(router: dict, namespace: str) -> set[tuple]:
     return found
 
 
+def _items(value) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _protect_routed(checked: Checked, pool: dict, protected: dict[tuple, str]) -> None:
     """A Service a remaining router sends traffic to stays too: the routers of SOURCE, and those kept above."""
     routers = [(m.obj, m.namespace, f"{m.kind} {m.namespace}/{m.name}") for m in checked.manifests
-               if m.kind in ("VirtualService", "DestinationRule") and isinstance(m.obj, dict)]
+               if m.kind in ("VirtualService", "DestinationRule") and isinstance(m.obj, dict) and m.ref not in checked.bad]
     routers += [(pool[key], key[1], f"{key[0]} {key[1]}/{key[2]} (kept too)")
                 for key in list(protected) if key[0] in ("VirtualService", "DestinationRule") and key in pool]
     for obj, namespace, who in routers:
@@ -186,7 +190,8 @@ def decide(checked: Checked, seen: World, scanned: Scanned, options: RunOptions,
     """What --prune deletes (or, without it, could delete: counted only). Pure: no I/O."""
     owner = options.owner
     pruning = Pruning(enabled=options.prune)
-    in_source = {object_key(m.obj) for m in checked.manifests if isinstance(m.obj, dict)}
+    # Manifest's kind/namespace/name are text whatever the YAML held (a hostile `name: !!set` stays hashable).
+    in_source = {(m.kind, m.namespace if namespaced(m.kind) else None, m.name) for m in checked.manifests}
     protected = _protected(checked)
     pool = dict(seen.live_by_key)
     pool.update(scanned.objects)
