@@ -18,7 +18,7 @@ def test_cli_bench_runs_every_command_on_a_tiny_repo():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     for name in ("python -c pass", "--help", "validate (one file)", "libyaml parse (floor)", "validate (no cache)", "validate (cold)", "validate (warm)", "run (create)",
-                 "run (idle)", "run (idle, no cache)", "plan (image bump)"):
+                 "run (idle)", "run (idle again)", "run (idle again, no cache)", "plan (image bump)"):
         assert name in done.stdout
     assert "non-zero exit codes" not in done.stdout, done.stdout
 
