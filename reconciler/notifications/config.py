@@ -21,12 +21,12 @@ import difflib
 from typing import Any
 
 from reconciler.findings import Finding, Severity
+from reconciler.notification_keys import CONFIGMAP_NAME  # noqa: F401 (imported from here too)
 from reconciler.notifications.model import Condition, NotificationConfig, Service, TemplateSpec, string_leaves
 from reconciler.notifications.template_values import TemplateError
 from reconciler.notifications.templates import parse
 from reconciler.notifications.triggers import BUILTIN_TEMPLATES
 
-CONFIGMAP_NAME = "argo-rollouts-notification-configmap"
 SECRET_NAME = "argo-rollouts-notification-secret"
 
 # Service types implemented here, one file each.

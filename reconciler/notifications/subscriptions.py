@@ -15,9 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ANNOTATION_PREFIX = "notifications.argoproj.io/"
-SUBSCRIBE_PREFIX = ANNOTATION_PREFIX + "subscribe."
-SUBSCRIPTIONS_ANNOTATION = ANNOTATION_PREFIX + "subscriptions"
+from reconciler.notification_keys import (  # noqa: F401 (the names this module is known for)
+    ANNOTATION_PREFIX,
+    SUBSCRIBE_PREFIX,
+    SUBSCRIPTIONS_ANNOTATION,
+    annotations_of,
+    has_subscriptions,
+)
 
 
 @dataclass(frozen=True)
@@ -85,18 +89,6 @@ def parse_subscriptions(annotations: dict) -> tuple[list[Subscription], list[Sub
                         for recipient in _recipients(dest.get("recipients")):
                             subs.append(Subscription(trigger, str(dest["service"]), recipient, key))
     return subs, errors
-
-
-def annotations_of(obj: dict) -> dict:
-    """The object's annotations, or {} when metadata or annotations are not mappings (a bad manifest
-    is reported by validation; nothing here may crash on it)."""
-    metadata = obj.get("metadata") if isinstance(obj, dict) else None
-    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-    return annotations if isinstance(annotations, dict) else {}
-
-
-def has_subscriptions(annotations: dict) -> bool:
-    return any(str(k).startswith(SUBSCRIBE_PREFIX) or k == SUBSCRIPTIONS_ANNOTATION for k in (annotations or {}))
 
 
 def expand_defaults(subs: list[Subscription], default_triggers: list[str], service_defaults: dict[str, list[str]]) -> list[Subscription]:

@@ -88,9 +88,12 @@ def validate(manifests: Iterable[Manifest], live: Live | None = None, period_sec
     # Rules across objects run every time, on the manifests however they were loaded.
     findings.extend(invalid_template_references(manifests, findings))
     findings.extend(duplicate_objects(manifests))
-    from reconciler.notifications import validation_findings  # the notification ConfigMap and subscriptions
+    from reconciler.notification_keys import asks_for_notifications
 
-    findings.extend(validation_findings(manifests))
+    if asks_for_notifications(manifests):  # else nothing to check, and the notification modules stay unloaded
+        from reconciler.notifications import validation_findings  # the notification ConfigMap and subscriptions
+
+        findings.extend(validation_findings(manifests))
     return findings
 
 
