@@ -75,6 +75,11 @@ def _render(case: dict) -> dict[str, bytes]:
             out[name] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n".encode("latin-1")
         elif text == "@utf16":
             out[name] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n".encode("utf-16")
+        elif text == "@deeplist":  # Lists in Lists as deep as the loader reads, an invalid name at the bottom
+            inner = "{apiVersion: v1, kind: ConfigMap, metadata: {name: Deep}}"
+            for _ in range(320):
+                inner = "{apiVersion: v1, kind: List, items: [" + inner + "]}"
+            out[name] = (inner + "\n").encode("utf-8")
         elif text == "@huge":
             out[name] = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: huge}\ndata:\n" + b"  k: " + b"x" * (5 * 1024 * 1024) + b"\n"
         else:

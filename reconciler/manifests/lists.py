@@ -5,13 +5,16 @@ the list (`items[2].spec.replicas` is where a finding on the third item's replic
     expand(manifest) -> ([the manifest] or its items' Manifests, findings)
 
 An item that is not a Kubernetes object (no apiVersion or kind) is a warning and skipped, as a
-document would be. The items of a List inside a List are read too.
+document would be. The items of a List inside a List are read too (without recursion: a List is
+as deep as the YAML loader lets it be).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from reconciler.findings import Finding, Severity
-from reconciler.manifests.model import Manifest
+from reconciler.manifests.model import FieldPath, Manifest, format_path
 
 
 def is_list(obj: dict) -> bool:
@@ -21,22 +24,28 @@ def is_list(obj: dict) -> bool:
 def expand(manifest: Manifest) -> tuple[list[Manifest], list[Finding]]:
     if not is_list(manifest.obj):
         return [manifest], []
+    document = manifest.locate  # every item is located from the document, its path prefixed
     manifests: list[Manifest] = []
     findings: list[Finding] = []
-    for index, item in enumerate(manifest.obj["items"]):
-        where = ("items", index)
-        line, col = manifest.locate(where)
-        if not isinstance(item, dict) or not item.get("apiVersion") or not item.get("kind"):
-            findings.append(Finding(file=manifest.file, line=line, col=col, path=f"items[{index}]",
-                                    message=f"item {index} of the List is not a Kubernetes object (no apiVersion/kind); skipped",
-                                    hint="give it apiVersion and kind, or remove it", rule="not-kubernetes", severity=Severity.WARNING))
-            continue
-        found, more = expand(Manifest(obj=item, file=manifest.file, line=line, col=col, doc_index=manifest.doc_index,
-                                      locate_fn=_through(manifest, where), list_item=(*manifest.list_item, index)))
-        manifests.extend(found)
-        findings.extend(more)
-    return manifests, findings
+    pending: list[tuple[dict, tuple]] = [(manifest.obj, ())]  # (a List, its path in the document)
+    while pending:
+        current, prefix = pending.pop()
+        for index, item in enumerate(current["items"]):
+            where = (*prefix, "items", index)
+            line, col = document(where)
+            if not isinstance(item, dict) or not item.get("apiVersion") or not item.get("kind"):
+                findings.append(Finding(file=manifest.file, line=line, col=col, path=format_path(where),
+                                        message=f"item {index} of the List is not a Kubernetes object (no apiVersion/kind); skipped",
+                                        hint="give it apiVersion and kind, or remove it", rule="not-kubernetes", severity=Severity.WARNING))
+            elif is_list(item):
+                pending.append((item, where))
+            else:
+                manifests.append(Manifest(obj=item, file=manifest.file, line=line, col=col, doc_index=manifest.doc_index,
+                                          locate_fn=_under(document, where), list_item=tuple(k for k in where if isinstance(k, int))))
+    manifests.sort(key=lambda m: m.list_item)
+    return manifests, sorted(findings, key=lambda f: (f.line, f.col))
 
 
-def _through(parent: Manifest, prefix: tuple):
-    return lambda path: parent.locate((*prefix, *path))
+def _under(document: Callable[[FieldPath], tuple[int, int]], prefix: tuple) -> Callable[[FieldPath], tuple[int, int]]:
+    return lambda path: document((*prefix, *path))
+
