@@ -289,7 +289,7 @@ def plan(desired: Desired, live: Live, state: RolloutState, now: datetime) -> Pl
     # Lost, unreadable or contradicting state: rebuilt from the live objects (recorded alone, this
     # run changes nothing else), or halted until a person decides. Never an advance on a guess.
     template_hash = pod_template_hash(ctx.template)
-    verdict = rebuild.examine(desired, live, ctx.state, now, template_hash=template_hash)
+    verdict = rebuild.examine(desired, live, ctx.state, now, template_hash=template_hash, recorded_replicas=rebuild.recorded_replicas(state))
     ctx.state = verdict.state
     if ctx.state.halted:
         _read_git_gates(ctx)

@@ -25,6 +25,8 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,8 +65,9 @@ class Verdict:
 
 
 class _Witness:
-    def __init__(self, desired: Desired, live: Live, template_hash: str = ""):
+    def __init__(self, desired: Desired, live: Live, template_hash: str = "", recorded_replicas: int | None = None):
         self.name = desired.name
+        self.recorded_replicas = recorded_replicas  # spec.replicas when the state was recorded
         spec = desired.spec
         strategy = spec.get("strategy") or {}
         self.bluegreen = "blueGreen" in strategy
@@ -98,6 +101,12 @@ class _Witness:
         """Hashes with pods, most available first, then the highest revision."""
         found = [h for h, rs in self.rs.items() if h != exclude and rs_spec_replicas(rs) > 0]
         return sorted(found, key=lambda h: (rs_available(self.rs[h]), self.revision(h)), reverse=True)
+
+    def resized(self, replicas: int) -> _Witness:
+        """The same witness judged against another spec.replicas."""
+        other = copy.copy(self)
+        other.replicas = replicas
+        return other
 
     def whole(self) -> list[str]:
         """Hashes whose ReplicaSet alone serves the whole rollout, highest revision first."""
@@ -169,6 +178,12 @@ def _is_weight_step(step) -> bool:
 # -- is the recorded state to be trusted? -------------------------------------------------------------
 
 
+def recorded_replicas(state: RolloutState) -> int | None:
+    """spec.replicas as the last run saw it (recorded with the state's desired summary), if it says."""
+    value = (state.desired_summary or {}).get("replicas")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def contradiction(w: _Witness, state: RolloutState, unreadable: str = "") -> str:
     """Why the recorded state cannot be used as is ("" : it can)."""
     if unreadable:
@@ -207,6 +222,12 @@ def contradiction(w: _Witness, state: RolloutState, unreadable: str = "") -> str
         return f"revision {state.revision} is scaled to 0 but the recorded state says it is being rolled out"
     if not w.bluegreen and state.extra.get(PROMOTED_FULL) != state.revision:
         furthest = w.furthest_step(state.current_hash, state.stable_hash)
+        recorded = w.recorded_replicas
+        if recorded is not None and recorded != w.replicas:
+            # spec.replicas changed since the last run (a scale while paused): the live counts are
+            # still the split of the recorded size until this run rescales them (Argo's e2e
+            # TestRolloutScalingWhenPaused); read as the new size, they would look like step 0.
+            furthest = max(furthest, w.resized(recorded).furthest_step(state.current_hash, state.stable_hash))
         if state.step_index > furthest:  # (entering a step whose counts are not there yet is normal, also after a crash)
             return f"the recorded step {state.step_index} is past what the live replica counts allow (step {furthest} at most)"
     return ""
@@ -215,9 +236,11 @@ def contradiction(w: _Witness, state: RolloutState, unreadable: str = "") -> str
 # -- rebuild --------------------------------------------------------------------------------------------
 
 
-def examine(desired: Desired, live: Live, state: RolloutState, now: datetime, template_hash: str = "") -> Verdict:
-    """`template_hash`: the pod-template hash of the desired template, when the caller has it."""
-    w = _Witness(desired, live, template_hash)
+def examine(desired: Desired, live: Live, state: RolloutState, now: datetime, template_hash: str = "",
+            recorded_replicas: int | None = None) -> Verdict:
+    """`template_hash`: the pod-template hash of the desired template, when the caller has it;
+    `recorded_replicas`: spec.replicas as the previous run recorded it (`recorded_replicas(previous)`)."""
+    w = _Witness(desired, live, template_hash, recorded_replicas)
     why = contradiction(w, state, str(live.extra.get("stateUnreadable") or ""))
     if not why:
         return Verdict(state)

@@ -34,19 +34,13 @@ SCENARIOS = [
     },
     {
         "go": "TestRolloutScalingWhenPaused",
-        "replicas": None,  # rollout-basic.yaml: 1 replica
-        "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}},
+        "replicas": None,  # rollout-basic.yaml: 1 replica; the test's SetSteps: setWeight 25, pause {}
+        "strategy": {"canary": {"steps": [{"setWeight": 25}, {"pause": {}}]}},
         "script": [
             ("until", "Healthy"), ("update",), ("until", "Paused"), ("expect", "pods", 1, 1),
             ("scale", 8), ("runs", 3), ("expect", "pods", 2, 6),
             ("scale", 4), ("runs", 3), ("expect", "pods", 1, 3),
         ],
-        "xfail": {
-            1: "scaling a paused canary: Argo's e2e sees 2 canary + 6 stable of 8; we recompute the paused "
-               "step's closest split (50 % of 8 -> 4 + 4). Argo's own replica math for 8 at 50 % also gives "
-               "4 + 4, so the e2e number comes from a scaling path we have not found in Argo's sources",
-            2: "same path: Argo's e2e 1 + 3 of 4, we 2 + 2",
-        },
     },
     {
         "go": "TestRolloutWithMaxSurgeScalingDuringUpdate",
