@@ -26,7 +26,6 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 import copy
-
 from dataclasses import dataclass
 from datetime import datetime
 
