@@ -53,30 +53,21 @@ class Limits:
 def load_file(path: str | Path, rel: str, limits: Limits = Limits(), cache=None) -> tuple[list[Manifest], list[Finding]]:
     """Manifests and findings of one file (`rel` is how findings name it). `cache`: a
     reconciler.manifests.source_cache.SourceCache, or None."""
-    try:
-        size = os.stat(path).st_size
-    except OSError as err:
-        return [], [file_finding(rel, f"cannot read the file: {err.strerror}", "check its permissions", "read-error")]
-    if size > limits.max_file_bytes:
-        return [], [
-            file_finding(
-                rel,
-                f"file is {size} bytes, above the {limits.max_file_bytes}-byte limit; not read",
-                "split it into smaller files (a manifest file this large is almost certainly generated or hostile)",
-                "file-too-large",
-            )
-        ]
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as err:  # permissions, a file removed meanwhile, an I/O error
-        return [], [file_finding(rel, f"cannot read the file: {err.strerror or err}", "check its permissions (the reconciler must be able to read every manifest)", "read-error")]
+    data, problems = _read(path, rel, limits)
+    if data is None:
+        return [], problems
+    key = ""
+    if cache is not None:
+        key = cache.key(rel, data, limits)
+        entry = cache.get(key)
+        if entry is not None:
+            return _with_list_items(*_from_entry(entry, data, rel))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        return [], [
+        problems = [
             file_finding(
                 rel,
                 f"file is not UTF-8 (byte 0x{data[err.start]:02x} at line {line}, column {col})",
@@ -86,14 +77,13 @@ def load_file(path: str | Path, rel: str, limits: Limits = Limits(), cache=None)
                 col=col,
             )
         ]
+        if cache is not None:
+            cache.put(key, [], problems)
+        return [], problems
     if text.startswith("\ufeff"):
         text = text[1:]
     if cache is None:
         return _with_list_items(*_load_text(text, rel, limits))
-    key = cache.key(rel, data, limits)
-    entry = cache.get(key)
-    if entry is not None:
-        return _with_list_items(*_from_entry(entry, text, rel))
     manifests, findings = _load_text(text, rel, limits)
     if cache.check is not None:
         for manifest in manifests:
@@ -113,10 +103,53 @@ def _with_list_items(manifests: list[Manifest], findings: list[Finding]) -> tupl
     return out, findings
 
 
-def _from_entry(entry, text: str, rel: str) -> tuple[list[Manifest], list[Finding]]:
-    """What a source cache entry holds, as the loader would have made it from `text`."""
+def _read(path: str | Path, rel: str, limits: Limits) -> tuple[bytes | None, list[Finding]]:
+    """The file's bytes, or None and the finding that says why not. One open, fstat and read: a
+    warm run reads thousands of files and does little else with most of them. O_NONBLOCK: a file
+    swapped for a FIFO since it was listed is not waited on."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        try:
+            os.stat(path)
+        except OSError as gone:
+            return None, [file_finding(rel, f"cannot read the file: {gone.strerror}", "check its permissions", "read-error")]
+        return None, [file_finding(rel, f"cannot read the file: {err.strerror or err}",
+                                   "check its permissions (the reconciler must be able to read every manifest)", "read-error")]
+    try:
+        size = os.fstat(fd).st_size
+        if size > limits.max_file_bytes:
+            return None, [_too_large(rel, size, limits)]
+        parts = []
+        got = 0
+        while True:
+            chunk = os.read(fd, max(size + 1 - got, 65536))
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+            if got > limits.max_file_bytes:  # it grew while being read
+                return None, [_too_large(rel, got, limits)]
+        return (parts[0] if len(parts) == 1 else b"".join(parts)), []
+    except OSError as err:  # an I/O error, a folder
+        return None, [file_finding(rel, f"cannot read the file: {err.strerror or err}",
+                                   "check its permissions (the reconciler must be able to read every manifest)", "read-error")]
+    finally:
+        os.close(fd)
+
+
+def _too_large(rel: str, size: int, limits: Limits) -> Finding:
+    return file_finding(rel, f"file is {size} bytes, above the {limits.max_file_bytes}-byte limit; not read",
+                        "split it into smaller files (a manifest file this large is almost certainly generated or hostile)",
+                        "file-too-large")
+
+
+def _from_entry(entry, data: bytes, rel: str) -> tuple[list[Manifest], list[Finding]]:
+    """What a source cache entry holds, as the loader would have made it from the file's bytes
+    (decoded only when a finding asks where a field is)."""
     objects, findings = entry
-    positions = FilePositions(text)
+    positions = FilePositions(data)
     manifests = [Manifest(obj=obj, file=rel, line=line, col=col, doc_index=index, locate_fn=positions.locator(index), checked=checked)
                  for obj, line, col, index, checked in objects]
     return manifests, findings

@@ -188,16 +188,16 @@ class SourceCache:
             self._added = True
 
     def save(self) -> None:
-        """Write the pack when it is not what this run read: a file was new, changed or gone."""
-        if not self.usable or (not self._added and self._kept.keys() == self._entries().keys()):
-            return
-        from reconciler.atomic_write import write_text_atomically
+        """Write the pack when it is not what this run read (a file was new, changed or gone), then
+        let go of the entries: their objects live on in the manifests, the rest is not needed."""
+        if self.usable and (self._added or self._kept.keys() != self._entries().keys()):
+            from reconciler.atomic_write import write_text_atomically
 
-        try:
-            write_text_atomically(Path(self.path), encode_pack(self._kept))
-        except OSError as err:
-            self.usable = self._disable(f"cannot write to it: {err.strerror or err}")
-        self._stored, self._kept, self._added = self._kept, {}, False
+            try:
+                write_text_atomically(Path(self.path), encode_pack(self._kept))
+            except OSError as err:
+                self.usable = self._disable(f"cannot write to it: {err.strerror or err}")
+        self._stored, self._kept, self._added = None, {}, False
 
 
 # --------------------------------------------------------------------------------------------

@@ -178,14 +178,17 @@ class FilePositions:
     reason the loader no longer keeps them). A file asked about again later is composed again.
     """
 
-    def __init__(self, text: str):
-        self.text = text
+    def __init__(self, text: str | bytes):
+        self.text = text  # bytes for a file the source cache had: decoded when first asked about
         self.nodes: list | None = None
 
     def document(self, index: int):
         key = id(self)
         if self.nodes is None:
             self.nodes = []
+            if isinstance(self.text, bytes):
+                text = self.text.decode("utf-8", errors="replace")
+                self.text = text[1:] if text.startswith("\ufeff") else text
             loader = loader_class()(self.text)
             try:
                 while loader.check_node():
