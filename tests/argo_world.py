@@ -73,10 +73,11 @@ class World:
     def run(self, seconds: float = 1):
         self.now += timedelta(seconds=seconds)
         live = Live(replicasets=self.live(), services=copy.deepcopy(self.services), traffic=copy.deepcopy(self.traffic))
-        observed = copy.deepcopy(live)
+        observed, manifest = copy.deepcopy(live), copy.deepcopy(self.manifest)
         self.result = plan(Desired(self.manifest), live, self.state, self.now)
-        # The planner edits copies (engine/context.py); what it observed stays as observed.
+        # The planner edits copies (engine/context.py); what it observed and what it was given stay so.
         assert live == observed, "the planner wrote to an observed object"
+        assert self.manifest == manifest, "the planner wrote to the desired Rollout"
         for action in self.result.actions:
             if action.kind == "ReplicaSet" and action.verb == "delete":
                 self.replicasets.pop(action.name, None)

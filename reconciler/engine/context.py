@@ -120,13 +120,14 @@ class Context:
         return max(known or [0])
 
     def _record(self, verb: str, before: dict | None, after: dict | None, reason: str, *, owned: bool = False) -> None:
-        """Append an action. Its before/after are copies, so that later edits of the live view do not
-        rewrite what was planned; `owned`: the caller hands over an object nothing else holds."""
+        """Append an action. `before` is shared: what was observed or planned earlier is never written
+        to (edits replace the object). `after` is copied unless `owned`: the caller hands over an
+        object nothing else will edit."""
         obj = after or before or {}
         meta = obj.get("metadata") or {}
         after_copy = after if owned else plain_copy(after)
         self.actions.append(
-            Action(verb, obj.get("kind", ""), meta.get("namespace") or self.namespace, meta.get("name", ""), plain_copy(before), after_copy, reason)
+            Action(verb, obj.get("kind", ""), meta.get("namespace") or self.namespace, meta.get("name", ""), before, after_copy, reason)
         )
 
     def new_replicaset(self, pod_hash: str, revision: int, replicas: int) -> dict:

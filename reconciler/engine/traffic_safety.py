@@ -101,8 +101,10 @@ def _rewrite_service(ctx: Context, name: str, live_svc: dict, target: str, *, st
     reason = f"selector {POD_TEMPLATE_HASH_LABEL}={target}"
     if stable_role and STABLE_STANDIN_ANNOTATION in ((final.get("metadata") or {}).get("annotations") or {}):
         reason += f" (stands in for stable {ctx.state.stable_hash}, which has no pods)"
+    # The observed Service and the planned one, shared, not copied: neither is written to again
+    # (engine/context.py replaces what it edits).
     ctx.actions.insert(index, Action("replace", "Service", (live_svc.get("metadata") or {}).get("namespace") or ctx.namespace, name,
-                                     plain_copy(live_svc), plain_copy(final), reason))
+                                     live_svc, final, reason))
     if _selected(final) != _selected(live_svc):
         event = Event("SwitchService", f"Switched selector for service '{name}' to value '{target}'")
         ctx.events.insert(ctx.events.index(switch[0]) if switch and switch[0] in ctx.events else len(ctx.events), event)
