@@ -6,6 +6,7 @@ kind in messages (`data_kind`; each caller words it its own way)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 try:  # hashlib would load OpenSSL's bindings too (13 ms of a warm `validate`); BLAKE2 is built in
@@ -20,6 +21,23 @@ def plain(value: Any) -> Any:
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    return value
+
+
+SHARED_TEXT_MAX = 64  # strings up to this long are interned by `shared_strings` (and the source loader)
+
+
+def shared_strings(value: Any) -> Any:
+    """`value` (parsed JSON) with its keys and short strings interned. json.loads shares the keys
+    only within one call: ten thousand recorded states each held their own copy of every key
+    (about 40 MiB of a 10,000-Rollout run)."""
+    kind = type(value)
+    if kind is dict:
+        return {sys.intern(k) if type(k) is str else k: shared_strings(v) for k, v in value.items()}
+    if kind is list:
+        return [shared_strings(v) for v in value]
+    if kind is str and len(value) <= SHARED_TEXT_MAX:
+        return sys.intern(value)
     return value
 
 

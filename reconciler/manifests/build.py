@@ -9,6 +9,7 @@ import sys
 
 from reconciler.findings import Finding
 from reconciler.manifests.yaml_nodes import path_to, pyyaml
+from reconciler.plain_data import SHARED_TEXT_MAX
 
 MAX_INT_LITERAL = 40  # characters: int64 needs 20 digits; past Python's 4300-digit limit int() raises
 
@@ -64,7 +65,6 @@ def scalar_builders(loader):
     }
 
 
-_SHARED_TEXT_MAX = 64
 
 
 def _shared_text(node) -> str:
@@ -72,7 +72,7 @@ def _shared_text(node) -> str:
     (`metadata`, `name`, `http`, ...) are held once, not once per document (a tenth of the memory
     of a 10,000-Rollout run)."""
     value = node.value
-    return sys.intern(value) if len(value) <= _SHARED_TEXT_MAX else value
+    return sys.intern(value) if len(value) <= SHARED_TEXT_MAX else value
 
 
 def build_plain(node, scalars: dict, duplicates: list):

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from reconciler import PREFIX
 from reconciler.errors import Conflict
+from reconciler.plain_data import shared_strings
 from reconciler.status.base import RolloutKey
 
 STATE_LABEL = f"{PREFIX}/state-of"
@@ -56,7 +57,7 @@ class AnnotationsStatusStore:
             key = (meta.get("namespace") or "default", labels[STATE_LABEL])
             self._seen[key] = _version_of(cm)
             try:
-                state = json.loads(raw) if raw else None
+                state = shared_strings(json.loads(raw)) if raw else None  # held to the end of the run
             except ValueError as err:
                 self.unreadable[key] = f"ConfigMap {meta.get('name')}: annotation {STATE_ANNOTATION} is not JSON: {err}"
                 continue
