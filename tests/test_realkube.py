@@ -199,8 +199,9 @@ def test_a_lease_held_by_another_holder_stops_the_cli_run(realkube_backend, tmp_
     assert plane.objects("ReplicaSet", "default") == []
 
 
-# app-repo's plain kinds need grants of the user's own (docs/kubernetes.md; tests/test_plain_objects_kube.py).
-FIXTURE_DIRS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name not in ("invalid", "app-repo"))
+# app-repo's plain kinds need grants of the user's own (docs/kubernetes.md; tests/test_plain_objects_kube.py);
+# corpus is a folder of repositories with such kinds (tests/test_corpus.py runs each on the embedded cluster).
+FIXTURE_DIRS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name not in ("invalid", "app-repo", "corpus"))
 
 
 def test_every_call_the_service_account_made_is_granted_by_deploy_rbac(realkube_backend, tmp_path):
