@@ -5,7 +5,8 @@ Service or a ReplicaSet must not need more than the ServiceAccount has."""
 
 from __future__ import annotations
 
-from reconciler.cluster.kube import API_CALLS, KubeCluster
+from reconciler.cluster.kube import KubeCluster
+from reconciler.cluster.kube_grants import API_CALLS
 
 
 class TestKubeCluster(KubeCluster):

@@ -127,7 +127,7 @@ def test_validate_reports_them_too(tmp_path):
 
 
 def test_the_managed_kinds_are_exactly_those_the_kube_backend_may_create_and_update():
-    from reconciler.cluster.kube import API_CALLS
+    from reconciler.cluster.kube_grants import API_CALLS
 
     # applied from Git with server-side apply: create (a new object) and patch
     creatable = {kind for kind, verbs in API_CALLS.items() if isinstance(kind, str) and {"create", "patch", "list"} <= set(verbs)}

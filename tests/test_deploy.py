@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.cluster.kube import rbac_rules
+from reconciler.cluster.kube_grants import rbac_rules
 from reconciler.kinds import APPLIED_FROM_SOURCE, KINDS
 
 ROOT = Path(__file__).resolve().parent.parent

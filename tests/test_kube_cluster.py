@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from reconciler import POD_TEMPLATE_HASH_LABEL
-from reconciler.cluster.kube import API_CALLS, CLUSTER_WIDE_LISTS, KubeCluster, rbac_rules
+from reconciler.cluster.kube import KubeCluster
+from reconciler.cluster.kube_grants import API_CALLS, CLUSTER_WIDE_LISTS, rbac_rules
 from reconciler.errors import ClusterError, Conflict, Forbidden
 from tests.kube_emulator import KubeEmulator, write_kubeconfig
 

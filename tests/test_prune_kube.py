@@ -18,7 +18,7 @@ PRUNE_GRANTS = GRANTS + [("policy", "poddisruptionbudgets", "delete", "namespace
 
 
 def test_the_rbac_grants_delete_on_every_kind_prune_lists_and_no_cluster_scoped_one():
-    from reconciler.cluster.kube import API_CALLS
+    from reconciler.cluster.kube_grants import API_CALLS
     from reconciler.kinds import KINDS
     from reconciler.pipeline.prune import PRUNABLE_MANAGED
 

@@ -207,7 +207,7 @@ FIXTURE_DIRS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and p.nam
 def test_every_call_the_service_account_made_is_granted_by_deploy_rbac(realkube_backend, tmp_path):
     """Every fixture run twice as the deploy/ ServiceAccount; the apiserver's audit log
     of its calls is compared with the rules of deploy/rbac.yaml (and with API_CALLS)."""
-    from reconciler.cluster.kube import rbac_rules
+    from reconciler.cluster.kube_grants import rbac_rules
     from tests.test_deploy import deploy_rbac
 
     plane = realkube_backend.api

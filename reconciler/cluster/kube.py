@@ -24,13 +24,25 @@ import logging
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import datetime
 from urllib.parse import quote, urlencode
 
-from reconciler.cluster.base import HeldLease
 from reconciler.cluster.kube_config import load_configuration
+from reconciler.cluster.kube_grants import API_CALLS, CLUSTER_WIDE_LISTS, PLAIN_OBJECT_VERBS, PLAIN_PRUNE_VERBS
+from reconciler.cluster.kube_http import (
+    is_read_timeout,
+    json_body,
+    message_of,
+    missing_api_hint,
+    raise_unexpected,
+    root_cause,
+    strip_server_fields,
+    utc_text,
+    with_type,
+    write_info,
+)
+from reconciler.cluster.kube_lease import LeaseCalls
 from reconciler.errors import ClusterError, Conflict, Forbidden, Refused
 from reconciler.kinds import KINDS, KindInfo, handling, kind_info, namespaced, object_key
 
@@ -43,60 +55,6 @@ DEFAULT_MAX_ATTEMPTS = 4  # first try + 3 retries on 429 / 5xx / read timeouts o
 DEFAULT_BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 5.0
 
-# A run reads by listing, one namespace at a time; `get` of one object only where the code asks for one
-# (the notifications ConfigMap, the Lease). The realkube tests compare these with the audit log.
-_READ = ("list",)
-_WRITE = ("create", "update", "delete")
-
-# Every call the kube backend may make: kind -> verbs, and (kind, "status") -> verbs on the status
-# subresource. deploy/rbac.yaml grants exactly these (tests/test_deploy.py derives the expected rules
-# from this table), and a call outside it is refused here with the same message a 403 would give.
-# Applied from Git with server-side apply (PATCH; creating an object that way also takes `create`);
-# `update` only where the engine also writes the object between Git changes.
-_APPLIED = _READ + ("create", "patch")
-# `--prune` deletes an object applied from Git once it left Git (pipeline/prune.py PRUNABLE_MANAGED:
-# the namespaced kinds above; never a cluster-scoped one).
-_PRUNED = ("delete",)
-API_CALLS: dict[str | tuple[str, str], tuple[str, ...]] = {
-    # Applied from Git. Deliberately not Secrets, ServiceAccounts or Namespaces: keep those out of
-    # the reconciler's source (or grant them yourself, knowingly).
-    # Also the `annotations` status store (one per rollout, compare-and-swap); `get`: the
-    # notifications ConfigMap (argo-rollouts-notification-configmap) is read by name.
-    "ConfigMap": _APPLIED + ("get", "update", "delete"),  # delete: also --prune
-    "Service": _APPLIED + ("update",) + _PRUNED,  # the engine moves the selector's pod-template-hash (compare-and-swap)
-    "Deployment": _APPLIED + _PRUNED,
-    "Ingress": _APPLIED + _PRUNED,
-    "VirtualService": _APPLIED + ("update",) + _PRUNED,  # the Istio router sets route weights (compare-and-swap)
-    "DestinationRule": _APPLIED + ("update",) + _PRUNED,  # ... and subset pod-template-hashes
-    "AnalysisTemplate": _APPLIED + _PRUNED,
-    "ClusterAnalysisTemplate": _APPLIED,
-    # Created, scaled and removed by the steps.
-    "ReplicaSet": _READ + _WRITE,
-    "AnalysisRun": _READ + _WRITE,
-    "Job": _READ + _WRITE,
-    # Observed only.
-    "Rollout": _READ,
-    "Pod": _READ + ("delete",),  # spec.restartAt: one pod older than it per run (engine/restart.py)
-    # Records.
-    "Event": ("create",),
-    "Lease": ("get", "create", "update"),
-}
-# Objects of the kinds the engine does not manage (a Gateway, an HPA, a PodDisruptionBudget, a custom
-# resource, ...) are applied from Git as they are, with server-side apply: these verbs, on the
-# resource discovery names for the kind. deploy/rbac.yaml does not grant them (it cannot know a
-# repository's kinds): the user grants them for their kinds (docs/kubernetes.md), else each such
-# object is a `forbidden` finding at its place and the rest of the run goes on.
-PLAIN_OBJECT_VERBS = ("get", "list", "create", "patch")
-# `--prune` deletes such an object once it left Git (pipeline/prune.py): grant `delete` too for the
-# kinds you want pruned; without it that delete is reported and everything else goes on.
-PLAIN_PRUNE_VERBS = ("delete",)
-
-# Namespaced kinds the code may list across all namespaces in one call: only `list rollouts -A`
-# (the `annotations` status store's ConfigMaps), a command a person runs with their own credentials
-# (the built-in `view` ClusterRole covers it). `reconciler run` lists per namespace, so the RBAC in
-# deploy/ has no ClusterRole rule for them.
-CLUSTER_WIDE_LISTS = frozenset({"ConfigMap"})
-
 # Kinds whose status is a subresource on a real API server: a PUT of the object ignores status.
 STATUS_SUBRESOURCE_KINDS = frozenset(
     {"Namespace", "Service", "Pod", "ReplicaSet", "Deployment", "Job", "Ingress", "Rollout", "VirtualService", "DestinationRule"}
@@ -105,47 +63,7 @@ STATUS_SUBRESOURCE_KINDS = frozenset(
 _HTTP_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
-# The run's Lease lives in one namespace (by default the CronJob's own), not in every namespace the
-# reconciler manages: its verbs are a Role of their own (deploy/rbac.yaml `reconciler-lease`), bound
-# there only.
-LEASE_ROLE_KINDS = frozenset({"Lease"})
-
-
-def rbac_rules() -> list[tuple[str, str, str, tuple[str, ...]]]:
-    """(role, apiGroup, resource, sorted verbs) for every call in API_CALLS.
-
-    role "Role": namespaced kinds, bound in each namespace the reconciler manages. "LeaseRole": a
-    Role bound in the Lease's namespace only. "ClusterRole": cluster-scoped kinds only. resource is
-    `plural[/sub]`. (CLUSTER_WIDE_LISTS are not here: a run never sends them.)
-    """
-    rules = []
-    for key, verbs in API_CALLS.items():
-        kind, sub = (key, None) if isinstance(key, str) else key
-        info = kind_info(kind)
-        resource = info.plural + (f"/{sub}" if sub else "")
-        role = ("LeaseRole" if kind in LEASE_ROLE_KINDS else "Role") if info.namespaced else "ClusterRole"
-        rules.append((role, info.group, resource, tuple(sorted(set(verbs)))))
-    return sorted(rules)
-
-
-def _utc(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _micro(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-class KubeCluster:
+class KubeCluster(LeaseCalls):
     """The Cluster protocol over the Kubernetes REST API, via the official client."""
 
     name = "kube"
@@ -260,9 +178,9 @@ class KubeCluster:
                 )
                 data = response.read()
             except (urllib3.exceptions.HTTPError, OSError) as err:
-                if not _is_read_timeout(err):
+                if not is_read_timeout(err):
                     raise ClusterError(
-                        f"cannot reach the Kubernetes API at {self.host} ({type(_root_cause(err)).__name__})",
+                        f"cannot reach the Kubernetes API at {self.host} ({type(root_cause(err)).__name__})",
                         hint="check that the cluster is up and that the kubeconfig context (or --context) points at it",
                     ) from None
                 # Reads are safe to repeat; a write may have landed, and the next run observes it.
@@ -281,14 +199,14 @@ class KubeCluster:
                     ) from None
                 raise
             status = response.status
-            payload = _json(data)
+            payload = json_body(data)
             if status == 429 or status >= 500:
                 if attempt < self._max_attempts:
                     self._pause(attempt, response.getheader("Retry-After"))
                     continue
                 raise ClusterError(
                     f"the Kubernetes API at {self.host} answered {status} to {method} {path} after {attempt} attempts: "
-                    f"{_message(payload)}",
+                    f"{message_of(payload)}",
                     hint="the API server is overloaded or failing; the next run resumes where this one stopped",
                 )
             if status == 401:
@@ -302,7 +220,7 @@ class KubeCluster:
         """GET /version: fail fast (before cloning anything) when the cluster is unreachable or the credentials bad."""
         status, payload = self._send("GET", "/version")
         if status >= 300:
-            raise ClusterError(f"the Kubernetes API at {self.host} answered {status} to GET /version: {_message(payload)}",
+            raise ClusterError(f"the Kubernetes API at {self.host} answered {status} to GET /version: {message_of(payload)}",
                                hint="check that the kubeconfig's server address is a Kubernetes API server")
         return payload
 
@@ -361,9 +279,9 @@ class KubeCluster:
         if status == 404:
             raise Refused(
                 f"the Kubernetes API at {self.host} does not serve {info.plural}.{info.group or 'core'}/{info.version}",
-                hint=_missing_api_hint(info),
+                hint=missing_api_hint(info),
             )
-        _raise_unexpected(status, payload, "list", info, namespace, "")
+        raise_unexpected(status, payload, "list", info, namespace, "")
         items = payload.get("items") or []
         for item in items:
             # Lists of built-in kinds omit each item's kind and apiVersion.
@@ -377,13 +295,13 @@ class KubeCluster:
         status, payload = self._request("GET", info, namespace, name)
         if status == 404:
             return None
-        _raise_unexpected(status, payload, "get", info, namespace, name)
-        return _with_type(payload, info)
+        raise_unexpected(status, payload, "get", info, namespace, name)
+        return with_type(payload, info)
 
     def create(self, obj: dict) -> dict:
         kind, namespace, name = object_key(obj)
-        info = _write_info(obj)
-        body = _strip_server_fields(obj)
+        info = write_info(obj)
+        body = strip_server_fields(obj)
         status_wanted = obj.get("status")
         self.writes += 1
         status, payload = self._request("POST", info, namespace, body=body, query={"fieldManager": self.field_manager})
@@ -394,22 +312,22 @@ class KubeCluster:
                 f"cannot create {kind} {namespace}/{name}: namespace {namespace!r} does not exist",
                 hint=f"create it first: kubectl create namespace {namespace}",
             )
-        _raise_unexpected(status, payload, "create", info, namespace, name)
-        stored = _with_type(payload, info)
+        raise_unexpected(status, payload, "create", info, namespace, name)
+        stored = with_type(payload, info)
         return self._put_status_if_needed(info, stored, status_wanted)
 
     def replace(self, obj: dict) -> dict:
         kind, namespace, name = object_key(obj)
-        info = _write_info(obj)
+        info = write_info(obj)
         status_wanted = obj.get("status")
         self.writes += 1
         status, payload = self._request("PUT", info, namespace, name, body=obj, query={"fieldManager": self.field_manager})
         if status == 409:
-            raise Conflict(kind, namespace, name, _message(payload))
+            raise Conflict(kind, namespace, name, message_of(payload))
         if status == 404:  # deleted since it was read: the same "changed since read" as the local cluster
             raise Conflict(kind, namespace, name, "it no longer exists")
-        _raise_unexpected(status, payload, "update", info, namespace, name)
-        stored = _with_type(payload, info)
+        raise_unexpected(status, payload, "update", info, namespace, name)
+        stored = with_type(payload, info)
         return self._put_status_if_needed(info, stored, status_wanted)
 
     def apply(self, obj: dict) -> dict:
@@ -425,7 +343,7 @@ class KubeCluster:
         is `Refused`: a finding at its place, the run goes on."""
         kind, namespace, name = object_key(obj)
         plain = handling(kind, str(obj.get("apiVersion") or "")) != "managed"
-        info = self._plain_info(kind, str(obj.get("apiVersion") or "")) if plain else _write_info(obj)
+        info = self._plain_info(kind, str(obj.get("apiVersion") or "")) if plain else write_info(obj)
         meta = {k: v for k, v in (obj.get("metadata") or {}).items()
                 if k not in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation")}
         body = {k: v for k, v in obj.items() if k != "status"}
@@ -435,7 +353,7 @@ class KubeCluster:
         status, payload = self._request("PATCH", info, namespace, name, body=json.dumps(body), content_type="application/apply-patch+yaml",
                                         query={"fieldManager": self.field_manager, "force": "true"}, verb="patch", plain=plain)
         if status == 422:
-            raise Refused(f"the Kubernetes API refused {kind} {namespace + '/' if info.namespaced else ''}{name}: {_message(payload)}",
+            raise Refused(f"the Kubernetes API refused {kind} {namespace + '/' if info.namespaced else ''}{name}: {message_of(payload)}",
                           hint="fix the manifest (`kubectl apply --dry-run=server -f FILE` shows the same error); a Job's template cannot "
                                "change: give the changed Job a new name")
         if status == 404:
@@ -444,9 +362,9 @@ class KubeCluster:
                 hint=f"create it first: kubectl create namespace {namespace}",
             )
         if status == 409:
-            raise Conflict(kind, namespace, name, _message(payload))
-        _raise_unexpected(status, payload, "patch", info, namespace, name)
-        return _with_type(payload, info)
+            raise Conflict(kind, namespace, name, message_of(payload))
+        raise_unexpected(status, payload, "patch", info, namespace, name)
+        return with_type(payload, info)
 
     def _put_status_if_needed(self, info: KindInfo, stored: dict, status_wanted) -> dict:
         """A PUT ignores status where status is a subresource: send it there, only when it differs."""
@@ -461,11 +379,11 @@ class KubeCluster:
         status, payload = self._request("PUT", info, namespace, name, sub="status", body=body,
                                         query={"fieldManager": self.field_manager})
         if status == 409:
-            raise Conflict(kind, namespace, name, _message(payload))
+            raise Conflict(kind, namespace, name, message_of(payload))
         if status == 404:
             raise Conflict(kind, namespace, name, "it no longer exists")
-        _raise_unexpected(status, payload, "update", info, namespace, name)
-        return _with_type(payload, info)
+        raise_unexpected(status, payload, "update", info, namespace, name)
+        return with_type(payload, info)
 
     def delete(self, kind: str, namespace: str | None, name: str, resource_version: str | None = None, *, api_version: str = "") -> None:
         """`api_version`: a kind applied from Git as a plain object, pruned by `--prune` (its resource from discovery)."""
@@ -479,8 +397,8 @@ class KubeCluster:
         if status == 404:
             return
         if status == 409:
-            raise Conflict(kind, namespace, name, _message(payload))
-        _raise_unexpected(status, payload, "delete", info, namespace, name)
+            raise Conflict(kind, namespace, name, message_of(payload))
+        raise_unexpected(status, payload, "delete", info, namespace, name)
 
     def emit_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal", now: datetime) -> None:
         kind, namespace, name = object_key(involved)
@@ -502,8 +420,8 @@ class KubeCluster:
             "message": message,
             "type": type,
             "count": 1,
-            "firstTimestamp": _utc(now),
-            "lastTimestamp": _utc(now),
+            "firstTimestamp": utc_text(now),
+            "lastTimestamp": utc_text(now),
             "source": {"component": FIELD_MANAGER},
             "reportingComponent": FIELD_MANAGER,
             "reportingInstance": os.environ.get("HOSTNAME", FIELD_MANAGER),
@@ -517,165 +435,4 @@ class KubeCluster:
             log.warning("could not record event %s on %s/%s: %s", reason, event_ns, name, err.message)
             return
         if status >= 300:
-            log.warning("could not record event %s on %s/%s: %s", reason, event_ns, name, _message(payload))
-
-    @contextmanager
-    def lease(self, name: str, namespace: str, holder: str, *, duration_seconds: int, now: datetime) -> Iterator[HeldLease]:
-        """Hold Lease NAMESPACE/NAME while acting. A live holder -> ClusterError; an expired one is taken over."""
-        info = kind_info("Lease")
-        self.reads += 1
-        status, current = self._request("GET", info, namespace, name)
-        if status not in (200, 404):
-            _raise_unexpected(status, current, "get", info, namespace, name)
-        spec = {
-            "holderIdentity": holder,
-            "leaseDurationSeconds": int(duration_seconds),
-            "acquireTime": _micro(now),
-            "renewTime": _micro(now),
-        }
-        if status == 404:
-            body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                    "metadata": {"name": name, "namespace": namespace}, "spec": spec}
-            self.writes += 1
-            status, stored = self._request("POST", info, namespace, body=body)
-            if status == 409:
-                raise _lease_held(name, namespace, None)
-        else:
-            held = current.get("spec") or {}
-            other = held.get("holderIdentity")
-            renewed = _parse_time(held.get("renewTime")) or _parse_time(held.get("acquireTime"))
-            duration = held.get("leaseDurationSeconds") or 0
-            if other and other != holder and renewed is not None and (now - renewed).total_seconds() < duration:
-                raise _lease_held(name, namespace, other, renewed, duration)
-            if other and other != holder:
-                log.info("taking over expired lease %s/%s from %s", namespace, name, other)
-                spec["leaseTransitions"] = int(held.get("leaseTransitions") or 0) + 1
-            else:
-                spec["leaseTransitions"] = int(held.get("leaseTransitions") or 0)
-            body = dict(current, spec=spec)
-            self.writes += 1
-            status, stored = self._request("PUT", info, namespace, name, body=body)
-            if status == 409:
-                raise _lease_held(name, namespace, None)
-        if status == 404:
-            raise ClusterError(f"cannot create Lease {namespace}/{name}: namespace {namespace!r} does not exist",
-                               hint=f"create it first (kubectl create namespace {namespace}), or pick the Lease's namespace with --lease-namespace")
-        _raise_unexpected(status, stored, "update", info, namespace, name)
-        lease = HeldLease(name, namespace, holder, int(duration_seconds), now, _with_type(stored, info))
-        try:
-            yield lease
-        finally:
-            self._release(info, lease)
-
-    def renew_lease(self, lease: HeldLease, *, now: datetime) -> None:
-        """renewTime = now, with the resourceVersion last written: a 409 means someone took the lease over."""
-        info = kind_info("Lease")
-        body = dict(lease.obj, spec=dict(lease.obj.get("spec") or {}, renewTime=_micro(now)))
-        self.writes += 1
-        status, stored = self._request("PUT", info, lease.namespace, lease.name, body=body)
-        if status in (404, 409):
-            self.reads += 1
-            _, current = self._request("GET", info, lease.namespace, lease.name)
-            raise _lease_lost(lease, ((current or {}).get("spec") or {}).get("holderIdentity"))
-        _raise_unexpected(status, stored, "update", info, lease.namespace, lease.name)
-        lease.obj, lease.renewed_at = _with_type(stored, info), now
-
-    def _release(self, info: KindInfo, lease: HeldLease) -> None:
-        """Give the lease back (as client-go does: empty holder), so the next run need not wait it out."""
-        stored = lease.obj
-        spec = dict(stored.get("spec") or {})
-        if spec.get("holderIdentity") != lease.holder:
-            return
-        spec.pop("holderIdentity", None)
-        spec["leaseDurationSeconds"] = 1
-        body = dict(stored, spec=spec)
-        self.writes += 1
-        try:
-            status, payload = self._request("PUT", info, lease.namespace, lease.name, body=body)
-        except ClusterError as err:
-            log.warning("could not release lease %s/%s: %s; it expires on its own", lease.namespace, lease.name, err.message)
-            return
-        if status >= 300:
-            log.warning("could not release lease %s/%s (%s); it expires on its own", lease.namespace, lease.name, status)
-
-
-def _lease_held(name: str, namespace: str, other: str | None, renewed: datetime | None = None, duration: int = 0) -> ClusterError:
-    who = f" ({other}, renewed {_utc(renewed)}, valid {duration}s)" if other and renewed else ""
-    return ClusterError(
-        f"another run holds the lease {namespace}/{name}{who}",
-        hint="a reconciler run is already acting (a CronJob tick or a manual run); try again when it ends or the lease expires",
-    )
-
-
-def _lease_lost(lease: HeldLease, other: str | None) -> ClusterError:
-    return ClusterError(
-        f"lost the lease {lease.namespace}/{lease.name}{(' to ' + other) if other and other != lease.holder else ''}: "
-        f"it was not renewed within {lease.duration_seconds}s and another run took it over; stopped before acting further",
-        hint="a single step took longer than the lease's duration (a slow API server?); the next run re-reads "
-        "everything and continues where this one stopped",
-    )
-
-
-def _write_info(obj: dict) -> KindInfo:
-    """The kind's REST coordinates in the version the object is written in: an API server refuses
-    a body whose apiVersion differs from the URL's (e.g. an Istio VirtualService in v1alpha3)."""
-    info = kind_info(obj.get("kind", ""))
-    group, _, version = str(obj.get("apiVersion") or "").rpartition("/")
-    if version and group == info.group and version != info.version:
-        return dataclasses.replace(info, version=version)
-    return info
-
-
-def _missing_api_hint(info: KindInfo) -> str:
-    if info.group == "argoproj.io":
-        return "install the Argo Rollouts CRDs (kubectl apply -k https://github.com/argoproj/argo-rollouts/manifests/crds)"
-    if info.group == "networking.istio.io":
-        return "install Istio's CRDs, or remove the istio traffic routing from the Rollout"
-    return "check the cluster version and the kubeconfig context"
-
-
-def _root_cause(err: BaseException) -> BaseException:
-    """urllib3 wraps the real failure (refused, timed out) in MaxRetryError.reason."""
-    return getattr(err, "reason", None) if isinstance(getattr(err, "reason", None), BaseException) else err
-
-
-def _is_read_timeout(err: BaseException) -> bool:
-    import urllib3
-
-    return isinstance(_root_cause(err), urllib3.exceptions.ReadTimeoutError) or isinstance(err, urllib3.exceptions.ReadTimeoutError)
-
-
-def _json(data: bytes | None) -> dict:
-    if not data:
-        return {}
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return {"message": data[:200].decode("utf-8", "replace")}
-    return value if isinstance(value, dict) else {"value": value}
-
-
-def _message(payload: dict) -> str:
-    return str(payload.get("message") or payload.get("reason") or "").strip()
-
-
-def _with_type(obj: dict, info: KindInfo) -> dict:
-    obj.setdefault("apiVersion", info.api_version)
-    obj.setdefault("kind", info.kind)
-    return obj
-
-
-def _strip_server_fields(obj: dict) -> dict:
-    """A create carries no resourceVersion/uid (the API server rejects them)."""
-    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "uid", "creationTimestamp", "managedFields")}
-    return dict(obj, metadata=meta)
-
-
-def _raise_unexpected(status: int, payload: dict, verb: str, info: KindInfo, namespace: str | None, name: str) -> None:
-    if 200 <= status < 300:
-        return
-    where = f"{namespace}/{name}" if namespace else name
-    raise ClusterError(
-        f"the Kubernetes API refused to {verb} {info.kind} {where} ({status}): {_message(payload)}",
-        hint="the object the reconciler built was rejected; run `reconciler validate` and report this if it persists",
-    )
+            log.warning("could not record event %s on %s/%s: %s", reason, event_ns, name, message_of(payload))
